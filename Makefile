@@ -1,0 +1,36 @@
+# Two commands: `make run` serves the app, `make test` runs every test. Both set everything up.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+REQS := requirements.txt requirements-dev.txt
+STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha256sum | cut -c1-16)
+
+.PHONY: run test setup services-up services-down messages clean
+
+run: setup
+	$(PY) -m config.services run
+
+test: setup
+	$(PY) -m config.services test $(ARGS)
+
+setup: $(STAMP)
+
+$(STAMP): $(REQS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip==25.3
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+services-up: setup
+	$(PY) -m config.services up
+
+services-down: setup
+	$(PY) -m config.services down
+
+messages: setup
+	$(PY) manage.py makemessages -l es --ignore=.venv --ignore=var --no-obsolete
+	$(PY) manage.py compilemessages --ignore=.venv
+
+clean: services-down
+	rm -rf var/

@@ -1,0 +1,110 @@
+"""allauth adapters: invitations, verification links, social tokens and MFA secrets."""
+
+from __future__ import annotations
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest
+
+from core import crypto
+
+from . import services
+from .verification import verification_record
+
+INVITATION_SESSION_KEY = "accounts.invitation"
+
+
+def pending_invitation(request: HttpRequest) -> dict | None:
+    """The invitation a visitor opened (id and token), kept in their session until sign-up."""
+    data = request.session.get(INVITATION_SESSION_KEY) if hasattr(request, "session") else None
+    return data if isinstance(data, dict) and data.get("id") and data.get("token") else None
+
+
+def invitation_is_usable(request: HttpRequest) -> bool:
+    """Whether the visitor holds a usable invitation; if it went stale, tell them why (once)."""
+    data = pending_invitation(request)
+    if not data:
+        return False
+    try:
+        services.invitation_check(invitation_id=data["id"], token=data["token"])
+    except services.InvitationError as exc:
+        if not getattr(request, "_invitation_reported", False):
+            messages.error(request, str(exc))
+            request._invitation_reported = True
+        return False
+    return True
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        if settings.INVITE_ONLY:
+            return invitation_is_usable(request)
+        return True
+
+    def save_user(self, request, user, form, commit=True):
+        user = super().save_user(request, user, form, commit=False)
+        user.name = form.cleaned_data.get("name", "") or ""
+        if commit:
+            user.save()
+            invitation = pending_invitation(request)
+            if invitation:
+                services.invitation_accept(invitation_id=invitation["id"], token=invitation["token"], user=user)
+                request.session.pop(INVITATION_SESSION_KEY, None)
+        return user
+
+    def send_confirmation_mail(self, request, emailconfirmation, signup):
+        verification_record(email=emailconfirmation.email_address.email, key=emailconfirmation.key)
+        super().send_confirmation_mail(request, emailconfirmation, signup)
+
+    def post_login(self, request, user, **kwargs):
+        response = super().post_login(request, user, **kwargs)
+        language = services.activate_user_language(user)
+        if language and response is not None:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax")
+        return response
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def is_open_for_signup(self, request, sociallogin) -> bool:
+        if settings.INVITE_ONLY:
+            return invitation_is_usable(request)
+        return True
+
+    def save_user(self, request, sociallogin, form=None):
+        user = super().save_user(request, sociallogin, form)
+        mirror_social_tokens(sociallogin)
+        invitation = pending_invitation(request)
+        if invitation:
+            services.invitation_accept(invitation_id=invitation["id"], token=invitation["token"], user=user)
+            request.session.pop(INVITATION_SESSION_KEY, None)
+        return user
+
+
+def mirror_social_tokens(sociallogin) -> None:
+    """Copy a social login's tokens, encrypted, into ``accounts`` (allauth stores none itself)."""
+    user = sociallogin.user
+    if user is None or user.pk is None:
+        return
+    token = sociallogin.token
+    services.account_link_upsert(
+        user=user,
+        provider=sociallogin.account.provider,
+        provider_account_id=str(sociallogin.account.uid),
+        access_token=getattr(token, "token", None) or None,
+        refresh_token=getattr(token, "token_secret", None) or None,
+    )
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """TOTP secrets encrypted with the field key ring (no row id: allauth encrypts before saving)."""
+
+    _AAD = crypto.associated_data("mfa_authenticator", "data", "secret")
+
+    def encrypt(self, text: str) -> str:
+        return crypto.encrypt_text(text, self._AAD)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return crypto.decrypt_text(encrypted_text, self._AAD)

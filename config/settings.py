@@ -1,0 +1,363 @@
+"""Django settings, all read from the environment (see .env.example for every variable).
+
+DJANGO_ENV selects the mode: ``development`` (default), ``test`` or ``production``. Production
+refuses to start without real secrets; development and tests generate theirs under var/.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from config import embedded
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Under pytest the default is "test", so a bare `pytest` run is isolated like `make test`.
+DJANGO_ENV = env.str("DJANGO_ENV", default="test" if "pytest" in sys.modules else "development")
+if DJANGO_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}")
+PRODUCTION = DJANGO_ENV == "production"
+TESTING = DJANGO_ENV == "test"
+
+if PRODUCTION:
+    _missing = [name for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS") if not env.str(name, default="")]
+    if _missing:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs these environment variables: " + ", ".join(_missing)
+        )
+    _dev_secrets: dict[str, str] = {}
+else:
+    _dev_secrets = embedded.ensure_dev_secrets()
+
+SECRET_KEY = env.str("SECRET_KEY", default=_dev_secrets.get("SECRET_KEY", ""))
+FIELD_ENCRYPTION_KEYS = env.str("FIELD_ENCRYPTION_KEYS", default=_dev_secrets.get("FIELD_ENCRYPTION_KEYS", ""))
+DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")
+
+# --- applications -------------------------------------------------------------------------------
+
+DOMAIN_APPS = [
+    "accounts",
+    "agents",
+    "chats",
+    "artifacts",
+    "rag",
+    "integrations",
+    "storage",
+    "health",
+    "finance",
+    "metrics",
+    "support",
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.github",
+    "allauth.mfa",
+    "csp",
+    "core",
+    *DOMAIN_APPS,
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "accounts.sessions.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.tenancy.TenantMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.context_processors.navigation",
+            ],
+        },
+    }
+]
+
+# --- database: an owner role for migrations, a runtime role for the app --------------------------
+
+_DB_OPTIONS = {"connect_timeout": 5}
+
+
+def _database(url: str | None) -> dict:
+    config = env.db_url_config(url)
+    config["ENGINE"] = "core.db"
+    config.setdefault("OPTIONS", {}).update(_DB_OPTIONS)
+    return config
+
+
+DATABASE_APP_USER = env.str("DATABASE_APP_USER", default=embedded.DEFAULT_APP_ROLE)
+DATABASE_APP_PASSWORD = env.str("DATABASE_APP_PASSWORD", default="")
+
+if env.str("DATABASE_URL", default=""):
+    _owner = _database(env.str("DATABASE_URL"))
+    _app_url = env.str("DATABASE_APP_URL", default="")
+    if _app_url:
+        _app = _database(_app_url)
+    else:
+        _app = {**_owner, "OPTIONS": dict(_owner["OPTIONS"]), "USER": DATABASE_APP_USER, "PASSWORD": DATABASE_APP_PASSWORD}
+    EMBEDDED_POSTGRES = False
+else:
+    _owner = {
+        "ENGINE": "core.db",
+        "NAME": embedded.EMBEDDED_DB_NAME,
+        "USER": embedded.EMBEDDED_OWNER,
+        "PASSWORD": "",
+        "HOST": str(embedded.pg_socket_dir()),
+        "PORT": "",
+        "OPTIONS": dict(_DB_OPTIONS),
+    }
+    _app = {**_owner, "OPTIONS": dict(_owner["OPTIONS"]), "USER": DATABASE_APP_USER, "PASSWORD": ""}
+    EMBEDDED_POSTGRES = True
+
+_conn_max_age = env.int("CONN_MAX_AGE", default=60)
+for _db in (_owner, _app):
+    _db["CONN_MAX_AGE"] = _conn_max_age
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db["TEST"] = {"NAME": f"{_owner['NAME']}_test"}
+# The owner alias exists only for migrations and test set-up; the app never queries through it.
+_owner["CONN_MAX_AGE"] = 0
+DATABASES = {"default": _app, "owner": _owner}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- redis: cache, rate limits, Celery broker -----------------------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="") or embedded.embedded_redis_url(db=0)
+EMBEDDED_REDIS = not env.str("REDIS_URL", default="")
+
+
+def _with_redis_db(url: str, db: int) -> str:
+    if url.startswith("unix://"):  # urlunsplit would drop the empty authority of unix:///path
+        path, _, query = url.partition("?")
+        params = [(k, v) for k, v in parse_qsl(query) if k != "db"] + [("db", str(db))]
+        return f"{path}?{urlencode(params)}"
+    return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
+
+
+if TESTING:
+    # Tests flush their Redis database: never the one a running app uses.
+    REDIS_URL = _with_redis_db(REDIS_URL, env.int("REDIS_TEST_DB", default=15))
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cjh-test" if TESTING else "cjh",
+        "TIMEOUT": 300,
+    }
+}
+
+
+def _broker_url(redis_url: str) -> str:
+    """kombu spells a unix-socket Redis ``redis+socket://``; redis-py spells it ``unix://``."""
+    if redis_url.startswith("unix://"):
+        path, _, query = redis_url[len("unix://"):].partition("?")
+        vhost = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("db", "0")
+        return f"redis+socket://{path}?virtual_host={vhost}"
+    return redis_url
+
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_broker_url(REDIS_URL))
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=TESTING)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BEAT_SCHEDULE: dict = {
+    "accounts-clear-expired": {"task": "accounts.clear_expired", "schedule": 3600.0},
+    "accounts-purge-deleted": {"task": "accounts.purge_deleted", "schedule": 24 * 3600.0},
+}
+
+# --- auth ---------------------------------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+if TESTING:  # fast hashing keeps the suite quick; production keeps Django's defaults
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[cjhirashi-agents] "
+ACCOUNT_RATE_LIMITS = {
+    # Failed logins per IP and per account; allauth keeps the counters in the (Redis) cache.
+    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "cjhirashi-agents"
+MFA_TOTP_TOLERANCE = 1  # accept the previous and next 30-second code: phones drift
+SOCIALACCOUNT_STORE_TOKENS = False  # tokens are mirrored, encrypted, into the ERD's `accounts` table
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_PROVIDERS: dict = {}
+for _provider, _scope in (("google", ["profile", "email"]), ("github", ["user:email"])):
+    _client_id = env.str(f"{_provider.upper()}_CLIENT_ID", default="")
+    _secret = env.str(f"{_provider.upper()}_CLIENT_SECRET", default="")
+    if _client_id and _secret:
+        SOCIALACCOUNT_PROVIDERS[_provider] = {
+            "APPS": [{"client_id": _client_id, "secret": _secret, "key": ""}],
+            "SCOPE": _scope,
+        }
+
+INVITE_ONLY = env.bool("INVITE_ONLY", default=False)
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
+ACCOUNT_DELETION_GRACE_DAYS = env.int("ACCOUNT_DELETION_GRACE_DAYS", default=30)
+
+# --- sessions: stored in the ERD's auth_sessions table -------------------------------------------
+
+SESSION_ENGINE = "accounts.sessions"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_ACTIVITY_INTERVAL = 300  # seconds between last-activity refreshes of a session row
+
+# --- crypto -------------------------------------------------------------------------------------
+
+if not FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS is empty; see .env.example")
+
+# --- i18n ---------------------------------------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_TZ = True
+
+# --- static and media ---------------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(embedded.VAR_DIR / "staticfiles")) if PRODUCTION else None
+WHITENOISE_USE_FINDERS = not PRODUCTION  # development serves straight from static/
+MEDIA_URL = "/media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(embedded.VAR_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- email --------------------------------------------------------------------------------------
+
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cjhirashi-agents <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- security -----------------------------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"] + (["https://accounts.google.com", "https://github.com"] if SOCIALACCOUNT_PROVIDERS else []),
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- logging ------------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

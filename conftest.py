@@ -1,0 +1,131 @@
+"""Test set-up: a fresh test database migrated by the owner role; tests connect as the runtime role.
+
+``default`` is the runtime role (NOSUPERUSER NOBYPASSRLS), so row-level security is in force in
+every test. The ``owner`` alias is used only to create the schema and to empty tables after
+tests that commit (TransactionTestCase), since the runtime role may not TRUNCATE.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+from django.test import testcases
+
+# Tables filled by migrations themselves; everything else is emptied after committing tests.
+_KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
+
+
+def _truncate_all_as_owner() -> None:
+    # A raw connection: Django's test guard forbids the "owner" alias inside tests, on purpose.
+    wrapper = connections["owner"]
+    raw = wrapper.get_new_connection(wrapper.get_connection_params())
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> ALL(%s)",
+                [list(_KEEP_TABLES)],
+            )
+            tables = [row[0] for row in cursor.fetchall()]
+            if tables:
+                quoted = ", ".join(wrapper.ops.quote_name(t) for t in tables)
+                cursor.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def _fixture_teardown(self):
+    _truncate_all_as_owner()
+
+
+testcases.TransactionTestCase._fixture_teardown = _fixture_teardown
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_blocker, worker_id):
+    from config import bootstrap
+
+    name = settings.DATABASES["default"]["TEST"]["NAME"]
+    if worker_id not in ("master", None):
+        name = f"{name}_{worker_id}"
+    plan = bootstrap.prepare(database=name, recreate=True)
+    for alias in ("default", "owner"):
+        settings.DATABASES[alias]["NAME"] = name
+        connections[alias].settings_dict["NAME"] = name
+        connections[alias].close()
+    with django_db_blocker.unblock():
+        call_command("migrate", database="owner", verbosity=0, interactive=False)
+        connections["owner"].close()
+    yield
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            connection.close()
+    bootstrap.drop_database(plan, name)
+
+
+@pytest.fixture(scope="session")
+def worker_id(request):
+    return getattr(getattr(request.config, "workerinput", None), "get", lambda *_: "master")("workerid", "master")
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Each test starts with an empty (test-only) Redis database: rate limits, caches."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture
+def owner(db):
+    from core.testing import make_user
+
+    return make_user("owner@example.com", name="Olivia Owner")
+
+
+@pytest.fixture
+def other(db):
+    from core.testing import make_user
+
+    return make_user("other@example.com", name="Oscar Other")
+
+
+@pytest.fixture
+def staff(db):
+    from core.testing import make_user
+
+    return make_user("staff@example.com", role="ADMIN", name="Sam Staff")
+
+
+@pytest.fixture
+def owner_client(owner):
+    from core.testing import client_for
+
+    return client_for(owner)
+
+
+@pytest.fixture
+def other_client(other):
+    from core.testing import client_for
+
+    return client_for(other)
+
+
+@pytest.fixture
+def staff_client(staff):
+    from core.testing import client_for
+
+    return client_for(staff)
