@@ -156,7 +156,8 @@ _conn_max_age = env.int("CONN_MAX_AGE", default=60)
 for _db in (_owner, _app):
     _db["CONN_MAX_AGE"] = _conn_max_age
     _db["CONN_HEALTH_CHECKS"] = True
-    _db["TEST"] = {"NAME": f"{_owner['NAME']}_test"}
+    # TEST_DB_NAME lets several test runs share one server (each drops and recreates its own).
+    _db["TEST"] = {"NAME": env.str("TEST_DB_NAME", default=f"{_owner['NAME']}_test")}
 # The owner alias exists only for migrations and test set-up; the app never queries through it.
 _owner["CONN_MAX_AGE"] = 0
 DATABASES = {"default": _app, "owner": _owner}
