@@ -352,6 +352,30 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- model providers (agents/providers/) ------------------------------------------------------------
+
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")  # any OpenAI-compatible server (Ollama, vLLM, ...)
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="")
+LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60.0)
+OFFLINE_STREAM_DELAY = env.float("OFFLINE_STREAM_DELAY", default=0.0 if TESTING else 0.02)
+MODEL_REGISTRY_PATH = env.str("MODEL_REGISTRY_PATH", default="")
+
+# --- RAG (rag/) -----------------------------------------------------------------------------------
+
+EMBEDDER = env.str("EMBEDDER", default="offline")  # offline | openai | sentence-transformers
+OPENAI_EMBEDDING_MODEL = env.str("OPENAI_EMBEDDING_MODEL", default="text-embedding-3-small")
+SENTENCE_TRANSFORMERS_MODEL = env.str("SENTENCE_TRANSFORMERS_MODEL", default="")
+VECTOR_STORE = env.str("VECTOR_STORE", default="pgvector")  # pgvector | pinecone
+PINECONE_API_KEY = env.str("PINECONE_API_KEY", default="")
+PINECONE_INDEX_HOST = env.str("PINECONE_INDEX_HOST", default="")
+RAG_CHUNK_SIZE = env.int("RAG_CHUNK_SIZE", default=800)  # characters
+RAG_CHUNK_OVERLAP = env.int("RAG_CHUNK_OVERLAP", default=120)
+RAG_MAX_UPLOAD_BYTES = env.int("RAG_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+URL_FETCH_MAX_BYTES = env.int("URL_FETCH_MAX_BYTES", default=5 * 1024 * 1024)
+URL_FETCH_TIMEOUT = env.float("URL_FETCH_TIMEOUT", default=15.0)
+
 # --- logging ------------------------------------------------------------------------------------
 
 LOGGING = {
