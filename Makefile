@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: run test setup services-up services-down messages clean
+.PHONY: run test setup services-up services-down messages check-schema clean
 
 run: setup
 	$(PY) -m config.services run
@@ -31,6 +31,10 @@ services-down: setup
 messages: setup
 	$(PY) manage.py makemessages -l es --ignore=.venv --ignore=var --no-obsolete
 	$(PY) manage.py compilemessages --ignore=.venv
+
+check-schema: setup
+	$(PY) -m config.services prepare
+	$(PY) manage.py check_schema
 
 clean: services-down
 	rm -rf var/

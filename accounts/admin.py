@@ -208,3 +208,15 @@ class AuditLogAdmin(ReadOnlyAdmin):
     search_fields = ["action", "admin__email", "target_id"]
     list_select_related = ["admin"]
     date_hierarchy = "timestamp"
+
+
+@admin.register(UserSettings)
+class UserSettingsAdmin(admin.ModelAdmin):
+    list_display = ["user", "default_model", "temperature", "max_tokens", "rag_enabled", "language"]
+    list_filter = ["default_model", "rag_enabled", "language"]
+    search_fields = ["user__email"]
+    readonly_fields = ["user", "created_at"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False  # one per user, created with the user

@@ -293,7 +293,6 @@ class AuditLog(UUIDModel):
         ordering = ["-timestamp"]
         indexes = [
             models.Index(fields=["target_type", "target_id"], name="idx_audit_logs_target"),
-            models.Index(fields=["admin"], name="idx_audit_logs_admin_id"),
         ]
 
     def __str__(self) -> str:

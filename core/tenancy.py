@@ -18,6 +18,25 @@ from django.db import connections, transaction
 
 logger = logging.getLogger(__name__)
 
+# Every tenant table and its owner column (RLS policy column). Health tables are owner-only:
+# their policies ignore the bypass flag, so no staff tool reaches them.
+TENANT_TABLES: dict[str, str] = {
+    **{t: "user_id" for t in (
+        "accounts", "user_settings", "chat_sessions", "conversations", "messages", "artifacts",
+        "rag_documents", "rag_settings", "mcp_integrations", "mcp_sync_logs", "storage_folders",
+        "storage_files", "storage_quotas", "file_shares", "health_profiles", "medical_conditions",
+        "medications", "medication_logs", "allergies", "medical_appointments", "health_measurements",
+        "financial_profiles", "financial_accounts", "transactions", "budgets", "debts", "debt_payments",
+        "investments", "recurring_payments", "usage_logs", "monthly_usage", "usage_alerts",
+        "support_tickets", "support_messages",
+    )},
+    "file_access_logs": "owner_id",
+}
+OWNER_ONLY_TABLES = frozenset({
+    "health_profiles", "medical_conditions", "medications", "medication_logs", "allergies",
+    "medical_appointments", "health_measurements",
+})
+
 USER_SETTING = "app.user_id"
 EXEMPT_PATHS = frozenset({"/healthz"})  # no tenant data, and must answer when the database does not
 BYPASS_SETTING = "app.bypass"

@@ -1,0 +1,254 @@
+"""Personal finance (ERD domain 9): accounts, transactions, budgets, debts, investments,
+recurring payments. Every child row carries its owner, filled from the financial profile."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from core import fields
+from core.crypto import EncryptedTextField
+from core.models import CreatedAtModel, UUIDModel
+
+EMPTY_JSON = models.Value({}, models.JSONField())
+EMPTY_LIST = models.Value([], models.JSONField())
+
+
+def money(verbose_name, **kwargs):
+    return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs)
+
+
+class FinancialProfile(UUIDModel, CreatedAtModel):
+    user = fields.OneToOneField(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="financial_profile")
+    currency = models.CharField(_("currency"), max_length=3, default="USD", db_default="USD")
+    financial_goals = models.JSONField(_("goals"), default=dict, db_default=EMPTY_JSON, blank=True)
+    ai_analysis = models.JSONField(_("AI analysis"), default=dict, db_default=EMPTY_JSON, blank=True)
+
+    class Meta:
+        db_table = "financial_profiles"
+        verbose_name = _("financial profile")
+        verbose_name_plural = _("financial profiles")
+        constraints = [models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="financial_profiles_currency_iso")]
+
+    def __str__(self) -> str:
+        return f"finances of {self.user_id} ({self.currency})"
+
+
+class FinanceChild(UUIDModel, CreatedAtModel):
+    class Meta:
+        abstract = True
+
+
+class AccountType(models.TextChoices):
+    CHECKING = "CHECKING", _("Checking")
+    SAVINGS = "SAVINGS", _("Savings")
+    CREDIT_CARD = "CREDIT_CARD", _("Credit card")
+    CASH = "CASH", _("Cash")
+    INVESTMENT = "INVESTMENT", _("Investment")
+    LOAN = "LOAN", _("Loan")
+    OTHER = "OTHER", _("Other")
+
+
+class FinancialAccount(FinanceChild):
+    financial_profile = fields.ForeignKey(FinancialProfile, db_on_delete="CASCADE", related_name="accounts")
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    type = models.CharField(_("type"), max_length=12, choices=AccountType.choices)
+    balance = money(_("balance"), default=0, db_default=0)
+    currency = models.CharField(_("currency"), max_length=3, default="USD", db_default="USD")
+    is_active = models.BooleanField(_("active"), default=True, db_default=True)
+    credit_limit = money(_("credit limit"), null=True, blank=True)
+
+    class Meta:
+        db_table = "financial_accounts"
+        verbose_name = _("financial account")
+        verbose_name_plural = _("financial accounts")
+        constraints = [
+            models.CheckConstraint(condition=Q(type__in=AccountType.values), name="financial_accounts_type_valid"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="financial_accounts_currency_iso"),
+            models.CheckConstraint(condition=Q(credit_limit__isnull=True) | Q(credit_limit__gte=0), name="financial_accounts_credit_limit_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TransactionType(models.TextChoices):
+    INCOME = "income", _("Income")
+    EXPENSE = "expense", _("Expense")
+    TRANSFER = "transfer", _("Transfer")
+
+
+class Transaction(FinanceChild):
+    financial_profile = fields.ForeignKey(FinancialProfile, db_on_delete="CASCADE", related_name="transactions", db_index=False)
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    account = fields.ForeignKey(FinancialAccount, db_on_delete="SET NULL", null=True, blank=True, related_name="transactions")
+    date = models.DateField(_("date"))
+    description = models.CharField(_("description"), max_length=500)
+    amount = money(_("amount"))
+    type = models.CharField(_("type"), max_length=10, choices=TransactionType.choices)
+    category = models.CharField(_("category"), max_length=60, blank=True, default="", db_default="")
+    subcategory = models.CharField(_("subcategory"), max_length=60, blank=True, default="", db_default="")
+    tags = models.JSONField(_("tags"), default=list, db_default=EMPTY_LIST, blank=True)
+    from_account = fields.ForeignKey(FinancialAccount, db_on_delete="SET NULL", null=True, blank=True, related_name="transfers_out")
+    to_account = fields.ForeignKey(FinancialAccount, db_on_delete="SET NULL", null=True, blank=True, related_name="transfers_in")
+    is_recurring = models.BooleanField(_("recurring"), default=False, db_default=False)
+
+    class Meta:
+        db_table = "transactions"
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
+        constraints = [
+            models.CheckConstraint(condition=Q(type__in=TransactionType.values), name="transactions_type_valid"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transactions_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(type="transfer") | ~Q(from_account=F("to_account")), name="transactions_transfer_between_two_accounts"
+            ),
+        ]
+        indexes = [
+            models.Index(F("financial_profile"), F("date").desc(), name="idx_transactions_profile_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.description} {self.amount}"
+
+
+class Period(models.TextChoices):
+    WEEKLY = "WEEKLY", _("Weekly")
+    MONTHLY = "MONTHLY", _("Monthly")
+    QUARTERLY = "QUARTERLY", _("Quarterly")
+    YEARLY = "YEARLY", _("Yearly")
+
+
+class Budget(FinanceChild):
+    financial_profile = fields.ForeignKey(FinancialProfile, db_on_delete="CASCADE", related_name="budgets")
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    category = models.CharField(_("category"), max_length=60)
+    amount = money(_("amount"))
+    period = models.CharField(_("period"), max_length=10, choices=Period.choices, default=Period.MONTHLY, db_default=Period.MONTHLY)
+    start_date = models.DateField(_("start"))
+    end_date = models.DateField(_("end"), null=True, blank=True)
+    alert_threshold = models.IntegerField(_("alert at (%)"), default=80, db_default=80)
+    is_active = models.BooleanField(_("active"), default=True, db_default=True)
+
+    class Meta:
+        db_table = "budgets"
+        verbose_name = _("budget")
+        verbose_name_plural = _("budgets")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="budgets_amount_positive"),
+            models.CheckConstraint(condition=Q(alert_threshold__gte=1) & Q(alert_threshold__lte=100), name="budgets_alert_threshold_range"),
+            models.CheckConstraint(condition=Q(period__in=Period.values), name="budgets_period_valid"),
+            models.CheckConstraint(condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")), name="budgets_dates_ordered"),
+        ]
+
+
+class DebtType(models.TextChoices):
+    CREDIT_CARD = "CREDIT_CARD", _("Credit card")
+    MORTGAGE = "MORTGAGE", _("Mortgage")
+    AUTO = "AUTO", _("Car loan")
+    STUDENT = "STUDENT", _("Student loan")
+    PERSONAL = "PERSONAL", _("Personal loan")
+    OTHER = "OTHER", _("Other")
+
+
+class Debt(FinanceChild):
+    financial_profile = fields.ForeignKey(FinancialProfile, db_on_delete="CASCADE", related_name="debts")
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    type = models.CharField(_("type"), max_length=12, choices=DebtType.choices)
+    principal = money(_("principal"))
+    balance = money(_("balance"))
+    interest_rate = models.DecimalField(_("interest rate (%)"), max_digits=6, decimal_places=3, default=0, db_default=0)
+    monthly_payment = money(_("monthly payment"), default=0, db_default=0)
+    start_date = models.DateField(_("start"), null=True, blank=True)
+    maturity_date = models.DateField(_("maturity"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=[("ACTIVE", _("Active")), ("PAID_OFF", _("Paid off")), ("DEFAULTED", _("Defaulted"))], default="ACTIVE", db_default="ACTIVE")
+    priority = models.IntegerField(_("priority"), default=0, db_default=0)
+    account_number = EncryptedTextField(_("account number"), null=True, blank=True)
+
+    class Meta:
+        db_table = "debts"
+        verbose_name = _("debt")
+        verbose_name_plural = _("debts")
+        constraints = [
+            models.CheckConstraint(condition=Q(principal__gte=0) & Q(balance__gte=0) & Q(monthly_payment__gte=0), name="debts_amounts_non_negative"),
+            models.CheckConstraint(condition=Q(interest_rate__gte=0) & Q(interest_rate__lte=100), name="debts_interest_rate_range"),
+        ]
+
+
+class DebtPayment(FinanceChild):
+    debt = fields.ForeignKey(Debt, db_on_delete="CASCADE", related_name="payments", db_index=False)
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    date = models.DateField(_("date"))
+    amount = money(_("amount"))
+    principal_paid = money(_("principal paid"), default=0, db_default=0)
+    interest_paid = money(_("interest paid"), default=0, db_default=0)
+
+    class Meta:
+        db_table = "debt_payments"
+        verbose_name = _("debt payment")
+        verbose_name_plural = _("debt payments")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0) & Q(principal_paid__gte=0) & Q(interest_paid__gte=0), name="debt_payments_amounts_valid"),
+            models.CheckConstraint(condition=Q(amount__gte=F("principal_paid") + F("interest_paid")), name="debt_payments_parts_within_amount"),
+        ]
+        indexes = [models.Index(fields=["debt", "-date"], name="idx_debt_payments_debt")]
+
+
+class InvestmentType(models.TextChoices):
+    STOCK = "STOCK", _("Stock")
+    BOND = "BOND", _("Bond")
+    ETF = "ETF", _("ETF")
+    MUTUAL_FUND = "MUTUAL_FUND", _("Mutual fund")
+    CRYPTO = "CRYPTO", _("Crypto")
+    REAL_ESTATE = "REAL_ESTATE", _("Real estate")
+    OTHER = "OTHER", _("Other")
+
+
+class Investment(FinanceChild):
+    financial_profile = fields.ForeignKey(FinancialProfile, db_on_delete="CASCADE", related_name="investments")
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    type = models.CharField(_("type"), max_length=12, choices=InvestmentType.choices)
+    symbol = models.CharField(_("symbol"), max_length=20, blank=True, default="", db_default="")
+    quantity = models.DecimalField(_("quantity"), max_digits=20, decimal_places=8)
+    purchase_price = models.DecimalField(_("purchase price"), max_digits=16, decimal_places=4)
+    current_price = models.DecimalField(_("current price"), max_digits=16, decimal_places=4, null=True, blank=True)
+    purchase_date = models.DateField(_("purchased"), null=True, blank=True)
+    returns = money(_("returns"), null=True, blank=True)
+    returns_percentage = models.DecimalField(_("returns (%)"), max_digits=9, decimal_places=3, null=True, blank=True)
+
+    class Meta:
+        db_table = "investments"
+        verbose_name = _("investment")
+        verbose_name_plural = _("investments")
+        constraints = [models.CheckConstraint(condition=Q(quantity__gte=0) & Q(purchase_price__gte=0), name="investments_amounts_non_negative")]
+
+
+class RecurringPayment(FinanceChild):
+    financial_profile = fields.ForeignKey(FinancialProfile, db_on_delete="CASCADE", related_name="recurring_payments", db_index=False)
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    amount = money(_("amount"))
+    frequency = models.CharField(_("frequency"), max_length=10, choices=[("WEEKLY", _("Weekly")), ("BIWEEKLY", _("Every two weeks")), ("MONTHLY", _("Monthly")), ("QUARTERLY", _("Quarterly")), ("YEARLY", _("Yearly"))], default="MONTHLY", db_default="MONTHLY")
+    category = models.CharField(_("category"), max_length=60, blank=True, default="", db_default="")
+    next_due_date = models.DateField(_("next due"))
+    auto_debit = models.BooleanField(_("automatic debit"), default=False, db_default=False)
+    account = fields.ForeignKey(FinancialAccount, db_on_delete="SET NULL", null=True, blank=True, related_name="recurring_payments")
+    start_date = models.DateField(_("start"))
+    end_date = models.DateField(_("end"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True, db_default=True)
+
+    class Meta:
+        db_table = "recurring_payments"
+        verbose_name = _("recurring payment")
+        verbose_name_plural = _("recurring payments")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="recurring_payments_amount_positive"),
+            models.CheckConstraint(condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")), name="recurring_payments_dates_ordered"),
+        ]
+        indexes = [models.Index(fields=["financial_profile", "next_due_date"], name="idx_recurring_payments_due")]

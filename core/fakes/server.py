@@ -57,7 +57,7 @@ class FakeServer:
         self.httpd.requests = []
         for key, value in state.items():
             setattr(self.httpd, key, value)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:

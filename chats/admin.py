@@ -1,0 +1,49 @@
+from django.contrib import admin
+
+from .models import ChatSession, Conversation, Message
+
+
+@admin.register(ChatSession)
+class ChatSessionAdmin(admin.ModelAdmin):
+    list_display = ["id", "user", "started_at", "last_activity"]
+    search_fields = ["user__email"]
+    autocomplete_fields = ["user"]
+    list_select_related = ["user"]
+    date_hierarchy = "started_at"
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    fields = ["role", "content", "tokens_input", "tokens_output", "timestamp"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["title", "user", "agent", "message_count", "token_count", "last_message_at", "created_at"]
+    list_filter = ["agent"]
+    search_fields = ["title", "user__email", "agent__name"]
+    autocomplete_fields = ["chat_session", "agent", "user"]
+    readonly_fields = ["user", "message_count", "token_count", "last_message_at", "created_at"]
+    list_select_related = ["user", "agent"]
+    inlines = [MessageInline]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["conversation", "role", "short_content", "tokens_input", "tokens_output", "timestamp"]
+    list_filter = ["role"]
+    search_fields = ["content"]
+    autocomplete_fields = ["conversation"]
+    readonly_fields = ["user", "tokens_input", "tokens_output", "timestamp"]
+    list_select_related = ["conversation"]
+
+    @admin.display(description="content")
+    def short_content(self, obj):
+        return obj.content[:80]

@@ -1,0 +1,63 @@
+"""Every admin page answers for staff; health data has no admin; encrypted values stay masked."""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from core import factories
+from core.tenancy import TENANT_TABLES
+
+pytestmark = pytest.mark.django_db
+
+MODELS = sorted(admin.site._registry, key=lambda m: m._meta.label)
+
+
+def test_health_models_are_not_in_the_admin():
+    assert not [m for m in MODELS if m._meta.app_label == "health"]
+
+
+def test_every_domain_model_but_health_is_in_the_admin():
+    from django.apps import apps
+
+    expected = {
+        m for app in ("accounts", "agents", "chats", "artifacts", "rag", "integrations", "storage", "finance", "metrics", "support")
+        for m in apps.get_app_config(app).get_models() if m._meta.db_table != "verification_tokens"
+    }
+    assert expected <= set(MODELS)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.label)
+def test_changelist_and_change_pages(staff_client, owner, model):
+    table = model._meta.db_table
+    row = factories.make(table, owner) if table in TENANT_TABLES else None
+    if row is None and table in factories.FACTORIES:
+        row = factories.FACTORIES[table](owner)
+    opts = model._meta
+    changelist = staff_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    assert changelist.status_code == 200
+    if row is not None:
+        change = staff_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk]))
+        assert change.status_code == 200
+        html = change.content.decode()
+        assert "enc:v1:" not in html and '"kid"' not in html
+
+
+def test_encrypted_finance_and_integration_values_are_masked(staff_client, owner):
+    debt = factories.make("debts", owner)
+    integration = factories.make("mcp_integrations", owner)
+    for url in (
+        reverse("admin:finance_debt_change", args=[debt.pk]),
+        reverse("admin:finance_debt_changelist"),
+        reverse("admin:integrations_mcpintegration_change", args=[integration.pk]),
+    ):
+        html = staff_client.get(url).content.decode()
+        assert "4111-1111" not in html and ">tok<" not in html and "••••••" in html
+
+
+def test_support_staff_see_tickets_but_not_finance(owner):
+    from core.testing import client_for, make_user
+
+    support = client_for(make_user("helper@example.com", role="SUPPORT"))
+    ticket = factories.make("support_tickets", owner)
+    assert support.get(reverse("admin:support_supportticket_change", args=[ticket.pk])).status_code == 200
+    assert support.get(reverse("admin:finance_transaction_changelist")).status_code == 403
