@@ -363,6 +363,18 @@ LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60.0)
 OFFLINE_STREAM_DELAY = env.float("OFFLINE_STREAM_DELAY", default=0.0 if TESTING else 0.02)
 MODEL_REGISTRY_PATH = env.str("MODEL_REGISTRY_PATH", default="")
 
+# --- chat and metering -------------------------------------------------------------------------
+
+MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=16000)
+CHAT_SESSION_IDLE_HOURS = env.int("CHAT_SESSION_IDLE_HOURS", default=4)  # a new chat session after this idle time
+# Monthly limits per subscription tier; None means unlimited.
+TIER_LIMITS = {
+    "FREE": {"messages": env.int("LIMIT_FREE_MESSAGES", default=300), "tokens": env.int("LIMIT_FREE_TOKENS", default=300_000)},
+    "PRO": {"messages": env.int("LIMIT_PRO_MESSAGES", default=5_000), "tokens": env.int("LIMIT_PRO_TOKENS", default=5_000_000)},
+    "ENTERPRISE": {"messages": env.int("LIMIT_ENTERPRISE_MESSAGES", default=100_000), "tokens": env.int("LIMIT_ENTERPRISE_TOKENS", default=100_000_000)},
+}
+USAGE_ALERT_THRESHOLDS = (80, 90, 100)
+
 # --- RAG (rag/) -----------------------------------------------------------------------------------
 
 EMBEDDER = env.str("EMBEDDER", default="offline")  # offline | openai | sentence-transformers
@@ -385,5 +397,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # The SDKs' HTTP clients log every request at INFO; keep their warnings only.
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+    },
 }

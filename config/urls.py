@@ -17,6 +17,9 @@ urlpatterns = [
     path("accounts/confirm-email/<str:key>/", account_views.confirm_email_view, name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
+    path("agents/", include("agents.urls")),
+    path("chat/", include("chats.urls")),
+    path("usage/", include("metrics.urls")),
 ]
 
 handler404 = "core.errors.not_found"
