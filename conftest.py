@@ -7,6 +7,8 @@ tests that commit (TransactionTestCase), since the runtime role may not TRUNCATE
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -129,3 +131,38 @@ def staff_client(staff):
     from core.testing import client_for
 
     return client_for(staff)
+
+
+@pytest.fixture(scope="session")
+def _browser():
+    """One chromium for the session (Playwright drives Debian's binary; no download)."""
+    from core.browser import LAUNCH_ARGS, chromium_path
+
+    path = chromium_path()
+    if path is None:
+        pytest.skip("browser tests skipped: no chromium found (apt-get install chromium, or set CHROMIUM_PATH)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - playwright is in requirements-dev.txt
+        pytest.skip(f"browser tests skipped: playwright is not importable ({exc})")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # around it are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    manager = sync_playwright().start()
+    try:
+        browser = manager.chromium.launch(executable_path=path, args=LAUNCH_ARGS, headless=True)
+    except Exception as exc:
+        manager.stop()
+        pytest.skip(f"browser tests skipped: chromium at {path} did not start ({exc})")
+    yield browser
+    browser.close()
+    manager.stop()
+
+
+@pytest.fixture
+def browser_page(_browser, live_server):
+    context = _browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,5 +1,18 @@
 from django.urls import path
 
+from . import views
+
 app_name = "chats"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.conversation_list, name="list"),
+    path("new/<slug:slug>/", views.conversation_new, name="new"),
+    path("<uuid:conversation_id>/", views.conversation_detail, name="detail"),
+    path("<uuid:conversation_id>/messages/", views.message_create, name="message_create"),
+    path("<uuid:conversation_id>/messages/<uuid:message_id>/stream/", views.reply_stream, name="reply_stream"),
+    path("<uuid:conversation_id>/messages/<uuid:message_id>/generate/", views.reply_generate, name="reply_generate"),
+    path("<uuid:conversation_id>/messages/<uuid:message_id>/stop/", views.reply_stop, name="reply_stop"),
+    path("<uuid:conversation_id>/regenerate/", views.reply_regenerate, name="regenerate"),
+    path("<uuid:conversation_id>/rename/", views.conversation_rename, name="rename"),
+    path("<uuid:conversation_id>/delete/", views.conversation_delete, name="delete"),
+]

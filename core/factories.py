@@ -27,7 +27,10 @@ def agent(owner, **kw):
     from agents.models import Agent
 
     n = _n()
-    return Agent.objects.create(created_by=owner, name=f"Agent {n}", slug=f"agent-{n}-{secrets.token_hex(3)}", model="offline", **kw)
+    kw.setdefault("name", f"Agent {n}")
+    kw.setdefault("slug", f"agent-{n}-{secrets.token_hex(3)}")
+    kw.setdefault("model", "offline")
+    return Agent.objects.create(created_by=owner, **kw)
 
 
 def chat_session(owner):

@@ -18,3 +18,11 @@
     }
   });
 })();
+
+// Forms that destroy something ask first (data-confirm holds the question).
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+});

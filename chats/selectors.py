@@ -1,0 +1,103 @@
+"""Reads of the chat domain, always scoped to the person asking (RLS is the second wall)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from agents.selectors import agent_is_usable_by
+
+from .models import Conversation, Message, MessageRole
+
+
+def conversation_get_for_user(*, user, conversation_id) -> Conversation:
+    return get_object_or_404(Conversation.objects.select_related("agent"), pk=conversation_id, user=user)
+
+
+def conversation_get_for_chat(*, user, conversation_id) -> Conversation:
+    """A conversation the user may continue: theirs, with an agent they may still use; else 404."""
+    conversation = conversation_get_for_user(user=user, conversation_id=conversation_id)
+    if not agent_is_usable_by(conversation.agent, user):
+        raise Http404
+    return conversation
+
+
+def conversation_messages(conversation: Conversation) -> QuerySet[Message]:
+    return conversation.messages.order_by("timestamp", "id")
+
+
+def message_get_for_user(*, user, conversation: Conversation, message_id) -> Message:
+    return get_object_or_404(Message, pk=message_id, conversation=conversation, user=user)
+
+
+def answer_for(user_message: Message) -> Message | None:
+    """The assistant message that answers ``user_message``, if one was stored."""
+    return (
+        Message.objects.filter(conversation_id=user_message.conversation_id, role=MessageRole.ASSISTANT,
+                               metadata__reply_to=str(user_message.id))
+        .order_by("-timestamp")
+        .first()
+    )
+
+
+def conversations_for_user(*, user) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(user=user).select_related("agent").order_by("-last_message_at", "-id")
+
+
+# --- full-text search over messages ---------------------------------------------------------------
+
+_START, _STOP = "\x02", "\x03"  # highlight markers no message contains; escaped text then gets <mark>
+
+SEARCH_SQL = f"""
+WITH query AS (SELECT websearch_to_tsquery('english', %(q)s) AS q),
+hits AS (
+    SELECT DISTINCT ON (m.conversation_id) m.conversation_id, m.id AS message_id,
+           ts_rank(to_tsvector('english', m.content), query.q) AS rank, m.content
+      FROM messages m, query
+     WHERE m.user_id = %(user)s AND to_tsvector('english', m.content) @@ query.q
+     ORDER BY m.conversation_id, rank DESC, m.timestamp DESC
+)
+SELECT conversation_id, message_id,
+       ts_headline('english', content, (SELECT q FROM query),
+                   'StartSel={_START}, StopSel={_STOP}, MaxWords=24, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "'),
+       rank, count(*) OVER () AS total
+  FROM hits
+ ORDER BY rank DESC, conversation_id
+ LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    conversation: Conversation
+    message_id: uuid.UUID
+    snippet: SafeString
+
+
+def _highlighted(snippet: str) -> SafeString:
+    return mark_safe(escape(snippet).replace(_START, "<mark>").replace(_STOP, "</mark>"))  # escaped above
+
+
+def search_conversations(*, user, query: str, limit: int, offset: int) -> tuple[list[SearchHit], int]:
+    """Conversations whose messages match ``query`` (PostgreSQL full-text search on the GIN index),
+    best match first, each with a highlighted snippet. Two queries whatever the data size."""
+    with connection.cursor() as cursor:
+        cursor.execute(SEARCH_SQL, {"q": query, "user": user.id, "limit": limit, "offset": offset})
+        rows = cursor.fetchall()
+    if not rows:
+        return [], 0
+    total = rows[0][4]
+    conversations = Conversation.objects.filter(user=user).select_related("agent").in_bulk([r[0] for r in rows])
+    hits = [
+        SearchHit(conversation=conversations[conversation_id], message_id=message_id, snippet=_highlighted(snippet))
+        for conversation_id, message_id, snippet, _rank, _total in rows
+        if conversation_id in conversations
+    ]
+    return hits, total

@@ -1,0 +1,190 @@
+"""Writes of the chat domain. Each runs in the owner's RLS context and its own transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agents.models import Agent
+from core.tenancy import tenant
+from metrics import services as metering
+
+from .models import ChatSession, Conversation, Message, MessageRole
+from .rendering import render_markdown, render_plain
+
+CANCEL_KEY = "chat:cancel:{}"
+CANCEL_TTL = 600
+
+
+class ChatError(Exception):
+    """A turn that cannot be taken; ``user_message`` says why."""
+
+    def __init__(self, user_message: str):
+        self.user_message = user_message
+        super().__init__(user_message)
+
+
+def _validate_content(content: str) -> str:
+    content = (content or "").strip()
+    if not content:
+        raise ChatError(_("Write a message first."))
+    if len(content) > settings.MAX_MESSAGE_CHARS:
+        raise ChatError(
+            _("This message is too long: %(length)s characters, the limit is %(limit)s.")
+            % {"length": len(content), "limit": settings.MAX_MESSAGE_CHARS}
+        )
+    return content
+
+
+def _chat_session_for(user) -> ChatSession:
+    """The user's current chat session, or a new one after CHAT_SESSION_IDLE_HOURS of inactivity."""
+    since = timezone.now() - timedelta(hours=settings.CHAT_SESSION_IDLE_HOURS)
+    session = ChatSession.objects.filter(user=user, last_activity__gte=since).order_by("-last_activity").first()
+    return session or ChatSession.objects.create(user=user)
+
+
+def _store_user_message(user, conversation: Conversation, content: str) -> Message:
+    return Message.objects.create(
+        conversation=conversation,
+        user=user,
+        role=MessageRole.USER,
+        content=content,
+        metadata={"html": render_plain(content)},
+    )
+
+
+def _refuse_over_limit(user) -> None:
+    try:
+        metering.usage_check_before_turn(user=user)
+    except metering.LimitExceeded as exc:
+        raise ChatError(str(exc.user_message)) from exc
+
+
+def conversation_start(*, user, agent: Agent, content: str) -> tuple[Conversation, Message]:
+    """A new conversation with ``agent``, opened by the user's first message."""
+    content = _validate_content(content)
+    _refuse_over_limit(user)
+    with tenant(user.id):
+        session = _chat_session_for(user)
+        conversation = Conversation.objects.create(chat_session=session, agent=agent, user=user)
+        message = _store_user_message(user, conversation, content)
+    return conversation, message
+
+
+def message_post(*, user, conversation: Conversation, content: str) -> Message:
+    """The user's next message; its answer is streamed separately."""
+    content = _validate_content(content)
+    _refuse_over_limit(user)
+    with tenant(user.id):
+        return _store_user_message(user, conversation, content)
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    content: str
+    status: str  # complete | cancelled | failed
+    model: str
+    tokens_input: int
+    tokens_output: int
+    duration_ms: int
+    error: str = ""
+    citations: dict[int, dict] | None = None  # number -> {"url", "title"}
+
+
+def reply_save(*, user, conversation: Conversation, user_message: Message, result: TurnResult) -> Message:
+    """Store the assistant's answer (whole or partial) and its usage log in one transaction."""
+    citation_urls = {n: c["url"] for n, c in (result.citations or {}).items()}
+    metadata = {
+        "reply_to": str(user_message.id),
+        "status": result.status,
+        "model": result.model,
+        "duration_ms": result.duration_ms,
+        "html": render_markdown(result.content, citation_urls),
+    }
+    if result.error:
+        metadata["error"] = result.error
+    if result.citations:
+        metadata["citations"] = {str(n): c for n, c in result.citations.items()}
+    with tenant(user.id):
+        answer = Message.objects.create(
+            conversation=conversation,
+            user=user,
+            role=MessageRole.ASSISTANT,
+            content=result.content,
+            tokens_input=result.tokens_input,
+            tokens_output=result.tokens_output,
+            metadata=metadata,
+        )
+        metering.usage_record_turn(
+            user=user,
+            agent=conversation.agent,
+            conversation=conversation,
+            model=result.model,
+            tokens_input=result.tokens_input,
+            tokens_output=result.tokens_output,
+            duration_ms=result.duration_ms,
+            success=result.status == "complete",
+        )
+        if not conversation.title and result.status == "complete":
+            from . import tasks  # noqa: PLC0415 - avoid an import cycle with tasks → services
+
+            conversation_id, user_id = str(conversation.id), str(user.id)
+            transaction.on_commit(lambda: tasks.generate_conversation_title.delay(conversation_id, user_id))
+    return answer
+
+
+def reply_regenerate(*, user, conversation: Conversation) -> Message:
+    """Drop the last answer so the last question can be answered again; returns that question."""
+    with tenant(user.id):
+        last = conversation.messages.order_by("-timestamp", "-id").first()
+        if last is None:
+            raise ChatError(_("There is nothing to regenerate yet."))
+        if last.role == MessageRole.ASSISTANT:
+            question = Message.objects.filter(pk=last.metadata.get("reply_to"), conversation=conversation).first()
+            last.delete()
+        else:
+            question = last
+        if question is None or question.role != MessageRole.USER:
+            raise ChatError(_("There is nothing to regenerate yet."))
+        return question
+
+
+def reply_cancel(*, message_id) -> None:
+    """Ask the stream answering ``message_id`` to stop (it keeps what it has written)."""
+    cache.set(CANCEL_KEY.format(message_id), 1, timeout=CANCEL_TTL)
+
+
+def reply_cancel_requested(message_id) -> bool:
+    return bool(cache.get(CANCEL_KEY.format(message_id)))
+
+
+def reply_cancel_clear(message_id) -> None:
+    cache.delete(CANCEL_KEY.format(message_id))
+
+
+def conversation_rename(*, user, conversation: Conversation, title: str) -> Conversation:
+    title = (title or "").strip()
+    if not title:
+        raise ChatError(_("A title cannot be empty."))
+    if len(title) > 200:
+        raise ChatError(_("A title has at most 200 characters."))
+    with tenant(user.id):
+        conversation.title = title
+        conversation.save(update_fields=["title"])
+    return conversation
+
+
+def conversation_delete(*, user, conversation: Conversation) -> None:
+    with tenant(user.id):
+        conversation.delete()
+
+
+def conversation_title_set_if_empty(*, user_id, conversation_id, title: str) -> bool:
+    with tenant(user_id):
+        return bool(Conversation.objects.filter(pk=conversation_id, title="").update(title=title[:200]))

@@ -1,0 +1,215 @@
+"""One assistant turn, streamed as Server-Sent Events.
+
+``reply_events`` runs after the view has returned (inside the WSGI server's iteration), so it
+sets its own RLS context for each database step. It builds the model's context (system prompt,
+retrieved passages, history trimmed to the model's window, oldest first), streams the provider's
+answer as ``delta`` events, and always stores what it got — complete, stopped by the user, cut by
+an error, or cut by the browser going away — with its usage log, before a final ``done`` event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.utils.translation import gettext as _
+
+from accounts.models import UserSettings
+from agents import registry, tokens
+from agents.providers import ChatMessage, Passage, ProviderError, provider_for_model
+from core.tenancy import tenant
+from metrics import services as metering
+
+from . import selectors, services
+from .models import Conversation, Message, MessageRole
+from .rendering import render_markdown
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = "chat:stream:{}"
+LOCK_TTL = 900
+CANCEL_POLL_SECONDS = 0.2
+# Room kept free in the context window for the tokenizer's estimate being off.
+CONTEXT_MARGIN = 256
+
+
+def sse(event: str, data: dict) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+@dataclass
+class TurnContext:
+    model: str
+    temperature: float
+    max_tokens: int
+    messages: list[ChatMessage]
+    passages: list[Passage] = field(default_factory=list)
+    citations: dict[int, dict] = field(default_factory=dict)
+    trimmed: int = 0
+
+
+def retrieve_passages(*, user, query: str) -> tuple[list[Passage], dict[int, dict]]:
+    """The user's document passages for this question, numbered for citation (RAG, when enabled)."""
+    try:
+        from rag import retrieval  # noqa: PLC0415 - RAG is optional for a turn
+    except ImportError:
+        return [], {}
+    return retrieval.passages_for_chat(user=user, query=query)
+
+
+def build_context(*, user, conversation: Conversation, user_message: Message) -> TurnContext:
+    agent = conversation.agent
+    info = registry.get_model(agent.model)
+    with tenant(user.id):
+        user_settings = UserSettings.objects.filter(user=user).first()
+        history = list(
+            conversation.messages.filter(timestamp__lte=user_message.timestamp)
+            .exclude(role=MessageRole.ASSISTANT, content="")
+            .order_by("timestamp", "id")
+            .values_list("role", "content")
+        )
+    passages, citations = ([], {})
+    if user_settings is None or user_settings.rag_enabled:
+        passages, citations = retrieve_passages(user=user, query=user_message.content)
+    max_tokens = min(agent.max_tokens, info.max_output_tokens) if info else agent.max_tokens
+    system = [ChatMessage("system", agent.system_prompt)] if agent.system_prompt.strip() else []
+    conversation_messages = [ChatMessage(role, content) for role, content in history if role in ("user", "assistant")]
+    window = info.context_window if info else 8192
+    passages_tokens = sum(tokens.estimate_tokens(p.text) + 16 for p in passages)
+    budget = max(window - max_tokens - passages_tokens - CONTEXT_MARGIN, 256)
+    trimmed = tokens.trim_history(system + conversation_messages, budget=budget)
+    return TurnContext(
+        model=agent.model,
+        temperature=agent.temperature,
+        max_tokens=max_tokens,
+        messages=trimmed,
+        passages=passages,
+        citations=citations,
+        trimmed=len(system) + len(conversation_messages) - len(trimmed),
+    )
+
+
+def _done_payload(answer: Message) -> dict:
+    return {
+        "message_id": str(answer.id),
+        "status": answer.metadata.get("status", "complete"),
+        "html": answer.metadata.get("html", ""),
+        "error": answer.metadata.get("error", ""),
+    }
+
+
+def reply_events(*, user, conversation_id, user_message_id) -> Iterator[bytes]:
+    """The SSE body for the answer to ``user_message_id``. Safe to open twice: a second stream for
+    a message being answered gets an error event; one for an answered message gets its answer."""
+    started = time.monotonic()
+    with tenant(user.id):
+        conversation = Conversation.objects.select_related("agent").get(pk=conversation_id, user=user)
+        user_message = Message.objects.get(pk=user_message_id, conversation=conversation, role=MessageRole.USER)
+        existing = selectors.answer_for(user_message)
+    yield b"retry: 3000\n\n"
+    if existing is not None:
+        yield sse("done", _done_payload(existing))
+        return
+    lock = LOCK_KEY.format(user_message_id)
+    if not cache.add(lock, 1, timeout=LOCK_TTL):
+        yield sse("failed", {"error": _("This answer is already being written in another tab.")})
+        return
+    try:
+        yield from _stream_turn(user=user, conversation=conversation, user_message=user_message, started=started)
+    finally:
+        cache.delete(lock)
+        services.reply_cancel_clear(user_message_id)
+
+
+def _stream_turn(*, user, conversation: Conversation, user_message: Message, started: float) -> Iterator[bytes]:
+    try:
+        metering.usage_check_before_turn(user=user)
+    except metering.LimitExceeded as exc:
+        yield sse("failed", {"error": str(exc.user_message)})
+        return
+    context = build_context(user=user, conversation=conversation, user_message=user_message)
+    if context.passages:
+        yield sse("sources", {"citations": {str(n): c for n, c in context.citations.items()}})
+    cancel = threading.Event()
+    parts: list[str] = []
+    usage = None
+    status = "failed"
+    error = ""
+    try:
+        provider = provider_for_model(context.model)
+        if not provider.is_configured():
+            raise ProviderError(_("This model is not available: its provider is not configured."))
+        events = provider.stream(
+            model=context.model,
+            messages=context.messages,
+            temperature=context.temperature,
+            max_tokens=context.max_tokens,
+            passages=context.passages,
+            cancel=cancel,
+        )
+        last_poll = 0.0
+        try:
+            for event in events:
+                if event.text:
+                    parts.append(event.text)
+                    yield sse("delta", {"t": event.text})
+                if event.finished:
+                    usage = event.usage
+                    status = "cancelled" if event.cancelled else "complete"
+                now = time.monotonic()
+                if now - last_poll >= CANCEL_POLL_SECONDS:
+                    last_poll = now
+                    if services.reply_cancel_requested(user_message.id):
+                        cancel.set()
+        finally:
+            events.close()
+    except ProviderError as exc:
+        logger.warning("model call failed for conversation %s: %s", conversation.id, exc.detail or exc)
+        error = str(exc.user_message)
+        usage = exc.usage
+        if exc.partial_text and not parts:
+            parts.append(exc.partial_text)
+    except GeneratorExit:
+        # The browser went away mid-answer: keep what was written, as if stopped.
+        status = "cancelled"
+        raise
+    except Exception:  # a bug must not lose the partial answer or leave the turn unrecorded
+        logger.exception("chat turn failed for conversation %s", conversation.id)
+        error = _("Something went wrong while writing the answer. Please try again.")
+    finally:
+        text = "".join(parts)
+        if usage is None:
+            usage = _estimate_usage(context, text)
+        result = services.TurnResult(
+            content=text,
+            status=status if not error else "failed",
+            model=context.model,
+            tokens_input=usage.input_tokens,
+            tokens_output=usage.output_tokens,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            error=error,
+            citations=context.citations or None,
+        )
+        answer = services.reply_save(user=user, conversation=conversation, user_message=user_message, result=result)
+    yield sse("done", _done_payload(answer))
+
+
+def _estimate_usage(context: TurnContext, text: str):
+    from agents.providers import Usage
+
+    prompt = tokens.estimate_messages_tokens(context.messages) + sum(tokens.estimate_tokens(p.text) for p in context.passages)
+    return Usage(input_tokens=prompt, output_tokens=tokens.estimate_tokens(text) if text else 0, estimated=True)
+
+
+def reply_collect(*, user, conversation_id, user_message_id) -> None:
+    """Run a whole turn without streaming (the no-JavaScript path)."""
+    for _chunk in reply_events(user=user, conversation_id=conversation_id, user_message_id=user_message_id):
+        pass
+
+
+__all__ = ["reply_events", "reply_collect", "build_context", "sse", "render_markdown"]

@@ -1,0 +1,210 @@
+"""Chat pages. Views are thin: a selector finds what the user may touch (404 otherwise), a service
+writes, and the stream is produced by ``chats.streaming``."""
+
+from __future__ import annotations
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from agents.selectors import agent_get_usable, agent_is_usable_by
+
+from . import selectors, services, streaming
+from .forms import MessageForm, RenameForm, SearchForm
+from .models import MessageRole
+
+PAGE_SIZE = 25
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _turn_urls(conversation, message) -> dict:
+    args = [conversation.id, message.id]
+    return {
+        "message_id": str(message.id),
+        "stream_url": reverse("chats:reply_stream", args=args),
+        "stop_url": reverse("chats:reply_stop", args=args),
+    }
+
+
+@login_required
+@require_GET
+def conversation_list(request):
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    try:
+        page_number = max(int(request.GET.get("page", 1)), 1)
+    except ValueError:
+        page_number = 1
+    context = {"form": form, "query": query}
+    if query:
+        hits, total = selectors.search_conversations(
+            user=request.user, query=query, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE
+        )
+        context.update(hits=hits, total=total, page_number=page_number,
+                       has_next=page_number * PAGE_SIZE < total, has_previous=page_number > 1)
+    else:
+        page = Paginator(selectors.conversations_for_user(user=request.user), PAGE_SIZE).get_page(page_number)
+        context.update(page=page)
+    return render(request, "chats/list.html", context)
+
+
+@login_required
+def conversation_new(request, slug):
+    agent = agent_get_usable(user=request.user, slug=slug)
+    if request.method == "POST" and "content" not in request.POST:
+        return redirect("chats:new", slug=agent.slug)  # "Start a conversation" buttons open the empty chat
+    form = MessageForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            conversation, message = services.conversation_start(user=request.user, agent=agent, content=form.cleaned_data["content"])
+        except services.ChatError as exc:
+            form.add_error("content", exc.user_message)
+        else:
+            url = reverse("chats:detail", args=[conversation.id])
+            if _wants_json(request):
+                return JsonResponse({"redirect": url})
+            return redirect(url)
+    if request.method == "POST" and _wants_json(request):
+        return JsonResponse({"errors": form.errors.get("content", [])}, status=400)
+    return render(
+        request, "chats/detail.html",
+        {"agent": agent, "conversation": None, "messages_list": [], "form": form, "can_chat": True},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def conversation_detail(request, conversation_id):
+    conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    history = list(selectors.conversation_messages(conversation))
+    return _render_detail(request, conversation, history, MessageForm())
+
+
+def _render_detail(request, conversation, history, form, status=200):
+    pending = history[-1] if history and history[-1].role == MessageRole.USER else None
+    return render(
+        request,
+        "chats/detail.html",
+        {
+            "agent": conversation.agent,
+            "conversation": conversation,
+            "messages_list": history,
+            "pending": pending,
+            "pending_urls": _turn_urls(conversation, pending) if pending else None,
+            "form": form,
+            "can_chat": agent_is_usable_by(conversation.agent, request.user),
+            "rename_form": RenameForm(initial={"title": conversation.title}),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def message_create(request, conversation_id):
+    conversation = selectors.conversation_get_for_chat(user=request.user, conversation_id=conversation_id)
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        try:
+            message = services.message_post(user=request.user, conversation=conversation, content=form.cleaned_data["content"])
+        except services.ChatError as exc:
+            form.add_error("content", exc.user_message)
+        else:
+            if _wants_json(request):
+                html = render_to_string("chats/_message.html", {"message": message}, request=request)
+                return JsonResponse({"user_html": html, **_turn_urls(conversation, message)})
+            return redirect("chats:detail", conversation_id=conversation.id)
+    if _wants_json(request):
+        return JsonResponse({"errors": form.errors.get("content", [])}, status=400)
+    history = list(selectors.conversation_messages(conversation))
+    return _render_detail(request, conversation, history, form, status=400)
+
+
+@login_required
+@require_GET
+def reply_stream(request, conversation_id, message_id):
+    conversation = selectors.conversation_get_for_chat(user=request.user, conversation_id=conversation_id)
+    message = selectors.message_get_for_user(user=request.user, conversation=conversation, message_id=message_id)
+    if message.role != MessageRole.USER:
+        return HttpResponse(status=404)
+    response = StreamingHttpResponse(
+        streaming.reply_events(user=request.user, conversation_id=conversation.id, user_message_id=message.id),
+        content_type="text/event-stream; charset=utf-8",
+    )
+    response["Cache-Control"] = "no-cache, no-transform"
+    response["X-Accel-Buffering"] = "no"  # proxies must not hold the stream back
+    return response
+
+
+@login_required
+@require_POST
+def reply_generate(request, conversation_id, message_id):
+    """Answer without streaming, for browsers without JavaScript."""
+    conversation = selectors.conversation_get_for_chat(user=request.user, conversation_id=conversation_id)
+    message = selectors.message_get_for_user(user=request.user, conversation=conversation, message_id=message_id)
+    if message.role == MessageRole.USER:
+        streaming.reply_collect(user=request.user, conversation_id=conversation.id, user_message_id=message.id)
+    return redirect("chats:detail", conversation_id=conversation.id)
+
+
+@login_required
+@require_POST
+def reply_stop(request, conversation_id, message_id):
+    conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    message = selectors.message_get_for_user(user=request.user, conversation=conversation, message_id=message_id)
+    services.reply_cancel(message_id=message.id)
+    if _wants_json(request):
+        return JsonResponse({"stopping": True})
+    return redirect("chats:detail", conversation_id=conversation.id)
+
+
+@login_required
+@require_POST
+def reply_regenerate(request, conversation_id):
+    conversation = selectors.conversation_get_for_chat(user=request.user, conversation_id=conversation_id)
+    try:
+        question = services.reply_regenerate(user=request.user, conversation=conversation)
+    except services.ChatError as exc:
+        if _wants_json(request):
+            return JsonResponse({"errors": [exc.user_message]}, status=400)
+        flash.error(request, exc.user_message)
+        return redirect("chats:detail", conversation_id=conversation.id)
+    if _wants_json(request):
+        return JsonResponse(_turn_urls(conversation, question))
+    return redirect("chats:detail", conversation_id=conversation.id)
+
+
+@login_required
+@require_POST
+def conversation_rename(request, conversation_id):
+    conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    form = RenameForm(request.POST)
+    if form.is_valid():
+        try:
+            services.conversation_rename(user=request.user, conversation=conversation, title=form.cleaned_data["title"])
+        except services.ChatError as exc:
+            flash.error(request, exc.user_message)
+        else:
+            flash.success(request, _("The conversation was renamed."))
+    else:
+        flash.error(request, _("A title must have between 1 and 200 characters."))
+    return redirect("chats:detail", conversation_id=conversation.id)
+
+
+@login_required
+@require_POST
+def conversation_delete(request, conversation_id):
+    conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    services.conversation_delete(user=request.user, conversation=conversation)
+    flash.success(request, _("The conversation was deleted."))
+    return redirect("chats:list")

@@ -1,0 +1,201 @@
+// Chat: send without reloading, stream the answer over Server-Sent Events, stop, regenerate.
+// Everything the server sends is put in the page as text while streaming; the final answer's
+// HTML comes from the server already sanitised.
+(function () {
+  "use strict";
+
+  var root, list, form, textarea, sendButton, stopButton, regenerateButton, statusLine, errors, i18n;
+  var current = null; // {source, element, stopUrl}
+
+  function csrfToken() {
+    var input = form && form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function announce(text) {
+    if (statusLine) { statusLine.textContent = text; }
+  }
+
+  function showErrors(messages) {
+    errors.textContent = "";
+    (messages || []).forEach(function (message) {
+      var p = document.createElement("p");
+      p.textContent = message;
+      errors.appendChild(p);
+    });
+    errors.hidden = !messages || messages.length === 0;
+  }
+
+  function scrollToEnd() {
+    var last = list.lastElementChild;
+    if (last && last.scrollIntoView) {
+      var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      last.scrollIntoView({ block: "end", behavior: reduce ? "auto" : "smooth" });
+    }
+  }
+
+  function setBusy(busy) {
+    sendButton.disabled = busy;
+    stopButton.hidden = !busy;
+    if (regenerateButton) { regenerateButton.hidden = busy || !list.querySelector(".msg-assistant"); }
+    root.setAttribute("aria-busy", busy ? "true" : "false");
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() },
+      body: body || new FormData(),
+      credentials: "same-origin"
+    }).then(function (response) {
+      return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+    });
+  }
+
+  function assistantElement(existing) {
+    if (existing) {
+      existing.classList.remove("msg-pending");
+      existing.classList.add("msg-streaming");
+      var body = existing.querySelector(".msg-body");
+      body.textContent = "";
+      var p = document.createElement("p");
+      p.className = "streaming-text";
+      body.appendChild(p);
+      return existing;
+    }
+    var node = document.getElementById("tpl-assistant").content.firstElementChild.cloneNode(true);
+    node.querySelector(".msg-author").textContent = list.dataset.agentName || "";
+    var empty = list.querySelector(".chat-empty");
+    if (empty) { empty.remove(); }
+    list.appendChild(node);
+    return node;
+  }
+
+  function stream(streamUrl, stopUrl, existing) {
+    var element = assistantElement(existing);
+    var text = element.querySelector(".streaming-text");
+    var source = new EventSource(streamUrl);
+    current = { source: source, element: element, stopUrl: stopUrl };
+    setBusy(true);
+    announce(i18n.thinking);
+    scrollToEnd();
+    source.addEventListener("delta", function (event) {
+      text.textContent += JSON.parse(event.data).t;
+      scrollToEnd();
+    });
+    source.addEventListener("done", function (event) {
+      var data = JSON.parse(event.data);
+      finish(element, data);
+      announce(data.status === "complete" ? i18n.done : (data.status === "cancelled" ? i18n.stopped : i18n.failed));
+    });
+    source.addEventListener("failed", function (event) {
+      var data = JSON.parse(event.data);
+      element.remove();
+      showErrors([data.error]);
+      announce(data.error);
+      end();
+    });
+    source.onerror = function () {
+      // The server closes the stream after "done"; an error before that is a lost connection.
+      if (current && current.source === source) {
+        var note = document.createElement("p");
+        note.className = "msg-note error";
+        note.textContent = i18n.network;
+        element.appendChild(note);
+        end();
+      }
+    };
+  }
+
+  function finish(element, data) {
+    var body = element.querySelector(".msg-body");
+    body.innerHTML = data.html; // sanitised on the server (markdown-it with HTML off, then nh3)
+    element.classList.remove("msg-streaming");
+    element.id = "m-" + data.message_id;
+    if (data.status !== "complete") {
+      element.classList.add("msg-" + data.status);
+      var note = document.createElement("p");
+      note.className = "msg-note" + (data.status === "failed" ? " error" : "");
+      note.textContent = data.status === "failed" ? (data.error || i18n.failed) : i18n.stopped;
+      element.appendChild(note);
+    }
+    end();
+  }
+
+  function end() {
+    if (current) { current.source.close(); }
+    current = null;
+    setBusy(false);
+    textarea.focus();
+  }
+
+  function send(event) {
+    event.preventDefault();
+    if (current || !textarea.value.trim()) {
+      if (!textarea.value.trim()) { showErrors([textarea.dataset.emptyMessage || textarea.placeholder]); }
+      return;
+    }
+    var data = new FormData(form);
+    sendButton.disabled = true;
+    post(form.action, data).then(function (result) {
+      sendButton.disabled = false;
+      if (!result.ok) { showErrors(result.data.errors); return; }
+      showErrors([]);
+      if (result.data.redirect) { window.location.assign(result.data.redirect); return; }
+      textarea.value = "";
+      var empty = list.querySelector(".chat-empty");
+      if (empty) { empty.remove(); }
+      list.insertAdjacentHTML("beforeend", result.data.user_html); // rendered and escaped by the server
+      stream(result.data.stream_url, result.data.stop_url);
+    }).catch(function () {
+      sendButton.disabled = false;
+      showErrors([i18n.network]);
+    });
+  }
+
+  function stop() {
+    if (!current) { return; }
+    stopButton.disabled = true;
+    post(current.stopUrl).finally(function () { stopButton.disabled = false; });
+  }
+
+  function regenerate() {
+    if (current) { return; }
+    var last = list.querySelector(".msg-assistant:last-of-type");
+    post(form.dataset.regenerateUrl).then(function (result) {
+      if (!result.ok) { showErrors(result.data.errors); return; }
+      var lastAssistant = list.lastElementChild;
+      if (lastAssistant && lastAssistant.classList.contains("msg-assistant")) { lastAssistant.remove(); }
+      stream(result.data.stream_url, result.data.stop_url);
+    });
+    return last;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    root = document.querySelector("[data-chat]");
+    if (!root) { return; }
+    list = document.getElementById("messages");
+    form = document.getElementById("composer");
+    statusLine = document.getElementById("chat-status");
+    i18n = document.getElementById("i18n").dataset;
+    if (!form) { return; }
+    textarea = form.querySelector("textarea");
+    sendButton = document.getElementById("send");
+    stopButton = document.getElementById("stop");
+    regenerateButton = document.getElementById("regenerate");
+    errors = document.getElementById("composer-errors");
+    form.addEventListener("submit", send);
+    textarea.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { send(event); }
+    });
+    stopButton.addEventListener("click", stop);
+    if (regenerateButton) { regenerateButton.addEventListener("click", regenerate); }
+    var pending = list.querySelector(".msg-pending[data-stream-url]");
+    if (pending) {
+      stream(pending.dataset.streamUrl, pending.dataset.stopUrl, pending);
+    } else {
+      scrollToEnd();
+    }
+    textarea.focus();
+  });
+})();
