@@ -5,13 +5,16 @@ PY := $(VENV)/bin/python
 REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: run test setup services-up services-down messages check-schema clean
+.PHONY: run test lint setup services-up services-down messages check-schema clean
 
 run: setup
 	$(PY) -m config.services run
 
-test: setup
+test: setup lint
 	$(PY) -m config.services test $(ARGS)
+
+lint: setup
+	$(PY) -m ruff check .
 
 setup: $(STAMP)
 

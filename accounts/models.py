@@ -14,8 +14,8 @@ from core.crypto import EncryptedTextField
 from core.models import CreatedAtModel, UUIDModel
 
 from . import roles
-
-from .validators import EMAIL_PATTERN as EMAIL_REGEX, email_shape_validator
+from .validators import EMAIL_PATTERN as EMAIL_REGEX
+from .validators import email_shape_validator
 
 
 class Role(models.TextChoices):

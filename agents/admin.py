@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import Agent, UserAgentPermission
 
 
@@ -32,17 +34,21 @@ class AgentAdmin(admin.ModelAdmin):
         for obj in formset.deleted_objects:
             obj.delete()
 
-    @admin.action(description="Make the selected agents public")
+    # Through the services, so each change writes its audit row as in the app.
+    @admin.action(description=_("Make the selected agents public"))
     def make_public(self, request, queryset):
-        queryset.update(is_public=True)
+        for agent in queryset:
+            services.agent_set_public(actor=request.user, agent=agent, public=True)
 
-    @admin.action(description="Make the selected agents private")
+    @admin.action(description=_("Make the selected agents private"))
     def make_private(self, request, queryset):
-        queryset.update(is_public=False)
+        for agent in queryset:
+            services.agent_set_public(actor=request.user, agent=agent, public=False)
 
-    @admin.action(description="Deactivate the selected agents")
+    @admin.action(description=_("Deactivate the selected agents"))
     def deactivate(self, request, queryset):
-        queryset.update(is_active=False)
+        for agent in queryset:
+            services.agent_deactivate(user=request.user, agent=agent)
 
 
 @admin.register(UserAgentPermission)

@@ -120,3 +120,45 @@ def pygments_css() -> str:
     light = HtmlFormatter(style="friendly", classprefix="hl-").get_style_defs(".highlight")
     dark = HtmlFormatter(style="monokai", classprefix="hl-").get_style_defs(".highlight")
     return f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+
+
+def message_item(message, agent_name: str) -> str:
+    """One message of a conversation as its list item (the page renders 500 of these: plain Python
+    with escaping is an order of magnitude faster than a template include per message)."""
+    from django.utils.dateformat import format as date_format  # noqa: PLC0415
+    from django.utils.translation import gettext  # noqa: PLC0415
+
+    metadata = message.metadata or {}
+    status = metadata.get("status", "complete")
+    classes = f"msg msg-{escape(message.role)}"
+    if message.role == "assistant" and status != "complete":
+        classes += f" msg-{escape(status)}"
+    author = gettext("You") if message.role == "user" else escape(agent_name)
+    rendered = metadata.get("html")
+    body = rendered if rendered is not None else render_plain(message.content)
+    timestamp = message.timestamp
+    parts = [
+        f'<li class="{classes}" id="m-{message.id}" data-message-id="{message.id}">',
+        f'<div class="msg-meta"><span class="msg-author">{author}</span> ',
+        f'<time datetime="{timestamp.isoformat()}">{date_format(timestamp, "H:i")}</time></div>',
+        f'<div class="msg-body">{body}</div>',
+    ]
+    if message.role == "assistant":
+        if status == "cancelled":
+            parts.append(f'<p class="msg-note">{escape(gettext("Stopped before the end."))}</p>')
+        elif status == "failed":
+            error = metadata.get("error") or gettext("The answer could not be completed.")
+            parts.append(f'<p class="msg-note error" role="alert">{escape(error)}</p>')
+        citations = metadata.get("citations") or {}
+        if citations:
+            items = "".join(
+                f'<li value="{escape(number)}"><a href="{escape(source.get("url", ""))}">{escape(source.get("title", ""))}</a></li>'
+                for number, source in citations.items()
+            )
+            parts.append(f'<ol class="msg-sources" aria-label="{escape(gettext("Sources"))}">{items}</ol>')
+    parts.append("</li>")
+    return "".join(parts)
+
+
+def message_items(messages, agent_name: str) -> SafeString:
+    return as_safe("".join(message_item(m, agent_name) for m in messages))

@@ -8,7 +8,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -18,6 +17,7 @@ from agents.selectors import agent_get_usable, agent_is_usable_by
 from . import selectors, services, streaming
 from .forms import MessageForm, RenameForm, SearchForm
 from .models import MessageRole
+from .rendering import message_item, message_items
 
 PAGE_SIZE = 25
 
@@ -99,6 +99,7 @@ def _render_detail(request, conversation, history, form, status=200):
             "agent": conversation.agent,
             "conversation": conversation,
             "messages_list": history,
+            "messages_html": message_items(history, conversation.agent.name),
             "pending": pending,
             "pending_urls": _turn_urls(conversation, pending) if pending else None,
             "form": form,
@@ -121,7 +122,7 @@ def message_create(request, conversation_id):
             form.add_error("content", exc.user_message)
         else:
             if _wants_json(request):
-                html = render_to_string("chats/_message.html", {"message": message}, request=request)
+                html = message_item(message, conversation.agent.name)
                 return JsonResponse({"user_html": html, **_turn_urls(conversation, message)})
             return redirect("chats:detail", conversation_id=conversation.id)
     if _wants_json(request):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -153,6 +154,11 @@ else:
     }
     _app = {**_owner, "OPTIONS": dict(_owner["OPTIONS"]), "USER": DATABASE_APP_USER, "PASSWORD": ""}
     EMBEDDED_POSTGRES = True
+
+# DATABASE_NAME points both roles at another database of the same server (benchmarks, a second
+# instance); unset, the name comes from DATABASE_URL or the embedded default.
+if env.str("DATABASE_NAME", default=""):
+    _owner["NAME"] = _app["NAME"] = env.str("DATABASE_NAME")
 
 _conn_max_age = env.int("CONN_MAX_AGE", default=60)
 for _db in (_owner, _app):

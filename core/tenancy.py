@@ -69,13 +69,19 @@ def tenant(user_id: uuid.UUID | str | None, using: str = "default") -> Iterator[
     """Run the block in a transaction (or savepoint) acting for ``user_id``.
 
     On normal exit the previous context is restored, so nesting works; on an exception the
-    (sub)transaction rolls back, which restores it too.
+    (sub)transaction rolls back, which restores it too. A fresh transaction starts with no
+    context, so the outermost block needs no read and no restore; a nested block for the tenant
+    already in force changes nothing.
     """
+    wanted = (str(user_id) if user_id else "", "")
+    outermost = not connections[using].in_atomic_block
     with transaction.atomic(using=using):
-        previous = current_context(using)
-        _apply(str(user_id) if user_id else "", "", using)
+        previous = ("", "") if outermost else current_context(using)
+        if previous != wanted:
+            _apply(*wanted, using=using)
         yield
-        _apply(*previous, using=using)
+        if not outermost and previous != wanted:
+            _apply(*previous, using=using)
 
 
 @contextmanager

@@ -25,10 +25,10 @@ from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PreformattedString, Tag
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 from docx.table import Table
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError
-from django.utils.translation import gettext as _
 
 FORMATS = ("txt", "md", "html", "pdf", "csv", "docx")
 

@@ -1,6 +1,5 @@
 """Login: password, TOTP second factor, rate limits, deleted accounts, session rows."""
 
-import base64
 
 import pytest
 from allauth.mfa.models import Authenticator

@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from agents.providers import ChatMessage, Passage, ProviderError, ProviderTimeout, ProviderUnavailable, get_provider
-from agents.providers import base
+from agents.providers import ChatMessage, Passage, ProviderError, ProviderTimeout, ProviderUnavailable, base, get_provider
 from core.fakes.anthropic import FakeAnthropic, Script
 from core.fakes.openai import wait_for_outcome
 from core.fakes.server import FakeServer

@@ -9,8 +9,7 @@ import time
 import openai
 import pytest
 
-from agents.providers import ChatMessage, Passage, ProviderError, ProviderTimeout, ProviderUnavailable, get_provider
-from agents.providers import base
+from agents.providers import ChatMessage, Passage, ProviderError, ProviderTimeout, ProviderUnavailable, base, get_provider
 from core.fakes.openai import FakeOpenAI, Script, fake_embedding, wait_for_outcome
 from core.fakes.server import FakeServer
 

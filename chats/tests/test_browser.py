@@ -18,7 +18,7 @@ def test_chat_in_a_real_browser(browser_page, settings):
     settings.OFFLINE_STREAM_DELAY = 0.03  # slow enough to watch (and stop) the stream
     user = make_user("walker@example.com", name="Walker")
     staff = make_user("curator@example.com", role="ADMIN")
-    agent = factories.agent(staff, is_public=True, name="Trip Planner", description="Plans trips.",
+    factories.agent(staff, is_public=True, name="Trip Planner", description="Plans trips.",
                             system_prompt="You plan trips. Be concrete and brief.")
     page = browser_page
 

@@ -8,7 +8,7 @@ from chats.models import Conversation, Message
 from core import factories
 from core.tenancy import tenant
 
-from .conftest import consume, events
+from .conftest import consume
 
 pytestmark = pytest.mark.django_db
 

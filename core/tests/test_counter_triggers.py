@@ -7,10 +7,9 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connections
 from django.utils import timezone
 
-from accounts.models import User
 from agents.models import Agent
 from chats.models import ChatSession, Conversation, Message
 from core import factories

@@ -67,7 +67,7 @@ def test_ciphertext_copied_to_another_row_fails_to_decrypt(owner, linked):
                 [linked.pk, victim.pk],
             )
         with pytest.raises(crypto.DecryptionError):
-            Account.objects.get(pk=victim.pk).access_token
+            _ = Account.objects.get(pk=victim.pk).access_token
 
 
 def test_ciphertext_copied_to_another_column_fails_to_decrypt(owner, linked):
@@ -75,7 +75,7 @@ def test_ciphertext_copied_to_another_column_fails_to_decrypt(owner, linked):
         with connection.cursor() as cursor:
             cursor.execute("UPDATE accounts SET refresh_token = access_token WHERE id = %s", [linked.pk])
         with pytest.raises(crypto.DecryptionError):
-            Account.objects.get(pk=linked.pk).refresh_token
+            _ = Account.objects.get(pk=linked.pk).refresh_token
 
 
 def test_encrypted_field_refuses_plain_filters_and_updates(owner, linked):

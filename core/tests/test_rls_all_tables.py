@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 
 from core import factories
 from core.tenancy import OWNER_ONLY_TABLES, TENANT_TABLES, bypass, tenant

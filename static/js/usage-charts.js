@@ -91,8 +91,8 @@
       options: options(integer, false)
     });
     make("chart-cost-day", {
-      type: "line",
-      data: { labels: data.days.labels, datasets: [{ label: data.text.cost, data: data.days.cost, borderColor: success, backgroundColor: success, pointRadius: 2, tension: 0.25, fill: false }] },
+      type: "bar",
+      data: { labels: data.days.labels, datasets: [{ label: data.text.cost, data: data.days.cost, backgroundColor: success, borderRadius: 3, maxBarThickness: 28 }] },
       options: options(money, false)
     });
 

@@ -1,0 +1,218 @@
+"""Writes of the agents domain. Each service is one transaction.
+
+Grants and revocations are audited by a database trigger on ``user_agent_permissions`` (the actor is
+``granted_by`` for a grant, the transaction's ``app.user_id`` for a revocation); visibility and
+activation changes are audited here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.services import audit_log_record
+from core.tenancy import tenant
+
+from . import validation
+from .models import Agent, UserAgentPermission
+
+# How many times a generated slug is retried when a concurrent insert takes it first.
+_SLUG_ATTEMPTS = 5
+
+
+def _require_editor(user: User, agent: Agent) -> None:
+    if not (user.is_admin or (user.is_active and agent.created_by_id == user.pk)):
+        raise PermissionDenied("Only the agent's creator or an admin may change it.")
+
+
+def _require_admin(actor: User) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied("Only admins manage who may use an agent.")
+
+
+def _next_free_slug(base: str, *, exclude_pk=None) -> str:
+    """``base``, or ``base-2``, ``base-3``, ... : the first one no other agent uses."""
+    taken = set(
+        Agent.objects.filter(slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True)
+    ) | validation.RESERVED_SLUGS
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _slug_is_taken(slug: str, *, exclude_pk) -> bool:
+    return Agent.objects.filter(slug=slug).exclude(pk=exclude_pk).exists()
+
+
+def _save_with_slug(agent: Agent, *, slug: str | None, generate_from: str | None) -> None:
+    """Save ``agent`` with the chosen ``slug``, or one generated from ``generate_from``.
+
+    A chosen slug that is taken (checked first, and again when the unique index refuses it in a
+    race) becomes a ``slug`` field error; a generated one moves on to the next free suffix.
+    """
+    if slug:
+        try:
+            validation.check_slug(slug)
+        except ValidationError as exc:
+            raise ValidationError({"slug": exc.error_list}) from None
+        if _slug_is_taken(slug, exclude_pk=agent.pk):
+            raise validation.duplicate_slug_error()
+        agent.slug = slug
+        try:
+            with transaction.atomic():
+                agent.save()
+        except IntegrityError:
+            if _slug_is_taken(slug, exclude_pk=agent.pk):
+                raise validation.duplicate_slug_error() from None
+            raise
+        return
+    base = validation.slug_base(generate_from or "")
+    for attempt in range(_SLUG_ATTEMPTS):
+        agent.slug = _next_free_slug(base, exclude_pk=agent.pk)
+        try:
+            with transaction.atomic():
+                agent.save()
+            return
+        except IntegrityError:
+            if attempt == _SLUG_ATTEMPTS - 1 or not _slug_is_taken(agent.slug, exclude_pk=agent.pk):
+                raise
+
+
+def _config(base: dict, *, temperature, max_tokens: int) -> dict:
+    # JSON has no decimals: a float, rounded to the form's two places.
+    return {**(base or {}), "temperature": float(round(Decimal(str(temperature)), 2)), "max_tokens": int(max_tokens)}
+
+
+@transaction.atomic
+def agent_create(
+    *,
+    user: User,
+    name: str,
+    description: str,
+    category: str,
+    model: str,
+    system_prompt: str,
+    temperature: Decimal | float,
+    max_tokens: int,
+    slug: str | None = None,
+) -> Agent:
+    """Create a private agent owned by ``user``; ``ValidationError`` (by field) on bad settings."""
+    validation.check_settings(
+        name=name, category=category, model=model, system_prompt=system_prompt, temperature=temperature, max_tokens=max_tokens
+    )
+    agent = Agent(
+        created_by=user,
+        name=name.strip(),
+        description=(description or "").strip(),
+        category=category,
+        model=model,
+        system_prompt=system_prompt or "",
+        config=_config({}, temperature=temperature, max_tokens=max_tokens),
+    )
+    _save_with_slug(agent, slug=slug, generate_from=name)
+    return agent
+
+
+@transaction.atomic
+def agent_update(
+    *,
+    user: User,
+    agent: Agent,
+    name: str,
+    description: str,
+    category: str,
+    model: str,
+    system_prompt: str,
+    temperature: Decimal | float,
+    max_tokens: int,
+    slug: str | None = None,
+) -> Agent:
+    """Change an agent's settings (creator or admin). An empty ``slug`` keeps the current one."""
+    _require_editor(user, agent)
+    validation.check_settings(
+        name=name, category=category, model=model, system_prompt=system_prompt, temperature=temperature, max_tokens=max_tokens
+    )
+    agent.name = name.strip()
+    agent.description = (description or "").strip()
+    agent.category = category
+    agent.model = model
+    agent.system_prompt = system_prompt or ""
+    agent.config = _config(agent.config, temperature=temperature, max_tokens=max_tokens)
+    _save_with_slug(agent, slug=slug or agent.slug, generate_from=None)
+    return agent
+
+
+def _set_active(*, user: User, agent: Agent, active: bool) -> Agent:
+    _require_editor(user, agent)
+    if agent.is_active != active:
+        agent.is_active = active
+        agent.save(update_fields=["is_active"])
+        audit_log_record(
+            actor=user, action="agent.activate" if active else "agent.deactivate", target_type="agent", target_id=agent.id
+        )
+    return agent
+
+
+@transaction.atomic
+def agent_deactivate(*, user: User, agent: Agent) -> Agent:
+    """Hide the agent from the catalog and from new chats; its conversations and data stay."""
+    return _set_active(user=user, agent=agent, active=False)
+
+
+@transaction.atomic
+def agent_activate(*, user: User, agent: Agent) -> Agent:
+    return _set_active(user=user, agent=agent, active=True)
+
+
+@transaction.atomic
+def agent_set_public(*, actor: User, agent: Agent, public: bool) -> Agent:
+    """Make the agent public (everyone may use it) or private (its creator and grantees); admins only."""
+    _require_admin(actor)
+    if agent.is_public != public:
+        agent.is_public = public
+        agent.save(update_fields=["is_public"])
+        audit_log_record(
+            actor=actor,
+            action="agent.make_public" if public else "agent.make_private",
+            target_type="agent",
+            target_id=agent.id,
+        )
+    return agent
+
+
+@transaction.atomic
+def agent_grant(*, actor: User, agent: Agent, email: str) -> UserAgentPermission:
+    """Let the account with ``email`` use ``agent``; admins only. An existing grant is returned as is.
+
+    Granting a public agent is allowed: the grant keeps access if the agent later turns private.
+    """
+    _require_admin(actor)
+    email = User.objects.normalize_email(email)
+    grantee = User.objects.filter(email=email).first()
+    if grantee is None:
+        raise ValidationError({"email": [ValidationError(_("No account uses this email address."), code="unknown_email")]})
+    if grantee.deleted_at is not None:
+        raise ValidationError({"email": [ValidationError(_("This account was deleted."), code="deleted_account")]})
+    permission, _created = UserAgentPermission.objects.get_or_create(
+        agent=agent, user=grantee, defaults={"granted_by": actor}
+    )
+    return permission
+
+
+@transaction.atomic
+def agent_revoke(*, actor: User, agent: Agent, user: User) -> bool:
+    """Take ``agent`` away from ``user``; admins only. True when a grant was removed.
+
+    Runs in the actor's context so the audit trigger names them even outside a request.
+    """
+    _require_admin(actor)
+    with tenant(actor.id):
+        deleted, _rows = UserAgentPermission.objects.filter(agent=agent, user=user).delete()
+    return deleted > 0

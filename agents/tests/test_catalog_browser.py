@@ -1,0 +1,81 @@
+"""The agent pages in a real browser: no CSP violations, nothing wider than a phone, keyboard reachable."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from agents import services
+from core import factories
+from core.testing import client_for, make_user
+
+pytestmark = pytest.mark.browser
+
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture
+def signed_in_page(_browser, live_server, request):
+    """A page signed in as a fresh user, at the viewport named by the test's parameter."""
+
+    def open_as(user, viewport):
+        context = _browser.new_context(base_url=live_server.url, locale="en-US", viewport=VIEWPORTS[viewport])
+        context.set_default_timeout(15_000)
+        cookie = client_for(user).cookies[settings.SESSION_COOKIE_NAME].value
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+        request.addfinalizer(context.close)
+        page = context.new_page()
+        page.problems = []
+        page.on("console", lambda message: page.problems.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        return page
+
+    return open_as
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_agent_pages_in_a_browser(signed_in_page, viewport):
+    owner = make_user("browser-owner@example.com")
+    staff = make_user("browser-staff@example.com", role="ADMIN")
+    long_word = "Supercalifragilistic" * 4
+    for n in range(30):
+        factories.agent(staff, is_public=True, name=f"Helper {n:02d} {long_word if n == 0 else ''}".strip(),
+                        description="Answers questions about a topic. " * (n % 4 + 1))
+    mine = services.agent_create(
+        user=owner, name="My drafting aid", description="Drafts letters.", category="WRITING", model="offline",
+        system_prompt="You draft letters.\n\n" + "A very long line of instructions " * 20, temperature=0.5, max_tokens=500,
+    )
+    page = signed_in_page(owner, viewport)
+
+    page.goto("/agents/")
+    assert page.locator(".agent-card").count() == 24
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    # The search box is labelled and reachable from the keyboard.
+    page.get_by_label("Search agents by name or description").fill("drafting")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/agents/?q=drafting")
+    assert page.locator(".agent-card").count() == 1
+    page.get_by_role("link", name="Writing").click()
+    page.wait_for_url("**category=WRITING**")
+    assert page.locator(".agent-card").count() == 1
+    # The whole card opens the agent.
+    page.locator(".agent-card").first.click(position={"x": 20, "y": 80})
+    page.wait_for_url(f"**/agents/{mine.slug}/")
+    assert page.locator(".agent-prompt").is_visible()
+
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+    page.goto("/agents/new/")
+    assert page.locator('select[name="model"] option[value="gpt-4o"]').get_attribute("disabled") is not None
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert page.problems == []
+
+    admin_page = signed_in_page(staff, viewport)
+    admin_page.goto(f"/agents/{mine.slug}/access/")
+    admin_page.get_by_label("Email of the person to grant").fill(owner.email)
+    admin_page.get_by_role("button", name="Grant", exact=True).click()
+    admin_page.wait_for_selector(".message.success")
+    assert admin_page.locator("tbody tr").count() == 1
+    assert admin_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert admin_page.problems == []

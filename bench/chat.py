@@ -1,0 +1,159 @@
+"""Chat speed: our own time for a chat turn, the 500-message conversation page, and how soon a
+browser shows its last message.
+
+    .venv/bin/python bench/chat.py [--repeat 30]
+
+1. Server time of one chat turn (POST the message, then stream the answer to the last byte),
+   in-process through Django's test client, with a zero-delay fake provider so the model's own
+   time is excluded. Median, next to a trivial view measured in the same run.
+2. Server time of the conversation page with 500 messages (median), same baseline.
+3. In Chromium (Playwright, Debian's binary): from navigation until the last of the 500 messages
+   is visible, against the real server (gunicorn) — median of several loads, next to the login
+   page in the same browser.
+Aims: a turn under 30 ms of our own time; the page under 100 ms of server time; visible in 0.3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from _setup import median, scratch_database
+
+
+class ZeroDelayProvider:
+    """Answers instantly with a fixed text: only our code is measured."""
+
+    name = "bench"
+    reply = ["This ", "is ", "a ", "fixed ", "answer ", "from ", "the ", "benchmark ", "provider. "] * 8
+
+    def is_configured(self):
+        return True
+
+    def stream(self, *, model, messages, temperature, max_tokens, passages=None, cancel=None, timeout=None):
+        from agents.providers import StreamEvent, Usage
+
+        for piece in self.reply:
+            yield StreamEvent(text=piece)
+        yield StreamEvent(usage=Usage(input_tokens=120, output_tokens=len(self.reply)), finished=True)
+
+
+def _timed(fn, repeat):
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return median(samples)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--loads", type=int, default=7, help="browser page loads")
+    args = parser.parse_args()
+    plan, name = scratch_database("bench")
+
+    from django.test import Client
+    from django.urls import reverse
+
+    import chats.streaming as streaming
+    from chats.models import Message
+    from config import bootstrap
+    from core import factories
+    from core.tenancy import tenant
+    from core.testing import PASSWORD, client_for, make_user
+
+    try:
+        user = make_user("bench@example.com", tier="ENTERPRISE")
+        agent = factories.agent(user, is_public=True)
+        with tenant(user.id):
+            turn_conversation = factories.conversation(user, agent_=agent)
+            page_conversation = factories.conversation(user, agent_=agent)
+            Message.objects.bulk_create([
+                Message(conversation=page_conversation, user=user, role="user" if i % 2 == 0 else "assistant",
+                        content=f"Message {i}: " + "some words about the plan " * 8,
+                        metadata={"html": f"<p>Message {i}: " + "some <strong>words</strong> about the plan " * 8 + "</p>", "status": "complete"})
+                for i in range(500)
+            ])
+        client = client_for(user)
+        trivial = Client()
+
+        def trivial_view():
+            assert trivial.get("/healthz").status_code == 200
+
+        streaming.provider_for_model = lambda model_id: ZeroDelayProvider()
+        post_url = reverse("chats:message_create", args=[turn_conversation.id])
+
+        def chat_turn():
+            data = client.post(post_url, {"content": "What is next on the plan?"}, HTTP_ACCEPT="application/json").json()
+            body = b"".join(client.get(data["stream_url"]).streaming_content)
+            assert b'"status": "complete"' in body
+
+        page_url = reverse("chats:detail", args=[page_conversation.id])
+
+        def conversation_page():
+            assert client.get(page_url).status_code == 200
+
+        for fn in (trivial_view, chat_turn, conversation_page):  # warm up caches, connections, templates
+            fn()
+        baseline = _timed(trivial_view, args.repeat)
+        turn = _timed(chat_turn, args.repeat)
+        page = _timed(conversation_page, args.repeat)
+        print(f"\nserver time, median of {args.repeat} (in-process, zero-delay provider)")
+        print(f"  trivial view (/healthz)          {baseline:7.2f} ms")
+        print(f"  one chat turn (post + stream)    {turn:7.2f} ms   {turn / baseline:6.1f}x trivial   aim < 30 ms")
+        print(f"  conversation page, 500 messages  {page:7.2f} ms   {page / baseline:6.1f}x trivial   aim < 100 ms")
+
+        _browser_measure(name, user.email, PASSWORD, page_url, args.loads)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        bootstrap.drop_database(plan, name)
+
+
+def _browser_measure(database, email, password, page_url, loads):
+    from core.browser import LAUNCH_ARGS, chromium_path
+    from core.liveserver import gunicorn
+
+    path = chromium_path()
+    if path is None:
+        print("\nbrowser: skipped (no chromium; apt-get install chromium)")
+        return
+    from playwright.sync_api import sync_playwright
+
+    with gunicorn(database=database) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=LAUNCH_ARGS, headless=True)
+        context = browser.new_context(base_url=url)
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign In").click()
+        page.wait_for_url(f"{url}/")
+
+        def visible_last_message():
+            started = time.perf_counter()
+            page.goto(page_url, wait_until="commit")
+            page.locator("#messages > li.msg").nth(499).wait_for(state="visible")
+            return (time.perf_counter() - started) * 1000
+
+        def login_page():
+            started = time.perf_counter()
+            page.goto("/accounts/password/reset/", wait_until="load")
+            return (time.perf_counter() - started) * 1000
+
+        visible_last_message(), login_page()  # warm up
+        chat_times = [visible_last_message() for _ in range(loads)]
+        base_times = [login_page() for _ in range(loads)]
+        browser.close()
+    chat_ms, base_ms = statistics.median(chat_times), statistics.median(base_times)
+    print(f"\nChromium, median of {loads} loads (real server: gunicorn, threaded workers)")
+    print(f"  a small page (password reset), loaded        {base_ms:7.1f} ms")
+    print(f"  500-message conversation, last one visible   {chat_ms:7.1f} ms   {chat_ms / base_ms:5.1f}x small page   aim < 300 ms")
+
+
+if __name__ == "__main__":
+    main()
