@@ -395,6 +395,9 @@ RAG_CHUNK_OVERLAP = env.int("RAG_CHUNK_OVERLAP", default=120)
 RAG_MAX_UPLOAD_BYTES = env.int("RAG_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 URL_FETCH_MAX_BYTES = env.int("URL_FETCH_MAX_BYTES", default=5 * 1024 * 1024)
 URL_FETCH_TIMEOUT = env.float("URL_FETCH_TIMEOUT", default=15.0)
+# Weighted reciprocal-rank fusion of vector and full-text search (see rag/retrieval.py).
+RAG_FUSION_VECTOR_WEIGHT = env.float("RAG_FUSION_VECTOR_WEIGHT", default=1.0)
+RAG_FUSION_TEXT_WEIGHT = env.float("RAG_FUSION_TEXT_WEIGHT", default=0.5)
 
 # --- logging ------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("agents/", include("agents.urls")),
     path("chat/", include("chats.urls")),
     path("usage/", include("metrics.urls")),
+    path("documents/", include("rag.urls")),
 ]
 
 handler404 = "core.errors.not_found"

@@ -120,8 +120,10 @@ class PineconeStore(VectorStore):
     name = "pinecone"
 
     def __init__(self, *, api_key: str | None = None, host: str | None = None,
-                 dimension: int | None = None, timeout: float = 30.0):
-        """``api_key`` and ``host`` default to the settings; ``dimension`` is what the embedder produces."""
+                 dimension: int | None = None, timeout: float = 30.0, embedder: str | None = None):
+        """``api_key`` and ``host`` default to the settings; ``dimension`` is what the embedder produces;
+        ``embedder``, when given, limits queries to vectors that embedder made."""
+        self.embedder = embedder
         self.api_key = ((settings.PINECONE_API_KEY if api_key is None else api_key) or "").strip()
         self.host = ((settings.PINECONE_INDEX_HOST if host is None else host) or "").strip().rstrip("/")
         self.dimension = dimension
@@ -152,6 +154,9 @@ class PineconeStore(VectorStore):
         if self.dimension is not None and len(vector) != self.dimension:
             raise VectorStoreError(self._dimension_message(len(vector)))
         expression = build_filter(collections, tags)
+        if self.embedder:
+            by_embedder = {"embedder": {"$eq": self.embedder}}
+            expression = {"$and": [expression, by_embedder]} if expression else by_embedder
 
         def work(index: Index) -> list[VectorMatch]:
             response = index.query(vector=[float(v) for v in vector], top_k=top_k, namespace=namespace,

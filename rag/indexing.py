@@ -1,0 +1,171 @@
+"""The indexing pipeline: extract → chunk → embed in batches → upsert vectors → store chunks.
+
+Idempotent: chunk ids (which are also vector ids) are derived from the document and the chunk's
+position, so indexing twice rewrites the same rows and vectors, and vectors of positions that no
+longer exist are deleted. A failure that retrying cannot fix (an unreadable file, an unsafe URL,
+no text) marks the document failed with its reason and leaves no chunk or vector behind;
+transient ones (the embedding service or the vector store) are retried by the task with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agents.providers.offline import detect_language
+from core.tenancy import tenant
+
+from .chunking import chunk_text
+from .embedders import EmbeddingError, get_embedder
+from .extract import ExtractionError, extract_from_url_response, extract_text
+from .models import RagChunk, RagDocument, Source, Status
+from .urlfetch import FetchError, fetch_url
+from .vectorstores import get_vector_store, namespace_for_user
+from .vectorstores.base import VectorRecord, VectorStoreError, chunk_metadata
+
+logger = logging.getLogger(__name__)
+
+EMBED_BATCH = 64
+CHUNK_NAMESPACE = uuid.UUID("6f1c7a52-2f0e-4c55-9d5b-0d7f4a6f3b21")
+LANGUAGES = {"en": "english", "es": "spanish"}
+
+
+class PermanentIndexingError(Exception):
+    """Retrying will not help; ``user_message`` says why."""
+
+    def __init__(self, user_message: str):
+        self.user_message = user_message
+        super().__init__(user_message)
+
+
+def chunk_id(document_id, position: int) -> str:
+    return str(uuid.uuid5(CHUNK_NAMESPACE, f"{document_id}:{position}"))
+
+
+def _set(user_id, document_id, **fields) -> None:
+    with tenant(user_id):
+        RagDocument.objects.filter(pk=document_id).update(**fields, updated_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class Extracted:
+    text: str
+    title: str
+    format: str
+
+
+def _extract(document: RagDocument) -> Extracted:
+    try:
+        if document.source == Source.FILE:
+            if document.storage_file is None:
+                raise PermanentIndexingError(_("The uploaded file is gone; upload it again."))
+            with default_storage.open(document.storage_file.storage_path, "rb") as handle:
+                data = handle.read()
+            result = extract_text(data=data, filename=document.storage_file.original_name,
+                                  content_type=document.storage_file.mime_type)
+        elif document.source == Source.URL:
+            page = fetch_url(document.source_url)
+            result = extract_from_url_response(page.data, page.content_type, page.final_url)
+        else:
+            text = document.content.strip()
+            if not text:
+                raise PermanentIndexingError(_("This document has no text."))
+            return Extracted(text=text, title=document.title, format=document.format or "txt")
+    except (ExtractionError, FetchError) as exc:
+        raise PermanentIndexingError(str(getattr(exc, "message", exc))) from exc
+    except OSError as exc:
+        raise PermanentIndexingError(_("The uploaded file could not be read; upload it again.")) from exc
+    return Extracted(text=result.text, title=result.title, format=result.format)
+
+
+def index_document(*, user_id, document_id, embedder_name: str | None = None) -> RagDocument | None:
+    """Index one document (see the module docstring). Raises EmbeddingError/VectorStoreError when
+    a retry may help; returns the document (None if it was deleted meanwhile)."""
+    with tenant(user_id):
+        document = RagDocument.objects.select_related("storage_file").filter(pk=document_id).first()
+    if document is None:
+        return None
+    _set(user_id, document_id, status=Status.INDEXING, progress=5, error_message="")
+    try:
+        extracted = _extract(document)
+        chunks = chunk_text(extracted.text)
+        if not chunks:
+            raise PermanentIndexingError(_("No text was found in this document."))
+    except PermanentIndexingError as exc:
+        _fail(user_id, document, exc.user_message)
+        return document
+    language = LANGUAGES.get(detect_language(extracted.text[:4000]), "simple")
+    title = document.title or extracted.title or _("Untitled document")
+    _set(user_id, document_id, progress=15, content=extracted.text, format=extracted.format, title=title[:300])
+
+    embedder = get_embedder(embedder_name)
+    vectors: list[list[float]] = []
+    for start in range(0, len(chunks), EMBED_BATCH):
+        batch = chunks[start:start + EMBED_BATCH]
+        vectors.extend(embedder.embed_documents([c.text for c in batch]))
+        done = min(start + EMBED_BATCH, len(chunks))
+        _set(user_id, document_id, progress=15 + int(70 * done / len(chunks)))
+
+    ids = [chunk_id(document.id, c.position) for c in chunks]
+    store = get_vector_store(dimension=embedder.dimension, embedder=embedder.name)
+    namespace = namespace_for_user(user_id)
+    records = [
+        VectorRecord(id=ids[i], values=vectors[i], metadata={
+            **chunk_metadata(document_id=document.id, chunk_index=c.position, collection=document.collection,
+                             tags=document.tags, title=title),
+            "embedder": embedder.name,
+        })
+        for i, c in enumerate(chunks)
+    ]
+    store.upsert(namespace=namespace, records=records)
+    stale = sorted(set(document.vector_ids) - set(ids))
+    if stale:
+        store.delete(namespace=namespace, ids=stale)
+    _set(user_id, document_id, progress=90)
+
+    with tenant(user_id):
+        RagChunk.objects.filter(document_id=document.id).delete()
+        RagChunk.objects.bulk_create([
+            RagChunk(id=ids[i], user_id=user_id, document_id=document.id, position=c.position, heading=c.heading[:500],
+                     content=c.text, start_char=c.start, end_char=c.end, language=language)
+            for i, c in enumerate(chunks)
+        ])
+        RagDocument.objects.filter(pk=document.id).update(
+            vector_ids=ids, chunk_count=len(chunks), indexed=True, status=Status.INDEXED, progress=100,
+            embedder=embedder.name, dimension=embedder.dimension, indexed_at=timezone.now(), updated_at=timezone.now(),
+            error_message="",
+        )
+        document.refresh_from_db()
+    return document
+
+
+def _fail(user_id, document: RagDocument, reason: str) -> None:
+    """Mark failed with its reason and leave no partial chunks or vectors behind."""
+    try:
+        get_vector_store(embedder=document.embedder or None).delete_document(
+            namespace=namespace_for_user(user_id), document_id=str(document.id), ids=list(document.vector_ids)
+        )
+    except VectorStoreError as exc:  # the reason shown is the document's; the store's is logged
+        logger.warning("could not delete vectors of failed document %s: %s", document.id, exc)
+    with tenant(user_id):
+        RagChunk.objects.filter(document_id=document.id).delete()
+        RagDocument.objects.filter(pk=document.id).update(
+            status=Status.FAILED, progress=0, error_message=str(reason)[:2000], indexed=False, chunk_count=0,
+            vector_ids=[], updated_at=timezone.now(),
+        )
+
+
+def mark_failed_after_retries(*, user_id, document_id, error: Exception) -> None:
+    with tenant(user_id):
+        document = RagDocument.objects.filter(pk=document_id).first()
+    if document is not None:
+        if isinstance(error, (EmbeddingError, VectorStoreError)):
+            reason = str(getattr(error, "message", error))
+        else:
+            reason = _("Indexing failed. Try re-indexing later.")
+        _fail(user_id, document, reason)

@@ -1,0 +1,159 @@
+"""Writes of the RAG domain: adding documents (upload, pasted text, URL), re-indexing, deleting,
+retrieval settings. Indexing itself runs in a Celery task enqueued when the transaction commits."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from core.tenancy import tenant
+from storage.models import StorageFile, UsageContext
+
+from .extract import ExtractionError, check_size
+from .models import RagDocument, RagSettings, Source, Status
+from .tasks import index_document_task
+from .vectorstores import get_vector_store, namespace_for_user
+from .vectorstores.base import VectorStoreError
+
+
+class DocumentError(Exception):
+    def __init__(self, user_message: str):
+        self.user_message = user_message
+        super().__init__(user_message)
+
+
+def clean_tags(raw: str | list[str] | None) -> list[str]:
+    items = raw if isinstance(raw, list) else (raw or "").split(",")
+    tags = []
+    for item in items:
+        tag = " ".join(str(item).strip().lower().split())[:40]
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags[:20]
+
+
+def _enqueue(document: RagDocument, embedder_name: str | None = None) -> None:
+    document_id, user_id = str(document.id), str(document.user_id)
+    transaction.on_commit(lambda: index_document_task.delay(document_id, user_id, embedder_name))
+
+
+def _quota_message(error: IntegrityError) -> str:
+    text = str(error)
+    if "storage_quota:max_file_size" in text:
+        return _("This file is larger than your plan allows for one file.")
+    if "storage_quota:max_storage" in text:
+        return _("This file does not fit in your remaining storage. Delete some files or documents first.")
+    if "storage_quota:max_files" in text:
+        return _("You have reached the number of files your plan allows.")
+    if "storage_files_user_checksum_unique" in text:
+        return _("You have already uploaded this exact file.")
+    raise error
+
+
+@transaction.atomic
+def document_create_from_upload(*, user, uploaded_file, title: str = "", tags=None, collection: str = "") -> RagDocument:
+    try:
+        check_size(uploaded_file.size)
+    except ExtractionError as exc:
+        raise DocumentError(exc.message) from exc
+    data = uploaded_file.read(settings.RAG_MAX_UPLOAD_BYTES + 1)
+    try:
+        check_size(len(data))
+    except ExtractionError as exc:
+        raise DocumentError(exc.message) from exc
+    if not data:
+        raise DocumentError(_("This file is empty."))
+    checksum = hashlib.sha256(data).hexdigest()
+    name = (uploaded_file.name or "document").replace("/", "_").replace("\\", "_")[-200:]
+    file_id = uuid.uuid4()
+    path = default_storage.save(f"rag/{user.id}/{file_id}/{name}", ContentFile(data))
+    try:
+        with tenant(user.id), transaction.atomic():
+            stored = StorageFile.objects.create(
+                id=file_id, user=user, filename=name, original_name=name, storage_path=path,
+                mime_type=(getattr(uploaded_file, "content_type", "") or "application/octet-stream")[:255],
+                size=len(data), checksum=checksum, usage_context=UsageContext.RAG,
+            )
+            document = RagDocument.objects.create(
+                user=user, title=(title or name.rsplit(".", 1)[0])[:300], source=Source.FILE, tags=clean_tags(tags),
+                collection=collection.strip()[:100], storage_file=stored, size_bytes=len(data),
+            )
+    except IntegrityError as exc:
+        default_storage.delete(path)
+        raise DocumentError(_quota_message(exc)) from exc
+    _enqueue(document)
+    return document
+
+
+@transaction.atomic
+def document_create_from_text(*, user, title: str, text: str, tags=None, collection: str = "") -> RagDocument:
+    text = (text or "").strip()
+    if not text:
+        raise DocumentError(_("Paste some text first."))
+    try:
+        check_size(len(text.encode()))
+    except ExtractionError as exc:
+        raise DocumentError(exc.message) from exc
+    with tenant(user.id):
+        document = RagDocument.objects.create(
+            user=user, title=(title.strip() or text.splitlines()[0])[:300], source=Source.PASTE, content=text,
+            format="md", size_bytes=len(text.encode()), tags=clean_tags(tags), collection=collection.strip()[:100],
+        )
+    _enqueue(document)
+    return document
+
+
+@transaction.atomic
+def document_create_from_url(*, user, url: str, title: str = "", tags=None, collection: str = "") -> RagDocument:
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DocumentError(_("Enter a web address starting with http:// or https://."))
+    with tenant(user.id):
+        document = RagDocument.objects.create(
+            user=user, title=(title.strip() or parts.hostname)[:300], source=Source.URL, source_url=url[:2000],
+            tags=clean_tags(tags), collection=collection.strip()[:100],
+        )
+    _enqueue(document)
+    return document
+
+
+@transaction.atomic
+def document_reindex(*, user, document: RagDocument, embedder_name: str | None = None) -> RagDocument:
+    with tenant(user.id):
+        RagDocument.objects.filter(pk=document.pk).update(status=Status.QUEUED, progress=0, error_message="")
+    _enqueue(document, embedder_name)
+    return document
+
+
+def document_delete(*, user, document: RagDocument) -> None:
+    """Delete the document, its chunks, its vectors (in whichever store holds them) and its file."""
+    try:
+        get_vector_store().delete_document(
+            namespace=namespace_for_user(user.id), document_id=str(document.id), ids=list(document.vector_ids)
+        )
+    except VectorStoreError as exc:
+        raise DocumentError(_("The document's vectors could not be deleted now (%(reason)s). Try again later.")
+                            % {"reason": exc.message}) from exc
+    with tenant(user.id), transaction.atomic():
+        stored = document.storage_file
+        RagDocument.objects.filter(pk=document.pk).delete()
+        if stored is not None:
+            StorageFile.objects.filter(pk=stored.pk).delete()
+            transaction.on_commit(lambda: default_storage.delete(stored.storage_path))
+
+
+@transaction.atomic
+def rag_settings_update(*, user, top_k: int, threshold, collections: list[str]) -> RagSettings:
+    with tenant(user.id):
+        rag_settings = RagSettings.objects.select_for_update().get(user=user)
+        rag_settings.top_k, rag_settings.threshold, rag_settings.collections = top_k, threshold, list(collections)
+        rag_settings.save(update_fields=["top_k", "threshold", "collections"])
+    return rag_settings
