@@ -192,6 +192,7 @@ def prepare() -> None:
 def run() -> int:
     """Serve the app with its worker and scheduler; Ctrl-C stops them and the embedded services."""
     prepare()
+    manage("check", "--database", "default", "--fail-level", "CRITICAL")  # says what is missing, e.g. for RAG
     manage("seed_demo")
     port = os.environ.get("PORT", "8000")
     os.environ["PORT"] = port
