@@ -29,7 +29,18 @@ def _admin_only(request):
 
 @login_required
 def home_view(request):
-    return render(request, "accounts/home.html")
+    """The start page: where to go next, what was going on, and this month's usage."""
+    from agents.selectors import agents_for_user
+    from chats.selectors import conversations_for_user
+
+    return render(
+        request,
+        "accounts/home.html",
+        {
+            "recent_conversations": list(conversations_for_user(user=request.user)[:5]),
+            "agents": list(agents_for_user(request.user)[:4]),
+        },
+    )
 
 
 @login_required

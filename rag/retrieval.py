@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 RRF_K = 60
 CANDIDATES = 30
+MAX_TEXT_CANDIDATES = 2000
 
 # OR-query of the question's lexemes in each text-search language; each chunk's tsvector is in
 # its document's language, so English lexemes meet English chunks and Spanish ones Spanish.
@@ -48,11 +49,16 @@ WITH question AS (
       FROM question
 )
 SELECT c.id, ts_rank_cd(c.search, CASE c.language WHEN 'english' THEN q.en WHEN 'spanish' THEN q.es ELSE q.si END, 1) AS rank
-  FROM rag_chunks c
-  JOIN rag_documents d ON d.id = c.document_id, query q
- WHERE c.user_id = %(user)s AND d.status = 'INDEXED'
-   AND c.search @@ CASE c.language WHEN 'english' THEN q.en WHEN 'spanish' THEN q.es ELSE q.si END
-   {filters}
+  FROM (
+      -- Ranking costs per matching chunk: rank at most this many matches (all of them, for any
+      -- ordinary library; a bound on latency for a huge one asked about very common words).
+      SELECT c.id, c.search, c.language
+        FROM rag_chunks c JOIN rag_documents d ON d.id = c.document_id, query q
+       WHERE c.user_id = %(user)s AND d.status = 'INDEXED'
+         AND c.search @@ CASE c.language WHEN 'english' THEN q.en WHEN 'spanish' THEN q.es ELSE q.si END
+         {filters}
+       LIMIT %(cap)s
+  ) c, query q
  ORDER BY rank DESC, c.id
  LIMIT %(limit)s
 """
@@ -84,7 +90,7 @@ def _filters(collections, tags, params) -> str:
 
 
 def text_search(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None) -> list[str]:
-    params = {"q": query, "user": user.id, "limit": limit}
+    params = {"q": query, "user": user.id, "limit": limit, "cap": MAX_TEXT_CANDIDATES}
     sql = TEXT_SEARCH_SQL.format(filters=_filters(collections, tags, params))
     with tenant(user.id), connection.cursor() as cursor:
         cursor.execute(sql, params)

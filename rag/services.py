@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.tenancy import tenant
@@ -131,6 +132,23 @@ def document_reindex(*, user, document: RagDocument, embedder_name: str | None =
         RagDocument.objects.filter(pk=document.pk).update(status=Status.QUEUED, progress=0, error_message="")
     _enqueue(document, embedder_name)
     return document
+
+
+@transaction.atomic
+def document_update_metadata(*, user, document: RagDocument, title: str, tags: list[str], collection: str) -> bool:
+    """Rename, retag or move a document; re-index when tags or collection change, since the
+    vector store filters on them. Returns whether a re-index was queued."""
+    with tenant(user.id):
+        RagDocument.objects.filter(pk=document.pk, user=user).update(
+            title=title, tags=tags, collection=collection, updated_at=timezone.now()
+        )
+    filters_changed = list(tags) != list(document.tags) or collection != document.collection
+    document.title, document.tags, document.collection = title, list(tags), collection
+    # A failed document has no vectors, so there is no metadata to bring up to date.
+    if filters_changed and document.status != Status.FAILED:
+        document_reindex(user=user, document=document)
+        return True
+    return False
 
 
 def document_delete(*, user, document: RagDocument) -> None:

@@ -1,0 +1,490 @@
+"""Retrieval quality: a question set over a corpus of our own, recall@k per kind of question and mode.
+
+The set (``rag/tests/data/eval_corpus.json``) holds 31 personal documents (five in Spanish, several
+pairs sharing vocabulary on purpose: a car log and a motorcycle log, two rental agreements, two
+appliance manuals, two handbook sections, ...) and 60 questions, each naming its relevant document
+and the heading of the section holding the answer. Half are *lexical* (worded with the document's
+own words), half *paraphrased* (same need, other words).
+
+The evaluation indexes the corpus for a user through the real pipeline (``index_document``), then
+asks each question once of each half of retrieval (``retrieval.vector_search`` and
+``retrieval.text_search``) and keeps those candidates. Every mode and fusion is then a pure
+function of the candidates, so a grid of fusion weights costs no further queries. ``rrf_ranker``
+calls ``retrieval.fuse`` itself, so "hybrid" here is what ``retrieve`` returns (the tests check
+it). A question counts as found at k when a chunk of its document is among the first k chunks;
+``section=True`` asks for a chunk of the right section.
+
+``score_fusion`` is the alternative to reciprocal-rank fusion that we recommend: a convex
+combination of the min-max normalised cosine similarity and the full-text rank relative to the
+question's best. ``distill_static_embedder`` and ``expand_query`` measure candidate improvements
+of the offline embedder and of the full-text half without touching the indexed data.
+
+``manage.py evaluate_rag`` prints the tables (see its help).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+
+from core.tenancy import tenant
+
+from .embedders import (
+    CONCEPTS,
+    STOP_WORDS,
+    Embedder,
+    EmbeddingError,
+    get_embedder,
+    normalise_text,
+    resolve_sentence_transformers_model,
+    stem_word,
+)
+from .indexing import index_document
+from .models import RagChunk, RagDocument, Source, Status
+from .retrieval import CANDIDATES, fuse, text_search, vector_search
+
+CORPUS_PATH = Path(__file__).resolve().parent / "tests" / "data" / "eval_corpus.json"
+KINDS = ("lexical", "paraphrased")
+MODES = ("vector", "text", "hybrid")
+# (vector weight, text weight) pairs for the grid: text weight rising, then vector weight falling.
+DEFAULT_GRID: tuple[tuple[float, float], ...] = (
+    (1.0, 0.0), (1.0, 0.25), (1.0, 0.5), (1.0, 0.75), (1.0, 1.0),
+    (0.75, 1.0), (0.5, 1.0), (0.25, 1.0), (0.0, 1.0),
+)
+# Text weights for the score-fusion grid.
+DEFAULT_TEXT_WEIGHTS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
+# What the measurements (see the command's output) recommend: weighted RRF with these weights as
+# the settings' defaults, or score fusion with this text weight.
+RECOMMENDED_RRF_WEIGHTS = (1.0, 0.25)
+RECOMMENDED_SCORE_TEXT_WEIGHT = 0.3
+
+
+# --- the question set ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalDocument:
+    key: str
+    title: str
+    language: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    kind: str  # "lexical" | "paraphrased"
+    question: str
+    document: str  # key of the relevant document
+    section: str = ""  # heading of the section holding the answer, if one does
+
+
+@dataclass(frozen=True)
+class Corpus:
+    documents: tuple[EvalDocument, ...]
+    questions: tuple[Question, ...]
+
+    def select(self, keys: Iterable[str]) -> Corpus:
+        """Only these documents, and the questions about them."""
+        wanted = set(keys)
+        return Corpus(tuple(d for d in self.documents if d.key in wanted),
+                      tuple(q for q in self.questions if q.document in wanted))
+
+    def of_kind(self, kind: str) -> tuple[Question, ...]:
+        return tuple(q for q in self.questions if q.kind == kind)
+
+
+def load_corpus(path: str | Path = CORPUS_PATH) -> Corpus:
+    """Read and check the set: unique keys and ids, known kinds, and questions naming an existing
+    document and one of its headings."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    documents = tuple(EvalDocument(key=d["key"], title=d["title"], language=d["language"], text=d["text"])
+                      for d in data["documents"])
+    questions = tuple(Question(id=q["id"], kind=q["kind"], question=q["question"], document=q["document"],
+                               section=q.get("section", "")) for q in data["questions"])
+    by_key = {d.key: d for d in documents}
+    if len(by_key) != len(documents):
+        raise ValueError("document keys must be unique")
+    if len({q.id for q in questions}) != len(questions):
+        raise ValueError("question ids must be unique")
+    for question in questions:
+        if question.kind not in KINDS:
+            raise ValueError(f"{question.id}: kind must be one of {KINDS}")
+        document = by_key.get(question.document)
+        if document is None:
+            raise ValueError(f"{question.id}: no document {question.document!r}")
+        if question.section and question.section not in _headings(document.text):
+            raise ValueError(f"{question.id}: {question.document!r} has no heading {question.section!r}")
+    return Corpus(documents, questions)
+
+
+def _headings(markdown: str) -> set[str]:
+    return {line.lstrip("#").strip() for line in markdown.splitlines() if line.startswith("#")}
+
+
+# --- indexing ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkInfo:
+    document: str  # document key
+    heading: str  # heading path, "Title > Section"
+    content: str
+
+
+@dataclass(frozen=True)
+class IndexedCorpus:
+    user: object
+    corpus: Corpus
+    embedder_name: str
+    document_ids: dict[str, str]  # document key -> RagDocument id
+    chunks: dict[str, ChunkInfo] = field(repr=False)  # chunk id -> where it belongs
+
+
+def index_corpus(user, corpus: Corpus, *, embedder_name: str | None = None) -> IndexedCorpus:
+    """Create the corpus's documents for ``user`` and index them now, with ``embedder_name``."""
+    name = get_embedder(embedder_name).name
+    document_ids: dict[str, str] = {}
+    for document in corpus.documents:
+        with tenant(user.id):
+            row = RagDocument.objects.create(
+                user=user, title=document.title, source=Source.PASTE, content=document.text, format="md",
+                size_bytes=len(document.text.encode()),
+            )
+        indexed = index_document(user_id=user.id, document_id=row.id, embedder_name=name)
+        if indexed is None or indexed.status != Status.INDEXED:
+            reason = indexed.error_message if indexed is not None else "deleted while indexing"
+            raise RuntimeError(f"document {document.key!r} was not indexed: {reason}")
+        document_ids[document.key] = str(row.id)
+    keys = {value: key for key, value in document_ids.items()}
+    with tenant(user.id):
+        rows = RagChunk.objects.filter(user=user, document_id__in=list(keys)).values_list(
+            "id", "document_id", "heading", "content")
+        chunks = {str(cid): ChunkInfo(keys[str(did)], heading, content) for cid, did, heading, content in rows}
+    return IndexedCorpus(user=user, corpus=corpus, embedder_name=name, document_ids=document_ids, chunks=chunks)
+
+
+# --- candidates: each half asked once per question ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidates:
+    question: Question
+    vector: tuple[tuple[str, float], ...]  # (chunk id, cosine similarity), best first
+    text: tuple[tuple[str, float], ...]  # (chunk id, ts_rank_cd), best first
+
+
+# ts_rank_cd of given chunks for the OR-query of the question's lexemes in each chunk's language (the
+# expression ``retrieval.text_search`` ranks by); used for the scores, the order is text_search's.
+TEXT_RANK_SQL = """
+WITH query AS (
+    SELECT nullif(array_to_string(array(SELECT quote_literal(l) FROM unnest(tsvector_to_array(
+               to_tsvector('english', %(q)s))) AS l), ' | '), '')::tsquery AS en,
+           nullif(array_to_string(array(SELECT quote_literal(l) FROM unnest(tsvector_to_array(
+               to_tsvector('spanish', %(q)s))) AS l), ' | '), '')::tsquery AS es,
+           nullif(array_to_string(array(SELECT quote_literal(l) FROM unnest(tsvector_to_array(
+               to_tsvector('simple', %(q)s))) AS l), ' | '), '')::tsquery AS si
+)
+SELECT c.id::text, ts_rank_cd(c.search, CASE c.language WHEN 'english' THEN q.en WHEN 'spanish' THEN q.es
+                                                        ELSE q.si END, 1)
+  FROM rag_chunks c, query q
+ WHERE c.user_id = %(user)s AND c.id = ANY(%(ids)s::uuid[])
+"""
+
+
+def text_search_scored(*, user, query: str, limit: int = CANDIDATES) -> list[tuple[str, float]]:
+    """``retrieval.text_search``'s hits, in its order, each with its ``ts_rank_cd``."""
+    ids = text_search(user=user, query=query, limit=limit)
+    if not ids:
+        return []
+    with tenant(user.id), connection.cursor() as cursor:
+        cursor.execute(TEXT_RANK_SQL, {"q": query, "user": user.id, "ids": ids})
+        ranks = {chunk_id: float(rank or 0.0) for chunk_id, rank in cursor.fetchall()}
+    return [(chunk_id, ranks.get(chunk_id, 0.0)) for chunk_id in ids]
+
+
+def collect_candidates(indexed: IndexedCorpus, questions: Sequence[Question] | None = None, *,
+                       limit: int = CANDIDATES, text_query: Callable[[str], str] | None = None) -> list[Candidates]:
+    """Both halves' hits for each question; ``text_query`` rewrites the full-text query (expansion)."""
+    questions = indexed.corpus.questions if questions is None else questions
+    result = []
+    for question in questions:
+        vector = vector_search(user=indexed.user, query=question.question, limit=limit,
+                               embedder_name=indexed.embedder_name)
+        query = text_query(question.question) if text_query else question.question
+        text = text_search_scored(user=indexed.user, query=query, limit=limit)
+        result.append(Candidates(question, tuple(vector), tuple(text)))
+    return result
+
+
+def in_memory_vector_candidates(indexed: IndexedCorpus, candidates: Sequence[Candidates], embedder: Embedder, *,
+                                limit: int = CANDIDATES) -> list[Candidates]:
+    """The same candidates with the vector half recomputed by ``embedder`` over the stored chunk
+    texts (exact cosine search in memory): measures an embedder variant without re-indexing."""
+    ids = list(indexed.chunks)
+    matrix = np.asarray(embedder.embed_documents([indexed.chunks[i].content for i in ids]), dtype=np.float64)
+    queries = np.asarray(embedder.embed_documents([c.question.question for c in candidates]), dtype=np.float64)
+    similarities = queries @ matrix.T
+    result = []
+    for candidate, row in zip(candidates, similarities, strict=True):
+        order = sorted(range(len(ids)), key=lambda j: (-row[j], ids[j]))[:limit]
+        result.append(replace(candidate, vector=tuple((ids[j], float(row[j])) for j in order)))
+    return result
+
+
+# --- rankers: candidates -> chunk ids, best first -------------------------------------------------------
+
+Ranker = Callable[[Candidates], list[str]]
+
+
+def rank_vector(candidates: Candidates) -> list[str]:
+    return rrf_ranker(1.0, 0.0)(candidates)
+
+
+def rank_text(candidates: Candidates) -> list[str]:
+    return rrf_ranker(0.0, 1.0)(candidates)
+
+
+def rrf_ranker(vector_weight: float, text_weight: float, *, threshold: float = 0.0) -> Ranker:
+    """Weighted reciprocal-rank fusion exactly as ``retrieve`` does it."""
+    def rank(candidates: Candidates) -> list[str]:
+        fused = fuse(list(candidates.vector), [chunk_id for chunk_id, _ in candidates.text],
+                     vector_weight=vector_weight, text_weight=text_weight, threshold=threshold)
+        return [chunk_id for chunk_id, score, *_ in fused if score > 0]
+    return rank
+
+
+def score_fusion(vector_hits: Sequence[tuple[str, float]], text_hits: Sequence[tuple[str, float]], *,
+                 text_weight: float = RECOMMENDED_SCORE_TEXT_WEIGHT, threshold: float = 0.0) -> list[tuple[str, float]]:
+    """Convex combination of normalised scores → [(chunk id, score)], best first.
+
+    ``score = (1 - text_weight) * v + text_weight * t`` where ``v`` is the cosine similarity
+    min-max normalised over the vector candidates (best 1, last 0) and ``t`` the full-text rank
+    divided by the question's best rank; a chunk missing from a half gets 0 there. Both parts are
+    in [0, 1] whatever the embedder's similarity scale. Unlike reciprocal-rank fusion, it keeps how
+    *much* better a hit is: a passage matching only a common word of the question (the keyword
+    half's typical miss on paraphrased questions) adds little, so it cannot push a clearly similar
+    passage out of the top k, while a passage matching the question's rare terms still wins.
+    """
+    scores: dict[str, float] = {}
+    kept = [(chunk_id, similarity) for chunk_id, similarity in vector_hits if similarity >= threshold]
+    if kept:
+        high, low = max(s for _, s in kept), min(s for _, s in kept)
+        for chunk_id, similarity in kept:
+            normalised = (similarity - low) / (high - low) if high > low else 1.0
+            scores[chunk_id] = (1.0 - text_weight) * normalised
+    best = max((rank for _, rank in text_hits), default=0.0)
+    if best > 0:
+        for chunk_id, rank in text_hits:
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + text_weight * rank / best
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def score_fusion_ranker(text_weight: float = RECOMMENDED_SCORE_TEXT_WEIGHT) -> Ranker:
+    def rank(candidates: Candidates) -> list[str]:
+        return [chunk_id for chunk_id, _ in score_fusion(candidates.vector, candidates.text, text_weight=text_weight)]
+    return rank
+
+
+def mode_ranker(mode: str, *, vector_weight: float | None = None, text_weight: float | None = None) -> Ranker:
+    """The ranker of a ``retrieve`` mode; hybrid uses the settings' weights unless given."""
+    if mode == "vector":
+        return rank_vector
+    if mode == "text":
+        return rank_text
+    if mode == "hybrid":
+        return rrf_ranker(settings.RAG_FUSION_VECTOR_WEIGHT if vector_weight is None else vector_weight,
+                          settings.RAG_FUSION_TEXT_WEIGHT if text_weight is None else text_weight)
+    raise ValueError(f"mode must be one of {MODES}")
+
+
+# --- metrics -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recall:
+    hits: int
+    total: int
+
+    @property
+    def value(self) -> float:
+        return self.hits / self.total if self.total else 0.0
+
+    def __str__(self) -> str:
+        return f"{self.value:.2f}"
+
+
+def is_hit(question: Question, ranking: Sequence[str], chunks: dict[str, ChunkInfo], k: int, *,
+           section: bool = False) -> bool:
+    """Whether a chunk of the question's document (of its section, with ``section``) is in the top k."""
+    for chunk_id in ranking[:k]:
+        info = chunks.get(chunk_id)
+        if info is None or info.document != question.document:
+            continue
+        if not section or not question.section or question.section in info.heading.split(" > "):
+            return True
+    return False
+
+
+def recall(candidates: Sequence[Candidates], ranker: Ranker, chunks: dict[str, ChunkInfo], k: int, *,
+           kind: str | None = None, section: bool = False) -> Recall:
+    chosen = [c for c in candidates if kind is None or c.question.kind == kind]
+    hits = sum(is_hit(c.question, ranker(c), chunks, k, section=section) for c in chosen)
+    return Recall(hits, len(chosen))
+
+
+def misses(candidates: Sequence[Candidates], ranker: Ranker, chunks: dict[str, ChunkInfo], k: int) -> list[Question]:
+    return [c.question for c in candidates if not is_hit(c.question, ranker(c), chunks, k)]
+
+
+# --- tables ----------------------------------------------------------------------------------------------
+
+Table = dict[tuple[str, str, int], Recall]  # (kind, mode, k) -> recall
+
+
+def evaluate(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *, ks: Sequence[int] = (5, 10),
+             rankers: dict[str, Ranker] | None = None, section: bool = False) -> Table:
+    """Recall for each kind × mode × k; ``rankers`` default to the three ``retrieve`` modes."""
+    rankers = rankers or {mode: mode_ranker(mode) for mode in MODES}
+    return {(kind, mode, k): recall(candidates, ranker, chunks, k, kind=kind, section=section)
+            for kind in KINDS for mode, ranker in rankers.items() for k in ks}
+
+
+def weight_grid(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *, k: int = 5,
+                pairs: Sequence[tuple[float, float]] = DEFAULT_GRID) -> list[tuple[tuple[float, float], dict[str, Recall]]]:
+    """Hybrid (weighted RRF) recall@k of each kind for each (vector weight, text weight) pair."""
+    return [(pair, {kind: recall(candidates, rrf_ranker(*pair), chunks, k, kind=kind) for kind in KINDS})
+            for pair in pairs]
+
+
+def score_grid(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *, k: int = 5,
+               text_weights: Sequence[float] = DEFAULT_TEXT_WEIGHTS) -> list[tuple[float, dict[str, Recall]]]:
+    """``score_fusion`` recall@k of each kind for each text weight."""
+    return [(weight, {kind: recall(candidates, score_fusion_ranker(weight), chunks, k, kind=kind) for kind in KINDS})
+            for weight in text_weights]
+
+
+def format_table(table: Table, *, ks: Sequence[int] = (5, 10), title: str = "") -> str:
+    modes = list(dict.fromkeys(mode for _, mode, _ in table))
+    header = f"{'questions':<13}{'mode':<16}" + "".join(f"{f'recall@{k}':>11}" for k in ks)
+    lines = [title] if title else []
+    lines += [header, "-" * len(header)]
+    for kind in KINDS:
+        for mode in modes:
+            cells = "".join(f"{str(table[(kind, mode, k)]):>11}" for k in ks)
+            lines.append(f"{kind:<13}{mode:<16}{cells}")
+    return "\n".join(lines)
+
+
+def format_grid(rows: Sequence[tuple[object, dict[str, Recall]]], *, label: str, k: int) -> str:
+    header = f"{label:<16}" + "".join(f"{f'{kind}@{k}':>17}" for kind in KINDS)
+    lines = [header, "-" * len(header)]
+    for setting, values in rows:
+        name = f"{setting[0]:g} / {setting[1]:g}" if isinstance(setting, tuple) else f"{setting:g}"
+        lines.append(f"{name:<16}" + "".join(f"{f'{values[kind]} ({values[kind].hits}/{values[kind].total})':>17}"
+                                               for kind in KINDS))
+    return "\n".join(lines)
+
+
+# --- improvements under measurement ---------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _concept_stems() -> dict[str, tuple[str, ...]]:
+    """Concept id -> the stems in that synonym group (the offline embedder's ``CONCEPTS`` inverted)."""
+    groups: dict[str, list[str]] = {}
+    for stem, concepts in CONCEPTS.items():
+        for concept in concepts:
+            groups.setdefault(concept, []).append(stem)
+    return {concept: tuple(stems) for concept, stems in groups.items()}
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def expand_query(query: str, *, per_word: int = 4) -> str:
+    """The query followed by synonyms of its words (the offline embedder's concept groups), for
+    the full-text half: it ORs the query's lexemes, so "physician" also finds "doctor". Each word
+    adds at most ``per_word`` synonyms."""
+    groups = _concept_stems()
+    seen: set[str] = set()
+    extra: list[str] = []
+    for token in _WORD.findall(normalise_text(query)):
+        if token in STOP_WORDS:
+            continue
+        stem = stem_word(token)
+        seen.add(stem)
+        added = 0
+        for concept in CONCEPTS.get(stem, ()):
+            for synonym in groups[concept]:
+                if added < per_word and synonym not in seen:
+                    seen.add(synonym)
+                    extra.append(synonym)
+                    added += 1
+    return f"{query} {' '.join(extra)}" if extra else query
+
+
+class StaticTokenEmbedder(Embedder):
+    """Static token vectors (the Model2Vec recipe), measured as a replacement for feature hashing.
+
+    One vector per WordPiece token of a sentence-transformers model; a text's vector is the sum of
+    its tokens' vectors weighted by ``log(1 + token id)`` (BERT vocabularies are ordered roughly by
+    frequency, so this is a Zipf weight: rare tokens count more), normalised. At run time this
+    needs only numpy, the vocabulary and the table: no torch, no model.
+    """
+
+    name = "static-distilled"
+
+    def __init__(self, tokenizer, table: np.ndarray):
+        self.tokenizer = tokenizer
+        self.table = table.astype(np.float32)
+        self.dimension = int(table.shape[1])
+        self._weights = np.log1p(np.arange(table.shape[0], dtype=np.float32))
+        self._special = set(tokenizer.all_special_ids)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        rows = []
+        for text in texts:
+            ids = [i for i in self.tokenizer(text, add_special_tokens=False)["input_ids"] if i not in self._special]
+            vector = (self.table[ids] * self._weights[ids, None]).sum(axis=0) if ids else np.zeros(self.dimension)
+            norm = float(np.linalg.norm(vector))
+            rows.append((vector / norm if norm else vector).tolist())
+        return rows
+
+
+def distill_static_embedder(model_path: str | Path | None = None, *, dimension: int = 256,
+                            batch_size: int = 2048) -> StaticTokenEmbedder:
+    """Distil a ``StaticTokenEmbedder`` from the local sentence-transformers model (the one the
+    "sentence-transformers" embedder loads): each token's contextual output alone between [CLS] and
+    [SEP], centred, reduced to ``dimension`` by PCA. About 30 s on two CPU cores for MiniLM's 30,522
+    tokens. Raises EmbeddingError when sentence-transformers or the model is missing."""
+    path = resolve_sentence_transformers_model(model_path)
+    os.environ["HF_HUB_OFFLINE"] = "1"  # a local directory only, as the embedder loads it
+    try:
+        import torch
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise EmbeddingError(f"distilling needs requirements-ml.txt installed ({exc})") from None
+    model = SentenceTransformer(str(path), device="cpu")
+    tokenizer, transformer = model.tokenizer, model[0].auto_model
+    size = tokenizer.vocab_size
+    outputs = np.zeros((size, transformer.config.hidden_size), dtype=np.float32)
+    with torch.no_grad():
+        for start in range(0, size, batch_size):
+            ids = torch.arange(start, min(start + batch_size, size))
+            inputs = torch.stack([torch.full_like(ids, tokenizer.cls_token_id), ids,
+                                  torch.full_like(ids, tokenizer.sep_token_id)], dim=1)
+            hidden = transformer(input_ids=inputs, attention_mask=torch.ones_like(inputs)).last_hidden_state
+            outputs[start:start + len(ids)] = hidden[:, 1].numpy()
+    centred = outputs - outputs.mean(axis=0)
+    _, _, components = np.linalg.svd(centred[::3], full_matrices=False)  # a third of the rows fits the PCA
+    return StaticTokenEmbedder(tokenizer, centred @ components[:dimension].T)

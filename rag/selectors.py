@@ -1,0 +1,80 @@
+"""Reads of the RAG domain, always scoped to the person asking (another user's document is a 404)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import User
+
+from .models import RagChunk, RagDocument, RagSettings, Status
+
+# What a list row shows; the extracted text and the vector ids stay in the database.
+LIST_FIELDS = (
+    "id", "title", "source", "source_url", "collection", "tags", "status", "progress", "chunk_count",
+    "error_message", "size_bytes", "created_at",
+)
+PENDING_STATUSES = (Status.QUEUED, Status.INDEXING)
+STATUS_IDS_MAX = 100
+
+
+def documents_for_user(user: User, *, collection: str | None = None, search: str | None = None) -> QuerySet[RagDocument]:
+    """The user's documents, newest first, optionally in one collection and/or with a title match."""
+    queryset = RagDocument.objects.filter(user=user).only(*LIST_FIELDS)
+    if collection is not None:
+        queryset = queryset.filter(collection=collection)
+    search = (search or "").strip()
+    if search:
+        queryset = queryset.filter(title__icontains=search)
+    return queryset.order_by("-created_at", "-id")
+
+
+def document_get_for_user(*, user: User, document_id: uuid.UUID | str) -> RagDocument:
+    return get_object_or_404(RagDocument.objects.select_related("storage_file"), pk=document_id, user=user)
+
+
+def document_passages(document: RagDocument) -> QuerySet[RagChunk]:
+    return RagChunk.objects.filter(document=document, user_id=document.user_id).only(
+        "id", "position", "heading", "content"
+    ).order_by("position")
+
+
+def collections_for_user(user: User) -> list[str]:
+    """The names of the user's non-empty collections, sorted."""
+    names = (
+        RagDocument.objects.filter(user=user).exclude(collection="")
+        .order_by("collection").values_list("collection", flat=True).distinct()
+    )
+    return list(names)
+
+
+def document_statuses(*, user: User, ids: Iterable[str]) -> list[dict]:
+    """Indexing state of those of ``ids`` that are the user's documents (others are silently left out)."""
+    wanted = []
+    for raw in ids:
+        try:
+            wanted.append(uuid.UUID(str(raw).strip()))
+        except ValueError:
+            continue
+        if len(wanted) >= STATUS_IDS_MAX:
+            break
+    if not wanted:
+        return []
+    rows = (
+        RagDocument.objects.filter(user=user, pk__in=wanted)
+        .order_by("-created_at", "-id")
+        .values("id", "status", "progress", "chunk_count", "error_message")
+    )
+    return [
+        {"id": str(row["id"]), "status": row["status"], "progress": row["progress"],
+         "chunk_count": row["chunk_count"], "error": row["error_message"]}
+        for row in rows
+    ]
+
+
+def rag_settings_get(*, user: User) -> RagSettings:
+    """The user's retrieval settings (the row is created with the user by a trigger)."""
+    return get_object_or_404(RagSettings, user=user)
