@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from .models import RagDocument, RagSettings
+from core.admin import ReadOnlyAdmin
+
+from .models import RagChunk, RagDocument, RagSettings
 
 
 @admin.register(RagDocument)
@@ -19,3 +21,10 @@ class RagSettingsAdmin(admin.ModelAdmin):
     search_fields = ["user__email"]
     autocomplete_fields = ["user"]
     list_select_related = ["user"]
+
+
+@admin.register(RagChunk)
+class RagChunkAdmin(ReadOnlyAdmin):
+    list_display = ["document", "position", "heading", "language"]
+    search_fields = ["document__title", "heading", "content"]
+    list_select_related = ["document"]

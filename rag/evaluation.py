@@ -232,7 +232,7 @@ def in_memory_vector_candidates(indexed: IndexedCorpus, candidates: Sequence[Can
     texts (exact cosine search in memory): measures an embedder variant without re-indexing."""
     ids = list(indexed.chunks)
     matrix = np.asarray(embedder.embed_documents([indexed.chunks[i].content for i in ids]), dtype=np.float64)
-    queries = np.asarray(embedder.embed_documents([c.question.question for c in candidates]), dtype=np.float64)
+    queries = np.asarray([embedder.embed_query(c.question.question) for c in candidates], dtype=np.float64)
     similarities = queries @ matrix.T
     result = []
     for candidate, row in zip(candidates, similarities, strict=True):
@@ -255,7 +255,8 @@ def rank_text(candidates: Candidates) -> list[str]:
 
 
 def rrf_ranker(vector_weight: float, text_weight: float, *, threshold: float = 0.0) -> Ranker:
-    """Weighted reciprocal-rank fusion exactly as ``retrieve`` does it."""
+    """Weighted reciprocal-rank fusion as ``retrieve`` does it (hits of a half weighted 0 are left
+    out rather than appended with score 0, so (1, 0) and (0, 1) are the vector and text modes)."""
     def rank(candidates: Candidates) -> list[str]:
         fused = fuse(list(candidates.vector), [chunk_id for chunk_id, _ in candidates.text],
                      vector_weight=vector_weight, text_weight=text_weight, threshold=threshold)
@@ -373,16 +374,21 @@ def score_grid(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *
             for weight in text_weights]
 
 
-def format_table(table: Table, *, ks: Sequence[int] = (5, 10), title: str = "") -> str:
+def format_table(table: Table, *, ks: Sequence[int] = (5, 10)) -> str:
+    """Rows of kind × mode, a column per k: ``recall (hits/questions)``."""
     modes = list(dict.fromkeys(mode for _, mode, _ in table))
-    header = f"{'questions':<13}{'mode':<16}" + "".join(f"{f'recall@{k}':>11}" for k in ks)
-    lines = [title] if title else []
-    lines += [header, "-" * len(header)]
+    width = max(len(mode) for mode in modes) + 2
+    header = f"{'questions':<13}{'mode':<{width}}" + "".join(f"{f'recall@{k}':>15}" for k in ks)
+    lines = [header, "-" * len(header)]
     for kind in KINDS:
         for mode in modes:
-            cells = "".join(f"{str(table[(kind, mode, k)]):>11}" for k in ks)
-            lines.append(f"{kind:<13}{mode:<16}{cells}")
+            cells = "".join(f"{_cell(table[(kind, mode, k)]):>15}" for k in ks)
+            lines.append(f"{kind:<13}{mode:<{width}}{cells}")
     return "\n".join(lines)
+
+
+def _cell(value: Recall) -> str:
+    return f"{value} ({value.hits}/{value.total})"
 
 
 def format_grid(rows: Sequence[tuple[object, dict[str, Recall]]], *, label: str, k: int) -> str:
@@ -390,8 +396,7 @@ def format_grid(rows: Sequence[tuple[object, dict[str, Recall]]], *, label: str,
     lines = [header, "-" * len(header)]
     for setting, values in rows:
         name = f"{setting[0]:g} / {setting[1]:g}" if isinstance(setting, tuple) else f"{setting:g}"
-        lines.append(f"{name:<16}" + "".join(f"{f'{values[kind]} ({values[kind].hits}/{values[kind].total})':>17}"
-                                               for kind in KINDS))
+        lines.append(f"{name:<16}" + "".join(f"{_cell(values[kind]):>17}" for kind in KINDS))
     return "\n".join(lines)
 
 
