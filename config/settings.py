@@ -217,9 +217,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=TESTING)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Slow background upkeep runs on its own queue and worker (Procfile "maintenance").
+CELERY_TASK_ROUTES = {"rag.compact_vectors": {"queue": "maintenance"}}
 CELERY_BEAT_SCHEDULE: dict = {
     "accounts-clear-expired": {"task": "accounts.clear_expired", "schedule": 3600.0},
     "accounts-purge-deleted": {"task": "accounts.purge_deleted", "schedule": 24 * 3600.0},
+    "rag-compact-vectors": {"task": "rag.compact_vectors", "schedule": 300.0},
 }
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -395,9 +398,9 @@ RAG_CHUNK_OVERLAP = env.int("RAG_CHUNK_OVERLAP", default=120)
 RAG_MAX_UPLOAD_BYTES = env.int("RAG_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 URL_FETCH_MAX_BYTES = env.int("URL_FETCH_MAX_BYTES", default=5 * 1024 * 1024)
 URL_FETCH_TIMEOUT = env.float("URL_FETCH_TIMEOUT", default=15.0)
-# Weighted reciprocal-rank fusion of vector and full-text search (see rag/retrieval.py).
-RAG_FUSION_VECTOR_WEIGHT = env.float("RAG_FUSION_VECTOR_WEIGHT", default=1.0)
-RAG_FUSION_TEXT_WEIGHT = env.float("RAG_FUSION_TEXT_WEIGHT", default=0.5)
+# Share of the full-text score in the fusion with vector search (see rag/retrieval.py).
+RAG_FUSION_TEXT_WEIGHT = env.float("RAG_FUSION_TEXT_WEIGHT", default=0.3)
+RAG_HNSW_EF_SEARCH = env.int("RAG_HNSW_EF_SEARCH", default=400)  # pgvector HNSW search breadth: recall vs speed
 
 # --- logging ------------------------------------------------------------------------------------
 

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
 
 from core.tenancy import tenant
 
@@ -183,33 +182,9 @@ class Candidates:
     text: tuple[tuple[str, float], ...]  # (chunk id, ts_rank_cd), best first
 
 
-# ts_rank_cd of given chunks for the OR-query of the question's lexemes in each chunk's language (the
-# expression ``retrieval.text_search`` ranks by); used for the scores, the order is text_search's.
-TEXT_RANK_SQL = """
-WITH query AS (
-    SELECT nullif(array_to_string(array(SELECT quote_literal(l) FROM unnest(tsvector_to_array(
-               to_tsvector('english', %(q)s))) AS l), ' | '), '')::tsquery AS en,
-           nullif(array_to_string(array(SELECT quote_literal(l) FROM unnest(tsvector_to_array(
-               to_tsvector('spanish', %(q)s))) AS l), ' | '), '')::tsquery AS es,
-           nullif(array_to_string(array(SELECT quote_literal(l) FROM unnest(tsvector_to_array(
-               to_tsvector('simple', %(q)s))) AS l), ' | '), '')::tsquery AS si
-)
-SELECT c.id::text, ts_rank_cd(c.search, CASE c.language WHEN 'english' THEN q.en WHEN 'spanish' THEN q.es
-                                                        ELSE q.si END, 1)
-  FROM rag_chunks c, query q
- WHERE c.user_id = %(user)s AND c.id = ANY(%(ids)s::uuid[])
-"""
-
-
 def text_search_scored(*, user, query: str, limit: int = CANDIDATES) -> list[tuple[str, float]]:
-    """``retrieval.text_search``'s hits, in its order, each with its ``ts_rank_cd``."""
-    ids = text_search(user=user, query=query, limit=limit)
-    if not ids:
-        return []
-    with tenant(user.id), connection.cursor() as cursor:
-        cursor.execute(TEXT_RANK_SQL, {"q": query, "user": user.id, "ids": ids})
-        ranks = {chunk_id: float(rank or 0.0) for chunk_id, rank in cursor.fetchall()}
-    return [(chunk_id, ranks.get(chunk_id, 0.0)) for chunk_id in ids]
+    """``retrieval.text_search``'s hits with their ``ts_rank_cd``."""
+    return text_search(user=user, query=query, limit=limit)
 
 
 def collect_candidates(indexed: IndexedCorpus, questions: Sequence[Question] | None = None, *,
@@ -246,65 +221,64 @@ def in_memory_vector_candidates(indexed: IndexedCorpus, candidates: Sequence[Can
 Ranker = Callable[[Candidates], list[str]]
 
 
+def _fused(candidates: Candidates, text_weight: float, mode: str = "hybrid") -> list[str]:
+    """The order ``retrieve`` gives: ``retrieval.fuse`` itself, and a half alone keeps its own hits."""
+    vector = list(candidates.vector) if mode != "text" else []
+    text = list(candidates.text) if mode != "vector" else []
+    fused = fuse(vector, text, text_weight=text_weight)
+    if mode == "vector":
+        fused = [f for f in fused if f[2] is not None]
+    elif mode == "text":
+        fused = [f for f in fused if f[3] is not None]
+    return [chunk_id for chunk_id, *_ in fused]
+
+
 def rank_vector(candidates: Candidates) -> list[str]:
-    return rrf_ranker(1.0, 0.0)(candidates)
+    return _fused(candidates, 0.0, "vector")
 
 
 def rank_text(candidates: Candidates) -> list[str]:
-    return rrf_ranker(0.0, 1.0)(candidates)
+    return _fused(candidates, 1.0, "text")
+
+
+RRF_K = 60
 
 
 def rrf_ranker(vector_weight: float, text_weight: float, *, threshold: float = 0.0) -> Ranker:
-    """Weighted reciprocal-rank fusion as ``retrieve`` does it (hits of a half weighted 0 are left
-    out rather than appended with score 0, so (1, 0) and (0, 1) are the vector and text modes)."""
+    """Weighted reciprocal-rank fusion, the alternative we measured against (not used by
+    ``retrieve``): ``w_v / (k + rank_v) + w_t / (k + rank_t)``."""
     def rank(candidates: Candidates) -> list[str]:
-        fused = fuse(list(candidates.vector), [chunk_id for chunk_id, _ in candidates.text],
-                     vector_weight=vector_weight, text_weight=text_weight, threshold=threshold)
-        return [chunk_id for chunk_id, score, *_ in fused if score > 0]
+        scores: dict[str, float] = {}
+        vector = [(c, s) for c, s in candidates.vector if s >= threshold]
+        for position, (chunk_id, _) in enumerate(vector, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + vector_weight / (RRF_K + position)
+        for position, (chunk_id, _) in enumerate(candidates.text, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + text_weight / (RRF_K + position)
+        return [chunk_id for chunk_id, score in sorted(scores.items(), key=lambda i: (-i[1], i[0])) if score > 0]
     return rank
 
 
 def score_fusion(vector_hits: Sequence[tuple[str, float]], text_hits: Sequence[tuple[str, float]], *,
                  text_weight: float = RECOMMENDED_SCORE_TEXT_WEIGHT, threshold: float = 0.0) -> list[tuple[str, float]]:
-    """Convex combination of normalised scores → [(chunk id, score)], best first.
-
-    ``score = (1 - text_weight) * v + text_weight * t`` where ``v`` is the cosine similarity
-    min-max normalised over the vector candidates (best 1, last 0) and ``t`` the full-text rank
-    divided by the question's best rank; a chunk missing from a half gets 0 there. Both parts are
-    in [0, 1] whatever the embedder's similarity scale. Unlike reciprocal-rank fusion, it keeps how
-    *much* better a hit is: a passage matching only a common word of the question (the keyword
-    half's typical miss on paraphrased questions) adds little, so it cannot push a clearly similar
-    passage out of the top k, while a passage matching the question's rare terms still wins.
-    """
-    scores: dict[str, float] = {}
-    kept = [(chunk_id, similarity) for chunk_id, similarity in vector_hits if similarity >= threshold]
-    if kept:
-        high, low = max(s for _, s in kept), min(s for _, s in kept)
-        for chunk_id, similarity in kept:
-            normalised = (similarity - low) / (high - low) if high > low else 1.0
-            scores[chunk_id] = (1.0 - text_weight) * normalised
-    best = max((rank for _, rank in text_hits), default=0.0)
-    if best > 0:
-        for chunk_id, rank in text_hits:
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + text_weight * rank / best
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    """Score fusion as ``retrieve`` does it (``retrieval.fuse``) → [(chunk id, score)], best first."""
+    return [(chunk_id, score) for chunk_id, score, *_ in fuse(list(vector_hits), list(text_hits),
+                                                             text_weight=text_weight, threshold=threshold)]
 
 
 def score_fusion_ranker(text_weight: float = RECOMMENDED_SCORE_TEXT_WEIGHT) -> Ranker:
     def rank(candidates: Candidates) -> list[str]:
-        return [chunk_id for chunk_id, _ in score_fusion(candidates.vector, candidates.text, text_weight=text_weight)]
+        return _fused(candidates, text_weight)
     return rank
 
 
-def mode_ranker(mode: str, *, vector_weight: float | None = None, text_weight: float | None = None) -> Ranker:
-    """The ranker of a ``retrieve`` mode; hybrid uses the settings' weights unless given."""
+def mode_ranker(mode: str, *, text_weight: float | None = None) -> Ranker:
+    """The ranker of a ``retrieve`` mode; hybrid uses the settings' text weight unless given."""
     if mode == "vector":
         return rank_vector
     if mode == "text":
         return rank_text
     if mode == "hybrid":
-        return rrf_ranker(settings.RAG_FUSION_VECTOR_WEIGHT if vector_weight is None else vector_weight,
-                          settings.RAG_FUSION_TEXT_WEIGHT if text_weight is None else text_weight)
+        return score_fusion_ranker(settings.RAG_FUSION_TEXT_WEIGHT if text_weight is None else text_weight)
     raise ValueError(f"mode must be one of {MODES}")
 
 
@@ -459,7 +433,7 @@ class StaticTokenEmbedder(Embedder):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         rows = []
         for text in texts:
-            ids = [i for i in self.tokenizer(text, add_special_tokens=False)["input_ids"] if i not in self._special]
+            ids = [i for i in self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"] if i not in self._special]
             vector = (self.table[ids] * self._weights[ids, None]).sum(axis=0) if ids else np.zeros(self.dimension)
             norm = float(np.linalg.norm(vector))
             rows.append((vector / norm if norm else vector).tolist())

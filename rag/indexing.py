@@ -141,7 +141,24 @@ def index_document(*, user_id, document_id, embedder_name: str | None = None) ->
             error_message="",
         )
         document.refresh_from_db()
+    _compact_later(user_id)
     return document
+
+
+COMPACT_DELAY = 30  # seconds: a burst of uploads is compacted once, after it
+
+
+def _compact_later(user_id) -> None:
+    """Queue moving this user's fresh vectors into the search index, once per burst of indexing."""
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.db import transaction
+
+    if settings.VECTOR_STORE != "pgvector" or not cache.add(f"rag:compact:{user_id}", 1, timeout=COMPACT_DELAY):
+        return
+    from .tasks import compact_vectors_task
+
+    transaction.on_commit(lambda: compact_vectors_task.apply_async(args=[str(user_id)], countdown=COMPACT_DELAY))
 
 
 def _fail(user_id, document: RagDocument, reason: str) -> None:

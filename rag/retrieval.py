@@ -1,12 +1,15 @@
 """Hybrid retrieval over the user's documents: vector search and PostgreSQL full-text search, fused.
 
-Both halves return ranked chunk ids; the fusion is a *weighted* reciprocal-rank fusion:
-``score = w_vector / (k + rank_vector) + w_text / (k + rank_text)``. Unweighted, RRF lets a
-keyword half that found the wrong passage drag a good semantic hit down (paraphrased questions
-lose); the weights (``RAG_FUSION_VECTOR_WEIGHT`` / ``RAG_FUSION_TEXT_WEIGHT``) were chosen on the
-question set in ``rag/tests/data`` so that fusion is never worse than the better half (figures in
-docs/decisions.md). ``threshold`` (retrieval settings) drops vector hits below that cosine
-similarity; full-text hits need at least one matching term.
+Both halves return scored candidates; the fusion is a convex combination of normalised scores:
+``score = (1 - w) * v + w * t``, where ``v`` is the cosine similarity min-max normalised over the
+vector candidates and ``t`` the full-text rank divided by the question's best rank (0 for a half
+that missed the chunk), ``w = RAG_FUSION_TEXT_WEIGHT`` (0.3). Reciprocal-rank fusion, weighted or
+not, keeps only the order of each half, so a passage matching one common word of a paraphrased
+question could push a clearly similar passage out of the top k; on our question set
+(``rag/tests/data``, ``manage.py evaluate_rag``) no RRF weights kept hybrid as good as its better
+half with MiniLM, while this fusion does, for both embedders (figures in docs/decisions.md).
+``threshold`` (retrieval settings) drops vector hits below that cosine similarity; full-text hits
+need at least one matching term.
 """
 
 from __future__ import annotations
@@ -28,37 +31,31 @@ from .vectorstores.base import VectorStoreError
 
 logger = logging.getLogger(__name__)
 
-RRF_K = 60
 CANDIDATES = 30
-MAX_TEXT_CANDIDATES = 2000
+MAX_TEXT_CANDIDATES = 1000
 
-# OR-query of the question's lexemes in each text-search language; each chunk's tsvector is in
-# its document's language, so English lexemes meet English chunks and Spanish ones Spanish.
+# OR-query of the question's lexemes, stemmed as English, as Spanish and as-is, in one tsquery so
+# the GIN index on rag_chunks.search answers it. Each chunk's tsvector is in its document's
+# language, so English lexemes meet English chunks and Spanish ones Spanish.
 TEXT_SEARCH_SQL = """
-WITH question AS (
-    SELECT (SELECT coalesce(string_agg(quote_literal(l), ' | '), '')
-              FROM unnest(tsvector_to_array(to_tsvector('english', %(q)s))) AS l) AS en,
-           (SELECT coalesce(string_agg(quote_literal(l), ' | '), '')
-              FROM unnest(tsvector_to_array(to_tsvector('spanish', %(q)s))) AS l) AS es,
-           (SELECT coalesce(string_agg(quote_literal(l), ' | '), '')
-              FROM unnest(tsvector_to_array(to_tsvector('simple', %(q)s))) AS l) AS si
-), query AS (
-    SELECT CASE WHEN en = '' THEN NULL ELSE en::tsquery END AS en,
-           CASE WHEN es = '' THEN NULL ELSE es::tsquery END AS es,
-           CASE WHEN si = '' THEN NULL ELSE si::tsquery END AS si
-      FROM question
+WITH query AS (
+    SELECT nullif((
+        SELECT string_agg(quote_literal(l), ' | ')
+          FROM (SELECT unnest(tsvector_to_array(to_tsvector('english', %(q)s))) AS l
+                UNION SELECT unnest(tsvector_to_array(to_tsvector('spanish', %(q)s)))
+                UNION SELECT unnest(tsvector_to_array(to_tsvector('simple', %(q)s)))) AS lexemes
+    ), '')::tsquery AS q
 )
-SELECT c.id, ts_rank_cd(c.search, CASE c.language WHEN 'english' THEN q.en WHEN 'spanish' THEN q.es ELSE q.si END, 1) AS rank
+SELECT c.id, ts_rank_cd(c.search, query.q, 1) AS rank
   FROM (
       -- Ranking costs per matching chunk: rank at most this many matches (all of them, for any
       -- ordinary library; a bound on latency for a huge one asked about very common words).
-      SELECT c.id, c.search, c.language
-        FROM rag_chunks c JOIN rag_documents d ON d.id = c.document_id, query q
-       WHERE c.user_id = %(user)s AND d.status = 'INDEXED'
-         AND c.search @@ CASE c.language WHEN 'english' THEN q.en WHEN 'spanish' THEN q.es ELSE q.si END
+      SELECT c.id, c.search
+        FROM rag_chunks c JOIN rag_documents d ON d.id = c.document_id, query
+       WHERE c.user_id = %(user)s AND d.status = 'INDEXED' AND c.search @@ query.q
          {filters}
        LIMIT %(cap)s
-  ) c, query q
+  ) c, query
  ORDER BY rank DESC, c.id
  LIMIT %(limit)s
 """
@@ -89,12 +86,13 @@ def _filters(collections, tags, params) -> str:
     return " ".join(clauses)
 
 
-def text_search(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None) -> list[str]:
+def text_search(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None) -> list[tuple[str, float]]:
+    """Full-text candidates: [(chunk id, ts_rank_cd)], best first."""
     params = {"q": query, "user": user.id, "limit": limit, "cap": MAX_TEXT_CANDIDATES}
     sql = TEXT_SEARCH_SQL.format(filters=_filters(collections, tags, params))
     with tenant(user.id), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [str(row[0]) for row in cursor.fetchall()]
+        return [(str(row[0]), float(row[1] or 0.0)) for row in cursor.fetchall()]
 
 
 def vector_search(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None,
@@ -106,19 +104,24 @@ def vector_search(*, user, query: str, limit: int = CANDIDATES, collections=None
     return [(m.id, m.score) for m in matches]
 
 
-def fuse(vector_hits: list[tuple[str, float]], text_hits: list[str], *, vector_weight: float, text_weight: float,
+def fuse(vector_hits: list[tuple[str, float]], text_hits: list[tuple[str, float]], *, text_weight: float,
          threshold: float = 0.0) -> list[tuple[str, float, int | None, int | None, float | None]]:
-    """Weighted reciprocal-rank fusion → [(chunk id, score, vector rank, text rank, similarity)]."""
-    scores: dict[str, list] = {}
-    for rank, (chunk_id, similarity) in enumerate(vector_hits, start=1):
-        if similarity < threshold:
-            continue
-        scores[chunk_id] = [vector_weight / (RRF_K + rank), rank, None, similarity]
-    for rank, chunk_id in enumerate(text_hits, start=1):
-        entry = scores.setdefault(chunk_id, [0.0, None, None, None])
-        entry[0] += text_weight / (RRF_K + rank)
-        entry[2] = rank
-    ordered = sorted(scores.items(), key=lambda item: (-item[1][0], item[1][1] or 10**6, item[0]))
+    """Score fusion (see the module docstring) → [(chunk id, score, vector rank, text rank,
+    similarity)], best first; ties by vector rank, then id, so the order is stable."""
+    entries: dict[str, list] = {}
+    kept = [(chunk_id, similarity) for chunk_id, similarity in vector_hits if similarity >= threshold]
+    if kept:
+        high, low = max(s for _, s in kept), min(s for _, s in kept)
+        for rank, (chunk_id, similarity) in enumerate(kept, start=1):
+            normalised = (similarity - low) / (high - low) if high > low else 1.0
+            entries[chunk_id] = [(1.0 - text_weight) * normalised, rank, None, similarity]
+    best = max((score for _, score in text_hits), default=0.0)
+    if best > 0:
+        for rank, (chunk_id, score) in enumerate(text_hits, start=1):
+            entry = entries.setdefault(chunk_id, [0.0, None, None, None])
+            entry[0] += text_weight * score / best
+            entry[2] = rank
+    ordered = sorted(entries.items(), key=lambda item: (-item[1][0], item[1][1] or 10**6, item[0]))
     return [(chunk_id, values[0], values[1], values[2], values[3]) for chunk_id, values in ordered]
 
 
@@ -137,7 +140,7 @@ def retrieve(*, user, query: str, top_k: int | None = None, threshold: float | N
     if collections is None and rag_settings and rag_settings.collections:
         collections = rag_settings.collections
     vector_hits: list[tuple[str, float]] = []
-    text_hits: list[str] = []
+    text_hits: list[tuple[str, float]] = []
     if mode in ("hybrid", "vector"):
         try:
             vector_hits = vector_search(user=user, query=query, collections=collections, tags=tags, embedder_name=embedder_name)
@@ -146,9 +149,11 @@ def retrieve(*, user, query: str, top_k: int | None = None, threshold: float | N
             logger.warning("vector search unavailable, using full-text search only: %s", exc)
     if mode in ("hybrid", "text"):
         text_hits = text_search(user=user, query=query, collections=collections, tags=tags)
-    weights = (1.0, 0.0) if mode == "vector" else (0.0, 1.0) if mode == "text" else (
-        settings.RAG_FUSION_VECTOR_WEIGHT, settings.RAG_FUSION_TEXT_WEIGHT)
-    fused = fuse(vector_hits, text_hits, vector_weight=weights[0], text_weight=weights[1], threshold=threshold)[:top_k]
+    text_weight = {"vector": 0.0, "text": 1.0}.get(mode, settings.RAG_FUSION_TEXT_WEIGHT)
+    fused = fuse(vector_hits, text_hits, text_weight=text_weight, threshold=threshold)
+    if mode != "hybrid":  # a half alone: only its own hits
+        fused = [f for f in fused if (f[2] if mode == "vector" else f[3]) is not None]
+    fused = fused[:top_k]
     return _load(user, fused)
 
 

@@ -20,3 +20,23 @@ def index_document_task(self, document_id: str, user_id: str, embedder_name: str
         if retryable and self.request.retries < MAX_RETRIES:
             raise self.retry(exc=exc, countdown=min(2 ** self.request.retries * 5, 300)) from exc
         mark_failed_after_retries(user_id=user_id, document_id=document_id, error=exc)
+
+
+COMPACT_QUEUE = "maintenance"  # routed in settings (CELERY_TASK_ROUTES)
+COMPACT_BATCHES = 2_000
+
+
+@shared_task(name="rag.compact_vectors", ignore_result=True)
+def compact_vectors_task(user_id: str | None = None) -> int:
+    """Move fresh pgvector rows into the HNSW index, a bounded batch at a time, on the maintenance
+    queue (its own worker), so indexing never waits behind it; re-queues itself while rows remain."""
+    from django.conf import settings
+
+    if settings.VECTOR_STORE != "pgvector":
+        return 0
+    from .vectorstores.pgvector import PgVectorStore
+
+    moved = PgVectorStore().compact(user_id=user_id, limit=COMPACT_BATCHES)
+    if moved >= COMPACT_BATCHES and not settings.CELERY_TASK_ALWAYS_EAGER:
+        compact_vectors_task.apply_async(args=[user_id])
+    return moved

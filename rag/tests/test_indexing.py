@@ -119,3 +119,22 @@ def test_transient_store_failures_retry_then_fail_with_the_reason(owner, setting
     assert len(attempts) == tasks.MAX_RETRIES + 1
     assert document.status == Status.FAILED and document.error_message
     assert not RagChunk.objects.filter(document_id=document.id).exists()
+
+
+def test_fresh_vectors_are_searchable_before_and_after_compaction(owner):
+    from rag import retrieval
+    from rag.vectorstores.pgvector import PgVectorStore
+
+    document = _add(owner)
+
+    def flags():
+        with tenant(owner.id), connection.cursor() as cursor:
+            cursor.execute("SELECT DISTINCT indexed FROM rag_vectors WHERE document_id = %s", [document.id])
+            return {row[0] for row in cursor.fetchall()}
+
+    assert flags() == {False}  # indexing did not wait on the HNSW index
+    before = [r.chunk_id for r in retrieval.retrieve(user=owner, query="run the installer", mode="vector", top_k=3)]
+    assert PgVectorStore().compact(user_id=owner.id) == document.chunk_count
+    assert flags() == {True}
+    after = [r.chunk_id for r in retrieval.retrieve(user=owner, query="run the installer", mode="vector", top_k=3)]
+    assert before == after and before

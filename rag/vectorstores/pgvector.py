@@ -1,10 +1,13 @@
 """The embedded default vector store: the ``rag_vectors`` table in the app's own PostgreSQL.
 
 Where pgvector is installed, ``embedding`` is a ``vector`` with HNSW cosine indexes per common
-dimension (partial indexes on ``dimension``); a query uses the index, and falls back to an exact
-scan of the user's rows when the index's candidates, filtered to this user and these collections
-and tags, come back short (HNSW filters after the search). Without pgvector the column is
-``real[]`` and every query is an exact scan: slower, still correct.
+dimension (partial indexes on ``dimension`` and ``indexed``). New vectors arrive *fresh*
+(``indexed = false``), outside the HNSW index, so indexing a document does not wait on graph
+inserts; ``compact()`` (the ``rag.compact_vectors`` task, run after each indexing and by beat)
+moves them into the index in batches. A query searches the index over indexed rows and the user's
+fresh rows exactly, and merges the two; it falls back to an exact scan of all the user's rows when
+the index's candidates, filtered to this user, collections and tags, come back short (HNSW
+filters after the search). Without pgvector the column is ``real[]`` and every query is exact.
 
 A namespace is one user (``user-<uuid>``); every statement runs in that user's RLS context.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
 
@@ -34,8 +38,8 @@ from .base import (
 
 META_EMBEDDER = "embedder"
 HNSW_DIMENSIONS = (384, 512, 768, 1024, 1536)  # as indexed by rag/migrations/0004
-EF_SEARCH = 100
 UPSERT_BATCH = 500
+COMPACT_BATCH = 1000
 
 
 def user_id_from_namespace(namespace: str) -> uuid.UUID:
@@ -100,7 +104,7 @@ class PgVectorStore(VectorStore):
             f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::{kind}) "
             "ON CONFLICT (id) DO UPDATE SET document_id = EXCLUDED.document_id, embedder = EXCLUDED.embedder, "
             "dimension = EXCLUDED.dimension, chunk_index = EXCLUDED.chunk_index, collection = EXCLUDED.collection, "
-            "tags = EXCLUDED.tags, title = EXCLUDED.title, embedding = EXCLUDED.embedding"
+            "tags = EXCLUDED.tags, title = EXCLUDED.title, embedding = EXCLUDED.embedding, indexed = false"
         )
         with tenant(user_id):
             with connection.cursor() as cursor:
@@ -132,9 +136,14 @@ class PgVectorStore(VectorStore):
             where.append("tags && %s::text[]")
             params.append(list(tags))
         with tenant(user_id):
-            rows = self._search(where, params, vector, dimension, top_k, use_index=self.native and dimension in HNSW_DIMENSIONS)
-            if self.native and dimension in HNSW_DIMENSIONS and len(rows) < top_k:
-                # The index searched everyone's vectors and the filters kept too few: be exact.
+            if self.native and dimension in HNSW_DIMENSIONS:
+                indexed = self._search([*where, "indexed"], params, vector, dimension, top_k, use_index=True)
+                fresh = self._search([*where, "NOT indexed"], params, vector, dimension, top_k, use_index=False)
+                rows = sorted(indexed + fresh, key=lambda row: -row[1])[:top_k]
+                if len(indexed) < top_k and len(rows) < top_k:
+                    # The index searched everyone's vectors and the filters kept too few: be exact.
+                    rows = self._search(where, params, vector, dimension, top_k, use_index=False)
+            else:
                 rows = self._search(where, params, vector, dimension, top_k, use_index=False)
         return [
             VectorMatch(id=row[0], score=float(row[1]), metadata={
@@ -161,7 +170,8 @@ class PgVectorStore(VectorStore):
         with connection.cursor() as cursor:
             if self.native:
                 # Transaction-local planner settings: the HNSW index, or an exact scan.
-                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(EF_SEARCH, top_k * 2))])
+                ef_search = max(settings.RAG_HNSW_EF_SEARCH, top_k * 2)
+                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
                 cursor.execute("SELECT set_config('enable_indexscan', %s, true)", ["on" if use_index else "off"])
             cursor.execute(sql, query_params)
             rows = cursor.fetchall()
@@ -179,6 +189,28 @@ class PgVectorStore(VectorStore):
         user_id = user_id_from_namespace(namespace)
         with tenant(user_id), connection.cursor() as cursor:
             cursor.execute("DELETE FROM rag_vectors WHERE user_id = %s AND document_id = %s", [user_id, document_id])
+
+    def compact(self, *, user_id=None, batch: int = COMPACT_BATCH, limit: int | None = None) -> int:
+        """Move fresh vectors into the HNSW index (one user's, or everyone's), in transactions of
+        ``batch`` rows, at most ``limit`` in all; returns how many."""
+        if not self.native:
+            return 0
+        moved = 0
+        while limit is None or moved < limit:
+            if limit is not None:
+                batch = min(batch, limit - moved)
+            context = tenant(user_id) if user_id else bypass("move fresh document vectors into the search index")
+            with context, connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE rag_vectors SET indexed = true WHERE id IN (SELECT id FROM rag_vectors WHERE NOT indexed "
+                    + ("AND user_id = %s " if user_id else "") + "LIMIT %s FOR UPDATE SKIP LOCKED)",
+                    [user_id, batch] if user_id else [batch],
+                )
+                count = cursor.rowcount
+            moved += count
+            if count < batch:
+                return moved
+        return moved
 
     def stats(self) -> dict:
         with bypass("vector store statistics"), connection.cursor() as cursor:
