@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/rag.py [--megabytes 10] [--chunks 100000] [--queries 200]
 
-1. Indexing throughput of the default (offline) embedder on a generated 10 MB corpus: the whole
+1. Indexing throughput of the default (built-in, offline) embedder on a generated 10 MB corpus: the whole
    pipeline (chunk, embed, upsert into pgvector, store chunks), in chunks per second.
 2. Upload to indexed for 50 plain-text documents of about 1.4 MB together, through the upload
    service and a real Celery worker (2 processes), until the last one is INDEXED.
@@ -108,7 +108,9 @@ def bench_indexing_throughput(user, megabytes):
     elapsed = time.perf_counter() - started
     with tenant(user.id):
         chunks = RagChunk.objects.filter(document_id__in=ids).count()
-    print(f"\n1. indexing {megabytes} MB ({documents} documents, {chunks:,} chunks), offline embedder, pgvector")
+    from django.conf import settings
+
+    print(f"\n1. indexing {megabytes} MB ({documents} documents, {chunks:,} chunks), {settings.EMBEDDER} embedder, pgvector")
     print(f"   {elapsed:6.1f} s   {chunks / elapsed:8.0f} chunks/s   aim < 60 s")
     from config.celery import app
     from rag.vectorstores.pgvector import PgVectorStore
@@ -180,16 +182,17 @@ def bench_retrieval(user, chunks, queries):
     from rag.vectorstores.pgvector import PgVectorStore
 
     rng = random.Random(3)
-    embedder = get_embedder("offline")
+    embedder = get_embedder()
+    dim = embedder.dimension
     owner = raw_connection("owner")
-    print(f"\n3. retrieval with {chunks:,} chunks for one user (pgvector, HNSW m=32 ef_construction=128, ef_search=400)")
+    print(f"\n3. retrieval with {chunks:,} chunks for one user (pgvector, HNSW m=16 ef_construction=64, ef_search=200)")
     with tenant(user.id):
         document = RagDocument.objects.create(user=user, title="Big corpus", source="SYSTEM", status=Status.INDEXED, indexed=True)
     started = time.perf_counter()
     topics = [Topic(rng) for _ in range(500)]
     texts = [paragraph(rng, 3, topic=rng.choice(topics)) for _ in range(chunks)]
     with owner.cursor() as cur:  # build the HNSW index once at the end, as a bulk load would
-        cur.execute("DROP INDEX IF EXISTS idx_rag_vectors_hnsw_512")
+        cur.execute(f"DROP INDEX IF EXISTS idx_rag_vectors_hnsw_{dim}")
     owner.commit()
     batch = 5000
     for start in range(0, chunks, batch):
@@ -204,23 +207,24 @@ def bench_retrieval(user, chunks, queries):
             with connection.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO rag_vectors (id, user_id, document_id, embedder, dimension, chunk_index, indexed, embedding) "
-                    "VALUES (%s, %s, %s, 'offline', 512, %s, true, %s::vector)",
-                    [(ids[i], user.id, document.id, start + i, "[" + ",".join(f"{v:.6g}" for v in vectors[i]) + "]")
+                    "VALUES (%s, %s, %s, %s, %s, %s, true, %s::vector)",
+                    [(ids[i], user.id, document.id, embedder.name, dim, start + i,
+                      "[" + ",".join(f"{v:.6g}" for v in vectors[i]) + "]")
                      for i in range(len(part))],
                 )
     loaded = time.perf_counter() - started
     started = time.perf_counter()
     with owner.cursor() as cur:
         cur.execute("SET maintenance_work_mem = '512MB'")
-        cur.execute("CREATE INDEX idx_rag_vectors_hnsw_512 ON rag_vectors USING hnsw ((embedding::vector(512)) vector_cosine_ops) "
-                    "WITH (m = 32, ef_construction = 128) WHERE dimension = 512 AND indexed")
+        cur.execute(f"CREATE INDEX idx_rag_vectors_hnsw_{dim} ON rag_vectors USING hnsw ((embedding::vector({dim})) vector_cosine_ops) "
+                    f"WITH (m = 16, ef_construction = 64) WHERE dimension = {dim} AND indexed")
         cur.execute("ANALYZE rag_vectors")
         cur.execute("ANALYZE rag_chunks")
     owner.commit()
     owner.close()
     print(f"   loaded in {loaded:.1f} s, HNSW index built in {time.perf_counter() - started:.1f} s")
 
-    store = PgVectorStore(dimension=512, embedder="offline")
+    store = PgVectorStore(dimension=embedder.dimension, embedder=embedder.name)
     namespace = namespace_for_user(user.id)
     questions = [" ".join(rng.sample(rng.choice(topics).words, rng.randint(2, 5))) for _ in range(queries)]
     query_vectors = [embedder.embed_query(q) for q in questions]
@@ -260,9 +264,9 @@ def bench_retrieval(user, chunks, queries):
     recalls = []
     with tenant(user.id):
         for vector in query_vectors:
-            approximate = {r[0] for r in store._search(["user_id = %s", "dimension = %s", "indexed"], [user.id, 512], vector, 512, 10,
+            approximate = {r[0] for r in store._search(["user_id = %s", "dimension = %s", "indexed"], [user.id, dim], vector, dim, 10,
                                                         use_index=True)}
-            exact = {r[0] for r in store._search(["user_id = %s", "dimension = %s"], [user.id, 512], vector, 512, 10, use_index=False)}
+            exact = {r[0] for r in store._search(["user_id = %s", "dimension = %s"], [user.id, dim], vector, dim, 10, use_index=False)}
             recalls.append(len(approximate & exact) / len(exact))
     print(f"\n4. HNSW recall@10 against exact search, {len(recalls)} queries: {statistics.mean(recalls):.3f}   aim ≥ 0.95")
 

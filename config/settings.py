@@ -387,7 +387,7 @@ USAGE_ALERT_THRESHOLDS = (80, 90, 100)
 
 # --- RAG (rag/) -----------------------------------------------------------------------------------
 
-EMBEDDER = env.str("EMBEDDER", default="offline")  # offline | openai | sentence-transformers
+EMBEDDER = env.str("EMBEDDER", default="static")  # static | offline | openai | sentence-transformers
 OPENAI_EMBEDDING_MODEL = env.str("OPENAI_EMBEDDING_MODEL", default="text-embedding-3-small")
 SENTENCE_TRANSFORMERS_MODEL = env.str("SENTENCE_TRANSFORMERS_MODEL", default="")
 VECTOR_STORE = env.str("VECTOR_STORE", default="pgvector")  # pgvector | pinecone
@@ -399,8 +399,8 @@ RAG_MAX_UPLOAD_BYTES = env.int("RAG_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 URL_FETCH_MAX_BYTES = env.int("URL_FETCH_MAX_BYTES", default=5 * 1024 * 1024)
 URL_FETCH_TIMEOUT = env.float("URL_FETCH_TIMEOUT", default=15.0)
 # Share of the full-text score in the fusion with vector search (see rag/retrieval.py).
-RAG_FUSION_TEXT_WEIGHT = env.float("RAG_FUSION_TEXT_WEIGHT", default=0.3)
-RAG_HNSW_EF_SEARCH = env.int("RAG_HNSW_EF_SEARCH", default=400)  # pgvector HNSW search breadth: recall vs speed
+RAG_FUSION_TEXT_WEIGHT = env.float("RAG_FUSION_TEXT_WEIGHT", default=0.4)
+RAG_HNSW_EF_SEARCH = env.int("RAG_HNSW_EF_SEARCH", default=200)  # pgvector HNSW search breadth: recall vs speed
 
 # --- logging ------------------------------------------------------------------------------------
 

@@ -682,6 +682,54 @@ CONCEPTS: dict[str, tuple[str, ...]] = _build_concepts()
 # --- OpenAI (and OpenAI-compatible servers) ----------------------------------------------------------
 
 
+class StaticEmbedder(Embedder):
+    """Static token vectors distilled from all-MiniLM-L6-v2 (the Model2Vec recipe): the default.
+
+    Each WordPiece token of MiniLM's vocabulary has a 256-dimension vector (its contextual output
+    alone, centred and reduced by PCA; ``rag/data/``, distilled by ``manage.py distill_static_embedder``
+    from the sentence-transformers extra). A text's vector is the sum of its tokens' vectors weighted
+    by ``log(1 + token id)`` (BERT vocabularies are ordered roughly by frequency: rare tokens count
+    more), normalised. Run time needs numpy and the 16 MB table only: no model, no download. On our
+    question set it finds paraphrased questions' passages far more often than feature hashing (vector
+    half recall@5 0.80 against 0.60), and its dense vectors suit an HNSW index.
+    """
+
+    name = "static"
+    dimension = 256
+    TABLE = Path(__file__).with_name("data") / "static_minilm_256.npy"
+    VOCABULARY = Path(__file__).with_name("data") / "minilm_vocab.txt"
+    SPECIAL_IDS = frozenset({0, 100, 101, 102, 103})  # [PAD] [UNK] [CLS] [SEP] [MASK]
+
+    def __init__(self):
+        from .wordpiece import WordPiece
+
+        try:
+            table = np.load(self.TABLE)
+            self.tokenizer = WordPiece.from_file(self.VOCABULARY)
+        except OSError as exc:
+            raise EmbeddingError(_("The built-in embedding table is missing (%(path)s).") % {"path": self.TABLE}) from exc
+        weights = np.log1p(np.arange(table.shape[0], dtype=np.float32))
+        weights[list(self.SPECIAL_IDS)] = 0.0
+        # Weighted once here, so a text's vector is a plain sum of rows.
+        self.table = (table.astype(np.float32) * weights[:, None]).astype(np.float32)
+        self.dimension = int(table.shape[1])
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        encoded = [self.tokenizer.encode(text) for text in texts]
+        lengths = np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(encoded))
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if lengths.sum():
+            flat = np.fromiter((i for ids in encoded for i in ids), dtype=np.int64, count=int(lengths.sum()))
+            rows = self.table[flat]
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+            present = lengths > 0
+            vectors[present] = np.add.reduceat(rows, starts[present], axis=0)
+        return _normalise_rows(vectors)
+
+
 class OpenAIEmbedder(Embedder):
     name = "openai"
 
@@ -897,6 +945,7 @@ def _has_weights(directory: Path, by_dir: dict[Path, set[str]]) -> bool:
 # --- registry ----------------------------------------------------------------------------------------
 
 EMBEDDERS: dict[str, type[Embedder]] = {
+    StaticEmbedder.name: StaticEmbedder,
     OfflineEmbedder.name: OfflineEmbedder,
     OpenAIEmbedder.name: OpenAIEmbedder,
     SentenceTransformerEmbedder.name: SentenceTransformerEmbedder,
@@ -908,7 +957,7 @@ _instances_lock = threading.Lock()
 
 def get_embedder(name: str | None = None) -> Embedder:
     """The embedder called ``name`` (default ``settings.EMBEDDER``), one shared instance per name."""
-    key = (name or settings.EMBEDDER or OfflineEmbedder.name).strip().lower()
+    key = (name or settings.EMBEDDER or StaticEmbedder.name).strip().lower()
     if key not in EMBEDDERS:
         raise EmbeddingError(
             _("Unknown embedder %(name)s. Choose one of: %(names)s.") % {"name": key, "names": ", ".join(EMBEDDERS)}
@@ -921,7 +970,10 @@ def get_embedder(name: str | None = None) -> Embedder:
 
 def available_embedders() -> dict[str, str | None]:
     """Each embedder's name mapped to why it cannot run here, or None when it can."""
-    reasons: dict[str, str | None] = {OfflineEmbedder.name: None}
+    reasons: dict[str, str | None] = {
+        StaticEmbedder.name: None if StaticEmbedder.TABLE.exists() else _("The built-in embedding table is missing."),
+        OfflineEmbedder.name: None,
+    }
     reasons[OpenAIEmbedder.name] = (
         None if settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL
         else _("Set OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server).")

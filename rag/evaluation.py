@@ -64,7 +64,7 @@ DEFAULT_TEXT_WEIGHTS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.
 # What the measurements (see the command's output) recommend: weighted RRF with these weights as
 # the settings' defaults, or score fusion with this text weight.
 RECOMMENDED_RRF_WEIGHTS = (1.0, 0.25)
-RECOMMENDED_SCORE_TEXT_WEIGHT = 0.3
+RECOMMENDED_SCORE_TEXT_WEIGHT = 0.4
 
 
 # --- the question set ----------------------------------------------------------------------------

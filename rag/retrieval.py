@@ -3,7 +3,7 @@
 Both halves return scored candidates; the fusion is a convex combination of normalised scores:
 ``score = (1 - w) * v + w * t``, where ``v`` is the cosine similarity min-max normalised over the
 vector candidates and ``t`` the full-text rank divided by the question's best rank (0 for a half
-that missed the chunk), ``w = RAG_FUSION_TEXT_WEIGHT`` (0.3). Reciprocal-rank fusion, weighted or
+that missed the chunk), ``w = RAG_FUSION_TEXT_WEIGHT`` (0.4). Reciprocal-rank fusion, weighted or
 not, keeps only the order of each half, so a passage matching one common word of a paraphrased
 question could push a clearly similar passage out of the top k; on our question set
 (``rag/tests/data``, ``manage.py evaluate_rag``) no RRF weights kept hybrid as good as its better

@@ -4,15 +4,11 @@ Inserting into an HNSW index costs about a millisecond per vector on this kind o
 search per insert), which made indexing wait on the index. New rows now arrive with
 ``indexed = false``: queries search the HNSW index over indexed rows and scan the user's few fresh
 rows exactly, then merge; ``rag.compact_vectors`` flips rows to indexed in batches afterwards.
-
-The graph is also denser than pgvector's defaults (m = 32, ef_construction = 128, searched with
-ef_search = 400): the offline embedder's hashed vectors are hard to navigate, and at m = 16 the
-index found only 0.84 of the true 10 nearest neighbours (bench/rag.py; 0.95 now).
 """
 
 from django.db import migrations
 
-HNSW_DIMENSIONS = (384, 512, 768, 1024, 1536)
+HNSW_DIMENSIONS = (256, 384, 512, 768, 1024, 1536)
 
 FORWARD_SQL = """
 DO $$
@@ -28,7 +24,7 @@ BEGIN
             EXECUTE format('DROP INDEX IF EXISTS idx_rag_vectors_hnsw_%%s', dim);
             EXECUTE format(
                 'CREATE INDEX idx_rag_vectors_hnsw_%%s ON rag_vectors USING hnsw ((embedding::vector(%%s)) vector_cosine_ops) '
-                'WITH (m = 32, ef_construction = 128) WHERE dimension = %%s AND indexed', dim, dim, dim);
+                'WITH (m = 16, ef_construction = 64) WHERE dimension = %%s AND indexed', dim, dim, dim);
         END LOOP;
     END IF;
 END

@@ -274,7 +274,7 @@ def test_pasted_text_is_indexed_and_shown_in_passages(owner_client, owner, djang
     assert "Garden guide › Watering" in html and "Garden guide › Pruning" in html
     positions = [int(p) for p in re.findall(r'id="chunk-(\d+)"', html)]
     assert positions == list(range(document.chunk_count))
-    assert "offline, 512 dimensions" in html
+    assert "static, 256 dimensions" in html
 
 
 @pytest.mark.parametrize("fields, message", [

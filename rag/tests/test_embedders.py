@@ -343,7 +343,7 @@ def test_available_embedders_reports_reasons(settings):
     settings.OPENAI_API_KEY = ""
     settings.OPENAI_BASE_URL = ""
     reasons = available_embedders()
-    assert set(reasons) == {"offline", "openai", "sentence-transformers"}
+    assert set(reasons) == {"static", "offline", "openai", "sentence-transformers"}
     assert reasons["offline"] is None
     assert "OPENAI_API_KEY" in reasons["openai"]
     settings.OPENAI_API_KEY = "sk-anything"

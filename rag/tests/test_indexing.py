@@ -30,7 +30,7 @@ def _add(user, text=TEXT, **kwargs):
 def test_indexing_stores_chunks_vectors_and_state(owner):
     document = _add(owner)
     assert document.status == Status.INDEXED and document.indexed and document.progress == 100
-    assert document.embedder == "offline" and document.dimension == 512
+    assert document.embedder == "static" and document.dimension == 256
     with tenant(owner.id):
         chunks = list(RagChunk.objects.filter(document=document).order_by("position"))
     assert len(chunks) == document.chunk_count > 1

@@ -1,9 +1,10 @@
 """Retrieval quality on our own question set (rag/tests/data/eval_corpus.json, see rag/evaluation.py).
 
-The floors are what ``manage.py evaluate_rag`` measured with the offline embedder and the default
-fusion weights (RRF 1.0/0.5), less 0.05: lexical recall@5 0.97 (29/30), paraphrased 0.60 (18/30).
-Fusion must not be worse than the better of its halves on either kind of question, with one
-question of slack. The all-MiniLM-L6-v2 test runs only where requirements-ml.txt is installed.
+The floors are what ``manage.py evaluate_rag`` measured with the default fusion (score fusion,
+text weight 0.4), less 0.05: the built-in static embedder (the default) 0.97 (29/30) lexical and
+0.77 (23/30) paraphrased recall@5; the feature-hashing one 0.97 and 0.60. Fusion must not be worse
+than the better of its halves on either kind of question, with one question of slack. The
+all-MiniLM-L6-v2 test runs only where requirements-ml.txt is installed.
 """
 
 from __future__ import annotations
@@ -33,13 +34,22 @@ from rag.evaluation import (
 )
 from rag.retrieval import retrieve, text_search, vector_search
 
-FLOORS = {"lexical": 0.92, "paraphrased": 0.62}  # measured 0.97 and 0.67 (offline, score fusion 0.3), less 0.05
+FLOORS = {
+    "static": {"lexical": 0.92, "paraphrased": 0.72},  # measured 0.97 and 0.77, less 0.05
+    "offline": {"lexical": 0.92, "paraphrased": 0.55},  # measured 0.97 and 0.60, less 0.05
+}
 MINILM_FLOORS = {"lexical": 0.92, "paraphrased": 0.85}  # vector half with all-MiniLM-L6-v2: 0.97 and 0.90
 
 
 @pytest.fixture(scope="module")
 def corpus():
     return load_corpus()
+
+
+@pytest.fixture(params=["static", "offline"])
+def embedder_name(request, settings):
+    settings.EMBEDDER = request.param
+    return request.param
 
 
 @pytest.fixture
@@ -69,7 +79,7 @@ def test_the_question_set_is_what_it_claims(corpus):
 
 
 @pytest.mark.django_db
-def test_recall_of_each_half_and_fusion_not_worse_than_its_better_half(owner, corpus, offline):
+def test_recall_of_each_half_and_fusion_not_worse_than_its_better_half(owner, corpus, embedder_name):
     indexed = index_corpus(owner, corpus)
     hits = {(kind, mode): 0 for kind in KINDS for mode in MODES}
     for question in corpus.questions:
@@ -80,12 +90,12 @@ def test_recall_of_each_half_and_fusion_not_worse_than_its_better_half(owner, co
     for kind in KINDS:
         total = len(corpus.of_kind(kind))
         hybrid = hits[(kind, "hybrid")]
-        assert hybrid / total >= FLOORS[kind], (kind, hits)
+        assert hybrid / total >= FLOORS[embedder_name][kind], (kind, hits)
         assert hybrid >= max(hits[(kind, "vector")], hits[(kind, "text")]) - 1, (kind, hits)
 
 
 @pytest.mark.django_db
-def test_the_evaluation_ranks_exactly_as_retrieve_does(owner, corpus, offline):
+def test_the_evaluation_ranks_exactly_as_retrieve_does(owner, corpus, embedder_name):
     indexed = index_corpus(owner, corpus)
     candidates = collect_candidates(indexed)
     for candidate in candidates:
@@ -94,11 +104,11 @@ def test_the_evaluation_ranks_exactly_as_retrieve_does(owner, corpus, offline):
             assert mode_ranker(mode)(candidate)[:10] == expected, (candidate.question.id, mode)
     table = evaluate(candidates, indexed.chunks, ks=(5,))
     for kind in KINDS:
-        assert table[(kind, "hybrid", 5)].value >= FLOORS[kind]
+        assert table[(kind, "hybrid", 5)].value >= FLOORS[embedder_name][kind]
 
 
 @pytest.mark.django_db
-def test_score_fusion_is_not_worse_than_either_half(owner, corpus, offline):
+def test_score_fusion_is_not_worse_than_either_half(owner, corpus, embedder_name):
     indexed = index_corpus(owner, corpus)
     candidates = collect_candidates(indexed)
     fused = score_fusion_ranker(RECOMMENDED_SCORE_TEXT_WEIGHT)

@@ -37,7 +37,7 @@ def test_pgvector_keeps_users_apart():
 
 
 def test_pinecone_keeps_users_apart(settings):
-    with fake_pinecone(dimension=512, api_key="pc-key") as server:
+    with fake_pinecone(dimension=256, api_key="pc-key") as server:  # the default (static) embedder
         settings.VECTOR_STORE = "pinecone"
         settings.PINECONE_API_KEY = "pc-key"
         settings.PINECONE_INDEX_HOST = server.url

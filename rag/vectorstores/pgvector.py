@@ -37,7 +37,7 @@ from .base import (
 )
 
 META_EMBEDDER = "embedder"
-HNSW_DIMENSIONS = (384, 512, 768, 1024, 1536)  # as indexed by rag/migrations/0004
+HNSW_DIMENSIONS = (256, 384, 512, 768, 1024, 1536)  # as indexed by rag/migrations/0004 and 0005
 UPSERT_BATCH = 500
 COMPACT_BATCH = 1000
 
