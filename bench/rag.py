@@ -185,7 +185,7 @@ def bench_retrieval(user, chunks, queries):
     embedder = get_embedder()
     dim = embedder.dimension
     owner = raw_connection("owner")
-    print(f"\n3. retrieval with {chunks:,} chunks for one user (pgvector, HNSW m=16 ef_construction=64, ef_search=200)")
+    print(f"\n3. retrieval with {chunks:,} chunks for one user (pgvector, HNSW m=16 ef_construction=64, ef_search=500)")
     with tenant(user.id):
         document = RagDocument.objects.create(user=user, title="Big corpus", source="SYSTEM", status=Status.INDEXED, indexed=True)
     started = time.perf_counter()

@@ -32,30 +32,32 @@ from .vectorstores.base import VectorStoreError
 logger = logging.getLogger(__name__)
 
 CANDIDATES = 30
-MAX_TEXT_CANDIDATES = 1000
+MAX_TEXT_CANDIDATES = 500
 
-# OR-query of the question's lexemes, stemmed as English, as Spanish and as-is, in one tsquery so
-# the GIN index on rag_chunks.search answers it. Each chunk's tsvector is in its document's
-# language, so English lexemes meet English chunks and Spanish ones Spanish.
+# OR-query of the question's lexemes, stemmed as English, as Spanish and as-is. Each chunk's
+# tsvector is in its document's language, so English lexemes meet English chunks and Spanish ones
+# Spanish. Built in its own statement so the search below gets it as a constant, which is what
+# lets the planner use the GIN index on rag_chunks.search.
+TEXT_QUERY_SQL = """
+SELECT nullif((
+    SELECT string_agg(quote_literal(l), ' | ')
+      FROM (SELECT unnest(tsvector_to_array(to_tsvector('english', %(q)s))) AS l
+            UNION SELECT unnest(tsvector_to_array(to_tsvector('spanish', %(q)s)))
+            UNION SELECT unnest(tsvector_to_array(to_tsvector('simple', %(q)s)))) AS lexemes
+), '')
+"""
+
 TEXT_SEARCH_SQL = """
-WITH query AS (
-    SELECT nullif((
-        SELECT string_agg(quote_literal(l), ' | ')
-          FROM (SELECT unnest(tsvector_to_array(to_tsvector('english', %(q)s))) AS l
-                UNION SELECT unnest(tsvector_to_array(to_tsvector('spanish', %(q)s)))
-                UNION SELECT unnest(tsvector_to_array(to_tsvector('simple', %(q)s)))) AS lexemes
-    ), '')::tsquery AS q
-)
-SELECT c.id, ts_rank_cd(c.search, query.q, 1) AS rank
+SELECT c.id, ts_rank_cd(c.search, %(tsq)s::tsquery, 1) AS rank
   FROM (
       -- Ranking costs per matching chunk: rank at most this many matches (all of them, for any
       -- ordinary library; a bound on latency for a huge one asked about very common words).
       SELECT c.id, c.search
-        FROM rag_chunks c JOIN rag_documents d ON d.id = c.document_id, query
-       WHERE c.user_id = %(user)s AND d.status = 'INDEXED' AND c.search @@ query.q
+        FROM rag_chunks c JOIN rag_documents d ON d.id = c.document_id
+       WHERE c.user_id = %(user)s AND d.status = 'INDEXED' AND c.search @@ %(tsq)s::tsquery
          {filters}
        LIMIT %(cap)s
-  ) c, query
+  ) c
  ORDER BY rank DESC, c.id
  LIMIT %(limit)s
 """
@@ -88,10 +90,13 @@ def _filters(collections, tags, params) -> str:
 
 def text_search(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None) -> list[tuple[str, float]]:
     """Full-text candidates: [(chunk id, ts_rank_cd)], best first."""
-    params = {"q": query, "user": user.id, "limit": limit, "cap": MAX_TEXT_CANDIDATES}
-    sql = TEXT_SEARCH_SQL.format(filters=_filters(collections, tags, params))
     with tenant(user.id), connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(TEXT_QUERY_SQL, {"q": query})
+        tsquery = cursor.fetchone()[0]
+        if not tsquery:
+            return []
+        params = {"tsq": tsquery, "user": user.id, "limit": limit, "cap": MAX_TEXT_CANDIDATES}
+        cursor.execute(TEXT_SEARCH_SQL.format(filters=_filters(collections, tags, params)), params)
         return [(str(row[0]), float(row[1] or 0.0)) for row in cursor.fetchall()]
 
 
