@@ -244,19 +244,25 @@ def bench_retrieval(user, chunks, queries):
     def vector_only(vector):
         store.query(namespace=namespace, vector=vector, top_k=10)
 
+    def text_only(question):
+        retrieval.text_search(user=user, query=question)
+
     def hybrid(question):
         retrieval.retrieve(user=user, query=question, top_k=10, threshold=0)
 
-    trivial.items, vector_only.items, hybrid.items = questions, query_vectors, questions
-    for fn in (trivial, vector_only, hybrid):
+    trivial.items, vector_only.items, text_only.items, hybrid.items = questions, query_vectors, questions, questions
+    for fn in (trivial, vector_only, text_only, hybrid):
         fn(fn.items[0])
     base = timed(trivial)
     vec = timed(vector_only)
+    txt = timed(text_only)
     hyb = timed(hybrid)
     print(f"   {'':28} {'p50':>8} {'p95':>8}")
     print(f"   {'trivial query (SELECT 1)':28} {statistics.median(base):6.2f}ms {percentile(base, 95):6.2f}ms")
     print(f"   {'vector search, top 10':28} {statistics.median(vec):6.2f}ms {percentile(vec, 95):6.2f}ms   "
           f"{statistics.median(vec) / statistics.median(base):5.1f}x trivial")
+    print(f"   {'full-text search, top 30':28} {statistics.median(txt):6.2f}ms {percentile(txt, 95):6.2f}ms   "
+          f"{statistics.median(txt) / statistics.median(base):5.1f}x trivial")
     print(f"   {'hybrid retrieval, top 10':28} {statistics.median(hyb):6.2f}ms {percentile(hyb, 95):6.2f}ms   "
           f"{statistics.median(hyb) / statistics.median(base):5.1f}x trivial   aim p95 < 50 ms")
 
