@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/rag.py [--megabytes 10] [--chunks 100000] [--queries 200]
 
-1. Indexing throughput of the default (built-in, offline) embedder on a generated 10 MB corpus: the whole
+1. Indexing throughput of the default embedder (the built-in static table) on a generated 10 MB corpus: the whole
    pipeline (chunk, embed, upsert into pgvector, store chunks), in chunks per second.
 2. Upload to indexed for 50 plain-text documents of about 1.4 MB together, through the upload
    service and a real Celery worker (2 processes), until the last one is INDEXED.
@@ -172,6 +172,7 @@ def bench_upload_batch(user, database):
 
 
 def bench_retrieval(user, chunks, queries):
+    from django.conf import settings
     from django.db import connection
 
     from core.tenancy import tenant
@@ -185,7 +186,7 @@ def bench_retrieval(user, chunks, queries):
     embedder = get_embedder()
     dim = embedder.dimension
     owner = raw_connection("owner")
-    print(f"\n3. retrieval with {chunks:,} chunks for one user (pgvector, HNSW m=16 ef_construction=64, ef_search=500)")
+    print(f"\n3. retrieval with {chunks:,} chunks for one user (pgvector, HNSW m=16 ef_construction=64, ef_search={settings.RAG_HNSW_EF_SEARCH})")
     with tenant(user.id):
         document = RagDocument.objects.create(user=user, title="Big corpus", source="SYSTEM", status=Status.INDEXED, indexed=True)
     started = time.perf_counter()
@@ -283,6 +284,7 @@ def main():
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: 1,2,3")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards, to explore it")
     args = parser.parse_args()
     plan, name = scratch_database("bench")
     from django.db import connections
@@ -300,7 +302,10 @@ def main():
             bench_retrieval(make_user("retrieval@example.com"), args.chunks, args.queries)
     finally:
         connections.close_all()
-        bootstrap.drop_database(plan, name)
+        if args.keep:
+            print(f"kept the scratch database {name}")
+        else:
+            bootstrap.drop_database(plan, name)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,9 @@ def ensure_roles(p: Plan) -> None:
             )
 
 
+TEXT_MATCH_LEAKPROOF_SQL = "ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery) LEAKPROOF"
+
+
 def ensure_database(p: Plan, name: str, *, recreate: bool = False) -> None:
     """Create ``name`` owned by the owner role, with pgvector when available and the grants."""
     with _connect(p.admin_conninfo) as conn, conn.cursor() as cur:
@@ -117,6 +120,15 @@ def ensure_database(p: Plan, name: str, *, recreate: bool = False) -> None:
             cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
             if cur.fetchone():
                 cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except psycopg.Error:
+        pass
+    # Under row-level security the planner only uses an index for a condition whose function is
+    # LEAKPROOF; tsvector @@ tsquery is not marked so, which keeps full-text search off its GIN
+    # index (a scan of all the user's chunks). Also a superuser's job; the system check rag.W002
+    # says so when it could not be done. See docs/decisions.md ("Full-text half").
+    try:
+        with _connect(p.admin_conninfo, dbname=name) as conn, conn.cursor() as cur:
+            cur.execute(TEXT_MATCH_LEAKPROOF_SQL)
     except psycopg.Error:
         pass
     with _connect(p.owner_conninfo, dbname=name) as conn, conn.cursor() as cur:

@@ -25,3 +25,32 @@ def vector_store_check(app_configs=None, databases=None, **kwargs):
     return [Error(p, id="rag.E001", hint="See VECTOR_STORE in .env.example.") for p in problems] + [
         Warning(w, id="rag.W001") for w in warnings
     ]
+
+
+TEXT_MATCH_LEAKPROOF_QUERY = "SELECT proleakproof FROM pg_proc WHERE oid = 'pg_catalog.ts_match_vq(tsvector, tsquery)'::regprocedure"
+
+
+@register(Tags.database)
+def full_text_index_check(app_configs=None, databases=None, **kwargs):
+    """Full-text search reads its GIN index under row-level security only if tsvector @@ tsquery
+    is LEAKPROOF (config/bootstrap.py marks it when it connects as a superuser)."""
+    if not databases or "default" not in databases:
+        return []
+    from django.db import connection
+
+    from config.bootstrap import TEXT_MATCH_LEAKPROOF_SQL
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(TEXT_MATCH_LEAKPROOF_QUERY)
+            leakproof = cursor.fetchone()[0]
+    except DatabaseError as exc:
+        return [Warning(f"Could not inspect the full-text match function: {exc}", id="rag.W002")]
+    if leakproof:
+        return []
+    return [Warning(
+        "Full-text search cannot use its index under row-level security: every search reads all of "
+        "the user's chunks, which is slow for large libraries.",
+        hint=f"Run once in this database as a superuser: {TEXT_MATCH_LEAKPROOF_SQL};",
+        id="rag.W002",
+    )]

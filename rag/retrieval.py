@@ -37,7 +37,8 @@ MAX_TEXT_CANDIDATES = 300
 # OR-query of the question's lexemes, stemmed as English, as Spanish and as-is. Each chunk's
 # tsvector is in its document's language, so English lexemes meet English chunks and Spanish ones
 # Spanish. Built in its own statement so the search below gets it as a constant, which is what
-# lets the planner use the GIN index on rag_chunks.search.
+# lets the planner use the GIN index on rag_chunks.search (under RLS, only once @@ is LEAKPROOF:
+# see config/bootstrap.py and the rag.W002 check).
 TEXT_QUERY_SQL = """
 SELECT nullif((
     SELECT string_agg(quote_literal(l), ' | ')

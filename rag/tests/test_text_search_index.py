@@ -1,0 +1,91 @@
+"""Full-text search reads its GIN index under row-level security (as the runtime role), and the
+system check says when the database does not allow it."""
+
+import json
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+from django.db import connection, connections
+
+from config import bootstrap
+from core.tenancy import tenant
+from core.testing import make_user
+from rag import retrieval
+from rag.checks import full_text_index_check
+from rag.models import RagChunk, RagDocument, Status
+
+# Committed rows, so the owner can ANALYZE them (the runtime role may not) and the planner sees real statistics.
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+
+
+@contextmanager
+def _text_match_not_leakproof():
+    """As a superuser, undo what the bootstrap did, for this (per-run) test database only."""
+    conninfo = bootstrap.plan().admin_conninfo
+    name = connection.settings_dict["NAME"]
+    with psycopg.connect(conninfo, dbname=name, autocommit=True) as admin:
+        admin.execute("ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery) NOT LEAKPROOF")
+        try:
+            yield
+        finally:
+            admin.execute(bootstrap.TEXT_MATCH_LEAKPROOF_SQL)
+
+
+def _plan_nodes(plan):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+def _indexes_used(user, question):
+    with tenant(user.id), connection.cursor() as cursor:
+        cursor.execute(retrieval.TEXT_QUERY_SQL, {"q": question})
+        tsquery = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
+        params = {"tsq": tsquery, "user": user.id, "limit": 30, "cap": retrieval.MAX_TEXT_CANDIDATES}
+        cursor.execute("EXPLAIN (FORMAT JSON) " + retrieval.TEXT_SEARCH_SQL.format(filters=""), params)
+        plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+    return {node.get("Index Name") for node in _plan_nodes(plan[0]["Plan"])} - {None}
+
+
+@pytest.fixture
+def library():
+    user = make_user("reader@example.com")
+    with tenant(user.id):
+        document = RagDocument.objects.create(user=user, title="Notes", source="PASTE", status=Status.INDEXED, indexed=True)
+        RagChunk.objects.bulk_create([
+            RagChunk(user=user, document=document, position=i, language="english",
+                     content=f"Entry {i}: the weekly report about the garden and the budget." + (" Zeppelin." if i == 7 else ""))
+            for i in range(2000)
+        ])
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("ANALYZE rag_chunks")
+    return user
+
+
+def test_the_runtime_role_searches_through_the_gin_index(library):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        role, bypass = cursor.fetchone()
+    assert role == connection.settings_dict["USER"] and not bypass
+    assert full_text_index_check(databases=["default"]) == []
+    assert "idx_rag_chunks_search" in _indexes_used(library, "zeppelin")
+    hits = retrieval.text_search(user=library, query="zeppelin")
+    with tenant(library.id):
+        assert [RagChunk.objects.get(id=chunk_id).position for chunk_id, _ in hits] == [7]
+
+
+def test_without_leakproof_matching_the_check_warns_and_search_still_answers(library):
+    with _text_match_not_leakproof():
+        messages = full_text_index_check(databases=["default"])
+        assert [m.id for m in messages] == ["rag.W002"]
+        assert "ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery) LEAKPROOF" in messages[0].hint
+        assert "idx_rag_chunks_search" not in _indexes_used(library, "zeppelin")
+        assert len(retrieval.text_search(user=library, query="zeppelin")) == 1
+
+
+def test_search_through_the_index_still_keeps_users_apart(library):
+    other = make_user("other@example.com")
+    assert retrieval.text_search(user=other, query="zeppelin") == []
