@@ -400,7 +400,7 @@ URL_FETCH_MAX_BYTES = env.int("URL_FETCH_MAX_BYTES", default=5 * 1024 * 1024)
 URL_FETCH_TIMEOUT = env.float("URL_FETCH_TIMEOUT", default=15.0)
 # Share of the full-text score in the fusion with vector search (see rag/retrieval.py).
 RAG_FUSION_TEXT_WEIGHT = env.float("RAG_FUSION_TEXT_WEIGHT", default=0.4)
-RAG_HNSW_EF_SEARCH = env.int("RAG_HNSW_EF_SEARCH", default=600)  # pgvector HNSW search breadth: recall vs speed
+RAG_HNSW_EF_SEARCH = env.int("RAG_HNSW_EF_SEARCH", default=800)  # pgvector HNSW search breadth: recall vs speed
 
 # --- logging ------------------------------------------------------------------------------------
 
