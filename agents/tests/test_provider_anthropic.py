@@ -107,7 +107,7 @@ def test_hanging_server_times_out(server, hang_after):
     with pytest.raises(ProviderTimeout) as caught:
         list(stream(timeout=0.4))
 
-    assert time.monotonic() - started < 1.2
+    assert time.monotonic() - started < 1.8  # gave up before the 2 s hang ended
     assert caught.value.retryable is True
     assert caught.value.partial_text == ("" if hang_after is None else "one two ")
 

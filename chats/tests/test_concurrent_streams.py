@@ -33,12 +33,34 @@ def test_twenty_streams_while_other_pages_answer():
         client = login(url, user.email, PASSWORD)
         cookies = dict(client.cookies)
         spans, statuses = [], []
+        opened = threading.Semaphore(0)  # released by each stream at its first bytes
+
+        def timed_pages(http):
+            """Fetch the two probe pages once; their latencies."""
+            timings = []
+            for path in ("/healthz", "/accounts/login/"):
+                started = time.monotonic()
+                assert http.get(path).status_code == 200
+                timings.append(time.monotonic() - started)
+            return timings
+
+        # Baseline on the same server, warm, before any stream: the machine's own speed, so the
+        # bounds below hold on a slow or busy CI host as well as on a fast one.
+        with httpx.Client(base_url=url, timeout=30) as anonymous:
+            for _ in range(3):
+                timed_pages(anonymous)
+            baseline = [t for _ in range(5) for t in timed_pages(anonymous)]
 
         def stream(conversation_id, message_id):
             started = time.monotonic()
             with httpx.Client(base_url=url, cookies=cookies, timeout=60) as http:
                 with http.stream("GET", f"/chat/{conversation_id}/messages/{message_id}/stream/") as response:
-                    body = "".join(response.iter_text())
+                    parts = []
+                    for part in response.iter_text():
+                        if not parts:
+                            opened.release()
+                        parts.append(part)
+                    body = "".join(parts)
             spans.append((started, time.monotonic()))
             statuses.append('"status": "complete"' in body)
 
@@ -46,13 +68,11 @@ def test_twenty_streams_while_other_pages_answer():
         for thread in threads:
             thread.start()
         latencies = []
-        time.sleep(0.3)  # let every stream open
-        with httpx.Client(base_url=url, timeout=10) as anonymous:
+        for _ in range(STREAMS):  # probe only once every stream is open and flowing
+            assert opened.acquire(timeout=60)
+        with httpx.Client(base_url=url, timeout=30) as anonymous:
             while any(t.is_alive() for t in threads):
-                for path in ("/healthz", "/accounts/login/"):
-                    started = time.monotonic()
-                    assert anonymous.get(path).status_code == 200
-                    latencies.append(time.monotonic() - started)
+                latencies.extend(timed_pages(anonymous))
                 time.sleep(0.05)
         for thread in threads:
             thread.join()
@@ -61,5 +81,8 @@ def test_twenty_streams_while_other_pages_answer():
     # All twenty were open at the same time: the last to start began before the first to end.
     assert max(start for start, _ in spans) < min(end for _, end in spans)
     assert len(latencies) >= 10
-    assert max(latencies) < 1.0, latencies
-    assert statistics.median(latencies) < 0.2
+    # Other pages kept answering: slower under twenty streams (they share two cores), but never
+    # queued behind one; a page that waited for a free thread would take as long as a stream.
+    shortest_stream = min(end - start for start, end in spans)
+    assert statistics.median(latencies) < max(0.2, 6 * statistics.median(baseline)), (baseline, latencies)
+    assert max(latencies) < max(1.0, shortest_stream / 2), (shortest_stream, latencies)

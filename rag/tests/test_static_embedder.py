@@ -1,7 +1,5 @@
 """The built-in static embedder: BERT's tokenization exactly, paraphrases close, fast, dense."""
 
-import time
-
 import numpy as np
 import pytest
 
@@ -55,9 +53,10 @@ def test_a_paraphrase_is_nearer_than_a_distractor(embedder):
     assert scores.argmax() == 0 and scores[0] - scores[1:].max() > 0.2
 
 
-def test_it_is_the_default_and_fast(embedder, settings):
+def test_it_is_the_default_and_embeds_a_large_batch(embedder, settings):
+    # Its speed is measured by bench/rag.py, not asserted here: a timed test fails on a busy host.
     assert get_embedder().name == "static" == settings.EMBEDDER
     texts = [f"Paragraph {i}: the quarterly budget review covers rent, groceries and savings goals. " * 8 for i in range(2000)]
-    started = time.perf_counter()
-    embedder.embed_array(texts)
-    assert time.perf_counter() - started < 5
+    vectors = embedder.embed_array(texts)
+    assert vectors.shape == (2000, 256)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

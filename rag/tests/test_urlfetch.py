@@ -99,7 +99,7 @@ class SiteHandler(FakeHandler):
             elif path == "/big-chunked":
                 self._stream(declared=False)
             elif path == "/slow":
-                time.sleep(1.5)
+                time.sleep(3.0)
                 self._send(200, b"late", {"Content-Type": "text/plain"})
             else:
                 self._send(404, b"", {})
@@ -310,7 +310,7 @@ def test_size_and_time_limits_default_to_settings(site, settings):
     started = time.monotonic()
     with pytest.raises(FetchError, match="too long"):
         fetch(site.public_url("/slow"))
-    assert time.monotonic() - started < 1.4
+    assert time.monotonic() - started < 2.5  # gave up well before the server answered
 
 
 # --- https: the certificate is checked against the name, with SNI, while connecting to the IP ------------
