@@ -29,7 +29,7 @@ def test_twenty_streams_while_other_pages_answer():
             message = factories.message(user, conv=conversation, content=f"Tell me a long story number {i} about mountains")
             pending.append((conversation.id, message.id))
 
-    with gunicorn(database=settings.DATABASES["default"]["NAME"], env={"OFFLINE_STREAM_DELAY": "0.03"}) as url:
+    with gunicorn(database=settings.DATABASES["default"]["NAME"], env={"OFFLINE_STREAM_DELAY": "0.1"}) as url:
         client = login(url, user.email, PASSWORD)
         cookies = dict(client.cookies)
         spans, statuses = [], []
@@ -80,9 +80,11 @@ def test_twenty_streams_while_other_pages_answer():
     assert len(statuses) == STREAMS and all(statuses)
     # All twenty were open at the same time: the last to start began before the first to end.
     assert max(start for start, _ in spans) < min(end for _, end in spans)
-    assert len(latencies) >= 10
-    # Other pages kept answering: slower under twenty streams (they share two cores), but never
-    # queued behind one; a page that waited for a free thread would take as long as a stream.
+    assert len(latencies) >= 6  # at least three rounds of probes while the streams were open
+    # Other pages kept answering: slower under twenty streams (they share the CPU, so on a busy
+    # host they slow down with it), but never queued behind one: a page that waited for a free
+    # thread would take as long as a stream.
     shortest_stream = min(end - start for start, end in spans)
-    assert statistics.median(latencies) < max(0.2, 6 * statistics.median(baseline)), (baseline, latencies)
+    typical = max(0.2, 6 * statistics.median(baseline), shortest_stream / 10)
+    assert statistics.median(latencies) < typical, (baseline, shortest_stream, latencies)
     assert max(latencies) < max(1.0, shortest_stream / 2), (shortest_stream, latencies)
