@@ -6,9 +6,14 @@ request then goes to the vetted IP itself, with the original name in the ``Host`
 https, as the TLS server name (httpx's ``sni_hostname`` extension) so that the certificate is still
 checked against the name. Nothing is resolved twice, so DNS rebinding between check and connect
 cannot redirect the connection. Redirects are followed here (at most five), the body is streamed and
-abandoned as soon as it passes the size limit, and the whole fetch has one deadline.
+abandoned as soon as it passes the size limit, and the whole fetch has one wall-clock deadline: every
+socket operation (connect, TLS handshake, each read and write) waits at most until it, so a server
+drip-feeding its headers or body cannot hold the fetch past it.
 
-``resolver`` and ``allow`` exist for tests: a fake resolver maps made-up names to a local test
+``check_url`` runs the same vetting without fetching: the form adding a URL document refuses there
+what the worker would refuse later (the worker still vets again at fetch time: DNS can change).
+
+``resolver`` and ``allow`` (of both functions) exist for tests: a fake resolver maps made-up names to a local test
 server, and ``allow`` admits exactly that server's address; production uses the defaults.
 """
 
@@ -21,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import httpcore
 import httpx
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -98,7 +104,8 @@ def fetch_url(
     current = url
     for _hop in range(MAX_REDIRECTS + 1):
         target = _vet(current, resolver, allow)
-        with httpx.Client(trust_env=False, follow_redirects=False, verify=verify) as client:
+        with httpx.Client(transport=_deadline_transport(deadline, verify), trust_env=False,
+                          follow_redirects=False) as client:
             # A fresh client per hop: a pooled connection must never carry another host's request.
             response = _open(client, target, deadline)
             try:
@@ -121,6 +128,12 @@ def fetch_url(
             finally:
                 response.close()
     raise FetchError(_("The page redirected too many times (more than %(count)s).") % {"count": MAX_REDIRECTS})
+
+
+def check_url(url: str, *, resolver: Resolver | None = None, allow: AllowPredicate | None = None) -> None:
+    """Vet ``url`` as ``fetch_url`` vets each hop (scheme, host, every resolved address) without
+    connecting; raises ``UnsafeURLError`` or ``FetchError`` (an unknown host) with the same message."""
+    _vet(url, resolver or resolve_host, allow)
 
 
 def resolve_host(host: str) -> list[str]:
@@ -214,6 +227,62 @@ def _refusal(ip: IPAddress, allow: AllowPredicate | None) -> str | None:
     if allow(ip):
         return None
     return refusal_reason(ip) or _("This address is not allowed.")
+
+
+def _deadline_transport(deadline: float, verify: ssl.SSLContext | bool) -> httpx.HTTPTransport:
+    """httpx's transport, its connections made through a backend that bounds every socket wait by
+    ``deadline``: httpx's own timeouts apply to each read apart, which a drip-fed body resets forever."""
+    transport = httpx.HTTPTransport(verify=verify, trust_env=False)
+    pool = transport._pool  # httpx keeps no public hook for the network backend
+    if not isinstance(getattr(pool, "_network_backend", None), httpcore.NetworkBackend):
+        raise RuntimeError("httpx/httpcore changed: cannot install the fetch deadline")
+    pool._network_backend = _DeadlineBackend(pool._network_backend, deadline)
+    return transport
+
+
+def _bounded(timeout: float | None, deadline: float, error: type[Exception]) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise error("the fetch deadline has passed")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float):
+        self._stream, self._deadline = stream, deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout, self._deadline, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout, self._deadline, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        stream = self._stream.start_tls(ssl_context, server_hostname,
+                                        _bounded(timeout, self._deadline, httpcore.ConnectTimeout))
+        return _DeadlineStream(stream, self._deadline)
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, backend: httpcore.NetworkBackend, deadline: float):
+        self._backend, self._deadline = backend, deadline
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        stream = self._backend.connect_tcp(host, port, _bounded(timeout, self._deadline, httpcore.ConnectTimeout),
+                                           local_address=local_address, socket_options=socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        raise httpcore.ConnectError("unix sockets are never fetched")
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
 
 
 def _open(client: httpx.Client, target: _Target, deadline: float) -> httpx.Response:

@@ -98,6 +98,8 @@ class SiteHandler(FakeHandler):
                 self._stream(declared=True)
             elif path == "/big-chunked":
                 self._stream(declared=False)
+            elif path in ("/drip-headers", "/drip-body"):
+                self._drip(headers=path == "/drip-headers")
             elif path == "/slow":
                 time.sleep(3.0)
                 self._send(200, b"late", {"Content-Type": "text/plain"})
@@ -113,6 +115,27 @@ class SiteHandler(FakeHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _drip(self, *, headers: bool, pieces: int = 60, gap: float = 0.15) -> None:
+        """Each piece well within any read timeout, the whole far beyond the fetch's deadline;
+        ``server.dripped`` counts the pieces sent before the client hung up."""
+        self.server.dripped = 0
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n")
+        if headers:
+            for number in range(pieces):
+                time.sleep(gap)
+                self.wfile.write(b"X-Drip-%d: 1\r\n" % number)
+                self.wfile.flush()
+                self.server.dripped += 1
+            self.wfile.write(b"Content-Length: 2\r\n\r\nok")
+            return
+        self.wfile.write(b"Content-Length: %d\r\n\r\n" % pieces)
+        self.wfile.flush()
+        for _ in range(pieces):
+            time.sleep(gap)
+            self.wfile.write(b"x")
+            self.wfile.flush()
+            self.server.dripped += 1
 
     def _stream(self, *, declared: bool) -> None:
         """Up to 40 MB of body; records how much went out before the client gave up."""
@@ -311,6 +334,15 @@ def test_size_and_time_limits_default_to_settings(site, settings):
     with pytest.raises(FetchError, match="too long"):
         fetch(site.public_url("/slow"))
     assert time.monotonic() - started < 2.5  # gave up well before the server answered
+
+
+@pytest.mark.parametrize("path", ["/drip-headers", "/drip-body"])
+def test_the_deadline_is_a_wall_clock_one_against_drip_feeding(site, path):
+    # 60 pieces 0.15 s apart: every read gets data in time, the whole takes 9 s against a 1 s deadline.
+    with pytest.raises(FetchError, match="too long"):
+        fetch(site.public_url(path), timeout=1.0)
+    time.sleep(0.5)  # the server notices the hang-up on its next writes
+    assert getattr(site.httpd, "dripped", 0) < 30  # stopped at the deadline, not when the server was done
 
 
 # --- https: the certificate is checked against the name, with SNI, while connecting to the IP ------------
