@@ -59,6 +59,18 @@ class AccountAdapter(DefaultAccountAdapter):
         verification_record(email=emailconfirmation.email_address.email, key=emailconfirmation.key)
         super().send_confirmation_mail(request, emailconfirmation, signup)
 
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # The project's one reader of the client address (TRUSTED_PROXY_COUNT), so allauth's rate
+        # limits key on the visitor behind a proxy, not on the proxy.
+        from django.core.exceptions import PermissionDenied
+
+        from .sessions import client_ip
+
+        ip = client_ip(request)
+        if not ip:
+            raise PermissionDenied("Unable to determine client IP address")
+        return ip
+
     def post_login(self, request, user, **kwargs):
         response = super().post_login(request, user, **kwargs)
         language = services.activate_user_language(user)

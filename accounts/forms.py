@@ -23,11 +23,9 @@ class SignupForm(AllauthSignupForm):
     def clean_email(self):
         email = super().clean_email()
         email_shape_validator(email)
-        if getattr(self, "account_already_exists", False) or User.objects.filter(email=email).exists():
-            raise forms.ValidationError(
-                _("An account with this email address already exists. Log in or reset your password."),
-                code="duplicate_email",
-            )
+        # An address that already has an account is not refused here: that would tell anyone who
+        # has an account. allauth (ACCOUNT_PREVENT_ENUMERATION) sets `account_already_exists`, mails
+        # the owner instead, and shows this visitor the same "check your email" page.
         request = context.request
         invitation = pending_invitation(request) if request is not None else None
         if invitation:

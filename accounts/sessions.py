@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+from allauth.core.internal.httpkit import clean_client_ip
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
@@ -23,13 +24,19 @@ def token_digest(session_key: str) -> str:
 
 
 def client_ip(request) -> str | None:
-    """REMOTE_ADDR, or the address the n-th trusted proxy saw (TRUSTED_PROXY_COUNT)."""
+    """The visitor's address: REMOTE_ADDR, or what the n-th trusted proxy saw (TRUSTED_PROXY_COUNT).
+
+    The one reader of the client address: sessions, audit rows and allauth's rate limits (through
+    the account adapter) all call it, so they agree behind a proxy. A forged or malformed value
+    gives None rather than a string the ``inet`` column would refuse.
+    """
     proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    candidate = request.META.get("REMOTE_ADDR") or ""
     if proxies:
         forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
         if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
+            candidate = forwarded[-proxies]
+    return clean_client_ip(candidate) if candidate else None
 
 
 class SessionStore(SessionBase):

@@ -13,5 +13,6 @@ urlpatterns = [
     path("invitations/", views.invitations_view, name="invitations"),
     path("invitations/<uuid:invitation_id>/revoke/", views.invitation_revoke_view, name="invitation_revoke"),
     path("invite/<uuid:invitation_id>/<str:token>/", views.invitation_accept_view, name="invitation_accept"),
+    path("verify/resend/", views.verification_resend_view, name="verification_resend"),
     path("language/", views.set_language_view, name="set_language"),
 ]

@@ -177,19 +177,83 @@ def set_language_view(request):
 
 
 class ConfirmEmailView(AllauthConfirmEmailView):
-    """allauth's confirmation, accepting each link once and only while its token row lives."""
+    """allauth's confirmation, accepting each e-mailed link once and only while its token row lives.
+
+    The page's form posts back to the URL that was opened (see the template): allauth would render
+    a freshly signed key, which was never recorded and so would be refused.
+    """
 
     def get_object(self, queryset=None):
         confirmation = super().get_object(queryset)
-        if not verification_is_open(key=self.kwargs["key"]):
+        if not getattr(self, "_spent_by_this_request", False) and not verification_is_open(key=self.kwargs["key"]):
             raise Http404
         return confirmation
 
     def post(self, *args, **kwargs):
+        self.get_object()  # 404 for a spent, expired or forged link, before anything changes
+        # Spend the link first, atomically: of two concurrent posts only one goes on.
+        if not verification_consume(key=self.kwargs["key"]):
+            raise Http404
+        self._spent_by_this_request = True
         response = super().post(*args, **kwargs)
-        if response.status_code in (301, 302, 303):  # verified: the link is spent
-            verification_consume(key=self.kwargs["key"])
+        if response.status_code in (301, 302, 303) and not self.request.user.is_authenticated:
+            # Confirmed from another browser (or a mail app's): there is no sign-up to resume here.
+            messages.info(self.request, _("Your email address is confirmed. Sign in with your password to continue."))
         return response
 
 
 confirm_email_view = ConfirmEmailView.as_view()
+
+
+def _pending_verification(request):
+    """The sign-up or sign-in waiting in this browser for its email address to be confirmed."""
+    from allauth.account.stages import EmailVerificationStage, LoginStageController
+
+    return LoginStageController.enter(request, EmailVerificationStage.key)
+
+
+def _pending_email(stage) -> str:
+    if stage.login.email:
+        return stage.login.email
+    user = stage.login.user
+    return user.email if user is not None else ""
+
+
+def verification_sent_view(request):
+    """Where sign-up lands: which address to check, what to do next, and a resend button."""
+    stage = _pending_verification(request)
+    return render(
+        request,
+        "account/verification_sent.html",
+        {"pending_email": _pending_email(stage) if stage else "", "can_resend": stage is not None},
+    )
+
+
+@require_POST
+def verification_resend_view(request):
+    """Send the confirmation link again, at most once per cooldown per address and a few per hour per IP.
+
+    It acts only on the sign-up pending in this browser's session, so it cannot be aimed at
+    somebody else's address; with enumeration prevention, an address that already had an account
+    gets allauth's "account already exists" mail, exactly as at sign-up.
+    """
+    from allauth.account.internal.flows.email_verification import (
+        consume_email_verification_rate_limit,
+        send_verification_email_at_login,
+    )
+    from allauth.core import ratelimit
+
+    stage = _pending_verification(request)
+    email = _pending_email(stage) if stage else ""
+    if not email:
+        messages.info(request, _("Sign in with your email address and password; if it still needs confirming, we send a new link."))
+        return redirect("account_login")
+    if not consume_email_verification_rate_limit(request, email, dry_run=True) or not ratelimit.consume(
+        request, action="resend_verification"
+    ):
+        messages.warning(request, _("We sent a link a moment ago. Wait a few minutes before asking for another one."))
+        return redirect("account_email_verification_sent")
+    if not send_verification_email_at_login(request, stage.login):
+        messages.info(request, _("This address needs no confirming any more: sign in."))
+        return redirect("account_login")
+    return redirect("account_email_verification_sent")

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", account_views.home_view, name="home"),
     path("admin/", admin.site.urls),
     # Our confirmation view first: it adds single-use tokens to allauth's.
+    path("accounts/confirm-email/", account_views.verification_sent_view, name="account_email_verification_sent"),
     path("accounts/confirm-email/<str:key>/", account_views.confirm_email_view, name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
@@ -23,5 +24,7 @@ urlpatterns = [
     path("documents/", include("rag.urls")),
 ]
 
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
 handler404 = "core.errors.not_found"
 handler500 = "core.errors.server_error"
