@@ -5,10 +5,14 @@ PY := $(VENV)/bin/python
 REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: run test lint setup services-up services-down messages check-schema clean
+.PHONY: run dev test lint setup services-up services-down messages check-schema clean
 
 run: setup
 	$(PY) -m config.services run
+
+# The same as `make run`, with Django's debug pages (tracebacks, URL patterns): never in production.
+dev: setup
+	DEBUG=1 $(PY) -m config.services run
 
 test: setup lint
 	$(PY) -m config.services test $(ARGS)

@@ -49,6 +49,20 @@ def redis_socket_path() -> Path:
     return Path(tempfile.gettempdir()) / f"cjh-redis-{digest}" / "redis.sock"
 
 
+def short_socket_path(directory: Path, name: str) -> Path:
+    """``directory/name``, or a short per-checkout path under the temp dir when that would be too long."""
+    candidate = directory / name
+    if len(str(candidate)) <= _MAX_SOCKET_PATH:
+        return candidate
+    digest = hashlib.sha256(str(directory).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"cjh-{digest}" / name
+
+
+def gunicorn_control_socket() -> Path:
+    """gunicorn's control socket, per checkout (its default is one path shared by every checkout)."""
+    return short_socket_path(VAR_DIR / "run", "gunicorn.ctl")
+
+
 def embedded_redis_url(db: int = 0) -> str:
     return f"unix://{redis_socket_path()}?db={db}"
 

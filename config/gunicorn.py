@@ -2,12 +2,17 @@
 
 import os
 
+from config import embedded
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_WORKERS", "2"))
 threads = int(os.environ.get("WEB_THREADS", "32"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "120"))
 graceful_timeout = 10
+# Per checkout, under var/: gunicorn's default ($XDG_RUNTIME_DIR/gunicorn.ctl) is shared by every
+# checkout on the host, so a second `make run` would take over (or be refused) the first one's socket.
+control_socket = str(embedded.gunicorn_control_socket())
 accesslog = "-"
 errorlog = "-"
 
