@@ -35,17 +35,17 @@ class AgentAdmin(admin.ModelAdmin):
             obj.delete()
 
     # Through the services, so each change writes its audit row as in the app.
-    @admin.action(description=_("Make the selected agents public"))
+    @admin.action(description=_("Make the selected agents public"), permissions=["change"])
     def make_public(self, request, queryset):
         for agent in queryset:
             services.agent_set_public(actor=request.user, agent=agent, public=True)
 
-    @admin.action(description=_("Make the selected agents private"))
+    @admin.action(description=_("Make the selected agents private"), permissions=["change"])
     def make_private(self, request, queryset):
         for agent in queryset:
             services.agent_set_public(actor=request.user, agent=agent, public=False)
 
-    @admin.action(description=_("Deactivate the selected agents"))
+    @admin.action(description=_("Deactivate the selected agents"), permissions=["change"])
     def deactivate(self, request, queryset):
         for agent in queryset:
             services.agent_deactivate(user=request.user, agent=agent)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import ChatSession, Conversation, Message
 
@@ -37,13 +38,22 @@ class ConversationAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
+    """Messages are what was said and answered: staff read them (escaped, stored HTML included) and
+    may delete one, but never edit its content or metadata, where the rendered HTML is kept."""
+
     list_display = ["conversation", "role", "short_content", "tokens_input", "tokens_output", "timestamp"]
     list_filter = ["role"]
     search_fields = ["content"]
-    autocomplete_fields = ["conversation"]
-    readonly_fields = ["user", "tokens_input", "tokens_output", "timestamp"]
+    fields = ["conversation", "user", "role", "content", "metadata", "tokens_input", "tokens_output", "timestamp"]
+    readonly_fields = fields
     list_select_related = ["conversation"]
 
-    @admin.display(description="content")
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("content"))
     def short_content(self, obj):
         return obj.content[:80]

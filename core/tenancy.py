@@ -9,12 +9,15 @@ streaming responses, Celery tasks and commands use ``tenant(user_id)``; cross-te
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 from django.db import connections, transaction
+
+from .text import strip_control_chars
 
 logger = logging.getLogger(__name__)
 
@@ -101,20 +104,68 @@ def bypass(reason: str, *, actor_id: uuid.UUID | str | None = None, using: str =
         _apply(*previous, using=using)
 
 
-def enable_bypass(reason: str, *, actor_id: uuid.UUID | str | None, using: str = "default") -> None:
-    """Turn the bypass on for the rest of the current transaction (recorded like ``bypass``)."""
+def enable_bypass(
+    reason: str,
+    *,
+    actor_id: uuid.UUID | str | None,
+    target_type: str = "",
+    target_id: uuid.UUID | str | None = None,
+    details: dict[str, Any] | None = None,
+    using: str = "default",
+) -> None:
+    """Turn the bypass on for the rest of the current transaction (recorded like ``bypass``).
+
+    ``target_type``/``target_id``/``details`` say what is opened (the admin passes the model, the
+    object and the view or action), so the audit log tells whose data a staff member read.
+    """
     if connections[using].get_autocommit():
         raise RuntimeError("enable_bypass() needs an open transaction")
-    _record_bypass(reason, str(actor_id) if actor_id else None, using)
+    _record_bypass(
+        reason, str(actor_id) if actor_id else None, using,
+        target_type=target_type, target_id=target_id, details=details,
+    )
     _apply(str(actor_id) if actor_id else current_context(using)[0], "on", using)
 
 
-def _record_bypass(reason: str, actor: str | None, using: str) -> None:
+_RECORD_SQL = (
+    "INSERT INTO audit_logs (id, admin_id, action, target_type, target_id, details, timestamp) "
+    "VALUES (gen_random_uuid(), %s, 'rls.bypass', %s, %s, %s::jsonb, now())"
+)
+
+
+def _as_uuid(value: uuid.UUID | str | None) -> str | None:
+    try:
+        return str(uuid.UUID(str(value))) if value else None
+    except ValueError:
+        return None
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe and storable: no NUL or other control characters (a URL may carry them), bounded."""
+    if isinstance(value, str):
+        return strip_control_chars(value)[:500]
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value[:100]]
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    return value
+
+
+def _record_bypass(
+    reason: str,
+    actor: str | None,
+    using: str,
+    *,
+    target_type: str = "",
+    target_id: uuid.UUID | str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    reason = _clean(reason)
+    payload = _clean({**(details or {}), "reason": reason})
     with connections[using].cursor() as cursor:
         cursor.execute(
-            "INSERT INTO audit_logs (id, admin_id, action, target_type, details, timestamp) "
-            "VALUES (gen_random_uuid(), %s, 'rls.bypass', 'database', jsonb_build_object('reason', %s::text), now())",
-            [actor, reason[:500]],
+            _RECORD_SQL,
+            [actor, _clean(target_type or "database")[:100], _as_uuid(target_id), json.dumps(payload)],
         )
     logger.info("RLS bypass by %s: %s", actor or "system", reason)
 
@@ -142,7 +193,12 @@ class TenantMiddleware:
             previous = current_context() if nested else None
             set_context(user_id)
             if user_id and user.is_staff and request.path.startswith(_admin_prefix()):
-                enable_bypass(f"admin {request.method} {request.path}", actor_id=user_id)
+                target = admin_target(request)
+                enable_bypass(
+                    f"admin {request.method} {request.path}", actor_id=user_id,
+                    target_type=target.pop("target_type", ""), target_id=target.pop("target_id", None),
+                    details=target,
+                )
             response = self.get_response(request)
             if response.status_code >= 500:
                 transaction.set_rollback(True)
@@ -155,3 +211,49 @@ def _admin_prefix() -> str:
     from django.urls import reverse
 
     return reverse("admin:index")
+
+
+def admin_target(request) -> dict[str, Any]:
+    """What an admin request opens: model (table), object id, view, and the action run on which rows.
+
+    Resolved here, before the view runs, because the bypass must be on before its first query.
+    Returns ``target_type``/``target_id`` (the audit row's columns) and the details to store.
+    """
+    from django.apps import apps
+    from django.urls import Resolver404, resolve
+
+    details: dict[str, Any] = {"method": request.method}
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return {**details, "view": "not_found"}
+    model_admin = getattr(match.func, "model_admin", None)
+    url_name = match.url_name or ""
+    model = getattr(model_admin, "model", None)
+    if model is not None:
+        prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
+        details["view"] = url_name.removeprefix(prefix) if url_name.startswith(prefix) else url_name
+    else:
+        details["view"] = url_name
+        if url_name == "autocomplete":  # the model whose field asks: ?app_label=&model_name=
+            try:
+                model = apps.get_model(request.GET.get("app_label", ""), request.GET.get("model_name", ""))
+            except (LookupError, ValueError):
+                model = None
+        elif url_name == "app_list":
+            details["app_label"] = match.kwargs.get("app_label", "")
+    if model is not None:
+        details["model"] = model._meta.label_lower
+    object_id = match.kwargs.get("object_id")
+    if object_id is not None:
+        details["object_id"] = object_id
+    if request.method == "POST" and details["view"] == "changelist":
+        # An action form is a small url-encoded body; the admin's changelist is never an upload.
+        details["action"] = request.POST.get("action", "")
+        details["selected"] = request.POST.getlist("_selected_action")
+    selected = details.get("selected") or []
+    return {
+        **details,
+        "target_type": model._meta.db_table if model is not None else "admin",
+        "target_id": object_id if object_id is not None else (selected[0] if len(selected) == 1 else None),
+    }

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import SupportMessage, SupportTicket, TicketStatus
 
@@ -32,11 +33,11 @@ class SupportTicketAdmin(admin.ModelAdmin):
         for obj in formset.deleted_objects:
             obj.delete()
 
-    @admin.action(description="Assign the selected tickets to me")
+    @admin.action(description=_("Assign the selected tickets to me"), permissions=["change"])
     def assign_to_me(self, request, queryset):
         queryset.update(assigned_to=request.user, status=TicketStatus.IN_PROGRESS)
 
-    @admin.action(description="Mark the selected tickets resolved")
+    @admin.action(description=_("Mark the selected tickets resolved"), permissions=["change"])
     def mark_resolved(self, request, queryset):
         queryset.update(status=TicketStatus.RESOLVED, resolved_at=timezone.now())
 
