@@ -135,11 +135,8 @@ class AgentForm(forms.Form):
         if not slug:
             return ""
         validation.check_slug(slug)
-        taken = Agent.objects.filter(slug=slug)
-        if self.agent is not None:
-            taken = taken.exclude(pk=self.agent.pk)
-        if taken.exists():
-            raise forms.ValidationError(_("Another agent already uses this slug."), code="duplicate_slug")
+        # Whether another agent has it is the service's to say: only agents the person can see
+        # may be named (a private agent's slug must not reveal that it exists).
         return slug
 
     def clean_model(self) -> str:

@@ -70,12 +70,17 @@ def agent_get_editable(*, user: User, slug: str) -> Agent:
     return get_object_or_404(queryset, slug=slug)
 
 
-def agent_get_viewable(*, user: User, slug: str) -> Agent:
-    """An agent whose page ``user`` may see: one they may use or one they may edit; 404 otherwise."""
-    queryset = _with_access(Agent.objects.select_related("created_by"), user)
+def agents_viewable_by(user: User) -> QuerySet[Agent]:
+    """The agents whose page ``user`` may see: those they may use or may edit (every one, for an admin)."""
+    queryset = _with_access(Agent.objects.all(), user)
     if not user.is_admin:
         queryset = queryset.filter(_usable_filter(user) | Q(created_by=user))
-    return get_object_or_404(queryset, slug=slug)
+    return queryset
+
+
+def agent_get_viewable(*, user: User, slug: str) -> Agent:
+    """An agent whose page ``user`` may see: one they may use or one they may edit; 404 otherwise."""
+    return get_object_or_404(agents_viewable_by(user).select_related("created_by"), slug=slug)
 
 
 def agent_is_usable_by(agent: Agent, user: User) -> bool:

@@ -7,6 +7,7 @@ activation changes are audited here.
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +20,7 @@ from core.tenancy import tenant
 
 from . import validation
 from .models import Agent, UserAgentPermission
+from .selectors import agents_viewable_by
 
 # How many times a generated slug is retried when a concurrent insert takes it first.
 _SLUG_ATTEMPTS = 5
@@ -34,10 +36,24 @@ def _require_admin(actor: User) -> None:
         raise PermissionDenied("Only admins manage who may use an agent.")
 
 
-def _next_free_slug(base: str, *, exclude_pk=None) -> str:
-    """``base``, or ``base-2``, ``base-3``, ... : the first one no other agent uses."""
+# Slugs are unique across all agents (the ERD's UK), and an agent's address is its slug, so a
+# slug someone chooses may already belong to a private agent they cannot see. Saying so ("another
+# agent already uses this slug") would tell them that agent exists. So a slug is compared only with
+# the agents the person can see; one held by an agent they cannot see is made unique silently
+# with a random suffix (never a count: "-3" would say how many hidden agents share the name).
+_SUFFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+_SUFFIX_LENGTH = 6
+
+
+def _with_random_suffix(slug: str) -> str:
+    suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(_SUFFIX_LENGTH))
+    return f"{slug[: validation.SLUG_MAX_LENGTH - _SUFFIX_LENGTH - 1].strip('-')}-{suffix}"
+
+
+def _next_free_slug(base: str, *, user: User, exclude_pk=None) -> str:
+    """``base``, or ``base-2``, ``base-3``, ... : the first one no agent ``user`` can see uses."""
     taken = set(
-        Agent.objects.filter(slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True)
+        agents_viewable_by(user).filter(slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True)
     ) | validation.RESERVED_SLUGS
     if base not in taken:
         return base
@@ -47,41 +63,41 @@ def _next_free_slug(base: str, *, exclude_pk=None) -> str:
     return f"{base}-{n}"
 
 
-def _slug_is_taken(slug: str, *, exclude_pk) -> bool:
-    return Agent.objects.filter(slug=slug).exclude(pk=exclude_pk).exists()
+def _slug_is_taken(slug: str, *, exclude_pk, visible_to: User | None = None) -> bool:
+    """Whether another agent uses ``slug``; with ``visible_to``, another agent that person can see."""
+    agents = agents_viewable_by(visible_to) if visible_to is not None else Agent.objects.all()
+    return agents.filter(slug=slug).exclude(pk=exclude_pk).exists()
 
 
-def _save_with_slug(agent: Agent, *, slug: str | None, generate_from: str | None) -> None:
+def _save_with_slug(agent: Agent, *, user: User, slug: str | None, generate_from: str | None) -> None:
     """Save ``agent`` with the chosen ``slug``, or one generated from ``generate_from``.
 
-    A chosen slug that is taken (checked first, and again when the unique index refuses it in a
-    race) becomes a ``slug`` field error; a generated one moves on to the next free suffix.
+    A chosen slug that an agent visible to ``user`` uses (checked first, and again when the unique
+    index refuses it in a race) is a ``slug`` field error. Otherwise the slug is used as is when
+    free, and with a random suffix when an agent ``user`` cannot see holds it.
     """
     if slug:
         try:
             validation.check_slug(slug)
         except ValidationError as exc:
             raise ValidationError({"slug": exc.error_list}) from None
-        if _slug_is_taken(slug, exclude_pk=agent.pk):
+        if _slug_is_taken(slug, exclude_pk=agent.pk, visible_to=user):
             raise validation.duplicate_slug_error()
-        agent.slug = slug
-        try:
-            with transaction.atomic():
-                agent.save()
-        except IntegrityError:
-            if _slug_is_taken(slug, exclude_pk=agent.pk):
-                raise validation.duplicate_slug_error() from None
-            raise
-        return
-    base = validation.slug_base(generate_from or "")
+    else:
+        slug = _next_free_slug(validation.slug_base(generate_from or ""), user=user, exclude_pk=agent.pk)
+    candidate = slug
     for attempt in range(_SLUG_ATTEMPTS):
-        agent.slug = _next_free_slug(base, exclude_pk=agent.pk)
+        if candidate == slug and attempt > 0 or _slug_is_taken(candidate, exclude_pk=agent.pk):
+            candidate = _with_random_suffix(slug)
+        agent.slug = candidate
         try:
             with transaction.atomic():
                 agent.save()
             return
         except IntegrityError:
-            if attempt == _SLUG_ATTEMPTS - 1 or not _slug_is_taken(agent.slug, exclude_pk=agent.pk):
+            if _slug_is_taken(slug, exclude_pk=agent.pk, visible_to=user):
+                raise validation.duplicate_slug_error() from None
+            if attempt == _SLUG_ATTEMPTS - 1 or not _slug_is_taken(candidate, exclude_pk=agent.pk):
                 raise
 
 
@@ -116,7 +132,7 @@ def agent_create(
         system_prompt=system_prompt or "",
         config=_config({}, temperature=temperature, max_tokens=max_tokens),
     )
-    _save_with_slug(agent, slug=slug, generate_from=name)
+    _save_with_slug(agent, user=user, slug=slug, generate_from=name)
     return agent
 
 
@@ -145,7 +161,7 @@ def agent_update(
     agent.model = model
     agent.system_prompt = system_prompt or ""
     agent.config = _config(agent.config, temperature=temperature, max_tokens=max_tokens)
-    _save_with_slug(agent, slug=slug or agent.slug, generate_from=None)
+    _save_with_slug(agent, user=user, slug=slug or agent.slug, generate_from=None)
     return agent
 
 

@@ -65,8 +65,10 @@ def test_create_an_agent(owner, owner_client):
 def test_slug_is_built_from_the_name_with_a_suffix_on_conflict(owner, owner_client, other):
     assert owner_client.post("/agents/new/", VALID).status_code == 302
     assert owner_client.post("/agents/new/", VALID).status_code == 302
-    assert _create(other).slug == "travel-planner-3"
+    assert _create(owner).slug == "travel-planner-3"
     assert sorted(Agent.objects.values_list("slug", flat=True)) == ["travel-planner", "travel-planner-2", "travel-planner-3"]
+    # Someone who cannot see those three gets a random suffix, not a count of hidden agents.
+    assert re.fullmatch(r"travel-planner-[a-z2-9]{6}", _create(other).slug)
     assert _create(owner, name="Café & Crème!").slug == "cafe-creme"
     assert _create(owner, name="日本語").slug == "agent"
     assert _create(owner, name="New").slug == "new-2"  # "new" is the create page's address
@@ -119,15 +121,16 @@ def test_duplicate_slug_in_a_race_gives_the_same_error_not_a_500(owner, owner_cl
     real_check = services._slug_is_taken
     checks = []
 
-    def first_check_misses(slug, *, exclude_pk):
+    def first_check_misses(slug, *, exclude_pk, visible_to=None):
         checks.append(slug)
-        return False if len(checks) == 1 else real_check(slug, exclude_pk=exclude_pk)
+        # Both checks before the insert (visible to the person, then any agent) miss.
+        return False if len(checks) <= 2 else real_check(slug, exclude_pk=exclude_pk, visible_to=visible_to)
 
     monkeypatch.setattr(services, "_slug_is_taken", first_check_misses)
     response = owner_client.post("/agents/new/", {**VALID, "slug": "taken"})
     assert response.status_code == 400
     assert response.context["form"].errors["slug"] == ["Another agent already uses this slug."]
-    assert checks == ["taken", "taken"]  # the second check ran after the database refused the insert
+    assert checks == ["taken", "taken", "taken"]  # the third ran after the database refused the insert
     assert Agent.objects.count() == 1
 
 
