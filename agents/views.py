@@ -13,6 +13,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.params import query_page, query_text
+
 from . import registry, selectors, services
 from .forms import AgentForm, GrantForm, VisibilityForm
 from .models import Agent, Category
@@ -55,13 +57,14 @@ def _status(form) -> int:
 
 @login_required
 def catalog_view(request):
-    category = request.GET.get("category") or None
+    # Every query parameter through the shared cleaners: a NUL byte never reaches PostgreSQL.
+    category = query_text(request, "category", max_length=40) or None
     if category and category not in Category.values:
         messages.warning(request, _("There is no such category; showing every category."))
         category = None
-    search = (request.GET.get("q") or "").strip()[:SEARCH_MAX_LENGTH]
+    search = query_text(request, "q", max_length=SEARCH_MAX_LENGTH)
     agents = selectors.agents_for_user(request.user, category=category, search=search or None)
-    page = Paginator(agents, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(agents, CATALOG_PAGE_SIZE).get_page(query_page(request))
     return render(
         request,
         "agents/catalog.html",

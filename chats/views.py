@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.selectors import agent_get_usable, agent_is_usable_by
+from core.params import query_page, query_text
 
 from . import selectors, services, streaming
 from .forms import MessageForm, RenameForm, SearchForm
@@ -20,6 +21,7 @@ from .models import MessageRole
 from .rendering import message_item, message_items
 
 PAGE_SIZE = 25
+SEARCH_MAX_LENGTH = 200
 
 
 def _wants_json(request) -> bool:
@@ -38,12 +40,11 @@ def _turn_urls(conversation, message) -> dict:
 @login_required
 @require_GET
 def conversation_list(request):
-    form = SearchForm(request.GET)
-    query = form.cleaned_data["q"] if form.is_valid() else ""
-    try:
-        page_number = max(int(request.GET.get("page", 1)), 1)
-    except ValueError:
-        page_number = 1
+    # Query parameters go through the shared cleaners: no NUL byte reaches PostgreSQL, no page
+    # number overflows its OFFSET.
+    query = query_text(request, "q", max_length=SEARCH_MAX_LENGTH)
+    page_number = query_page(request)
+    form = SearchForm({"q": query})
     context = {"form": form, "query": query}
     if query:
         hits, total = selectors.search_conversations(

@@ -9,6 +9,8 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from core.params import query_text
+
 from . import selectors
 from .services import utc_month
 
@@ -67,8 +69,8 @@ def _chart_data(usage: dict) -> dict:
 @require_GET
 def usage_view(request):
     """This month's usage against the plan's limits; ``?month=YYYY-MM`` for an earlier month."""
-    raw = request.GET.get("month")
-    if raw is not None and raw != "":
+    raw = query_text(request, "month", max_length=20)  # the shared cleaner: no control characters
+    if raw:
         try:
             year, month = _parse_month(raw)
         except InvalidMonth as exc:
