@@ -4,6 +4,12 @@ The output keeps the structure the chunker relies on: Markdown headings (``#``),
 separated by blank lines, list items as ``- ``. Every failure raises :class:`ExtractionError` with a
 user-facing, translatable reason; nothing here ever returns partial text.
 
+Extraction is bounded (:class:`Limits`, from settings): a zip's members are checked for their
+unpacked size and compression ratio before anything parses them, a PDF's page count and content
+streams before and while its pages are read, the characters extracted while they are produced,
+and the time spent between steps; past any cap extraction stops with :class:`LimitExceeded`, whose
+message says which cap. Control characters (NUL included) never survive into the text.
+
 The format is decided from the bytes first (``%PDF``, a zip holding ``word/document.xml``, an HTML
 document) and the file name's extension second; a declared content type is only a hint for data
 whose name says nothing.
@@ -14,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -25,10 +32,14 @@ from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PreformattedString, Tag
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from docx.table import Table
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError
+from pypdf.generic import ArrayObject
+
+from core.text import strip_control_chars
 
 FORMATS = ("txt", "md", "html", "pdf", "csv", "docx")
 
@@ -79,6 +90,65 @@ class ExtractionError(Exception):
         self.message = message
 
 
+class LimitExceeded(ExtractionError):
+    """Extraction stopped at a cap; ``kind`` is "characters", "unpacked", "ratio", "pages" or "time"."""
+
+    def __init__(self, message: str, *, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+# Zip members smaller than this are not held to the compression ratio: small XML parts of any
+# Word document compress very well.
+_RATIO_FLOOR_BYTES = 1024 * 1024
+_ZIP_MAX_MEMBERS = 10_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The caps one extraction runs under; ``deadline`` is a ``time.monotonic()`` value."""
+
+    max_chars: int
+    max_unpacked_bytes: int
+    max_ratio: int
+    max_pages: int
+    time_limit: float
+    deadline: float
+
+    @classmethod
+    def from_settings(cls, *, max_chars: int | None = None) -> Limits:
+        """The configured caps; ``max_chars`` may lower the characters cap (never raise it)."""
+        chars = settings.RAG_MAX_DOCUMENT_CHARS if max_chars is None else min(max_chars, settings.RAG_MAX_DOCUMENT_CHARS)
+        seconds = settings.RAG_EXTRACTION_TIME_LIMIT
+        return cls(max_chars=max(chars, 0), max_unpacked_bytes=settings.RAG_MAX_UNPACKED_BYTES,
+                   max_ratio=settings.RAG_MAX_COMPRESSION_RATIO, max_pages=settings.RAG_MAX_PDF_PAGES,
+                   time_limit=seconds, deadline=time.monotonic() + seconds)
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise LimitExceeded(
+                _("Reading this document took longer than %(seconds)s seconds, so it was stopped. "
+                  "Split it into smaller documents.") % {"seconds": number_format(self.time_limit, 0)},
+                kind="time",
+            )
+
+    def check_chars(self, count: int) -> None:
+        if count > self.max_chars:
+            raise LimitExceeded(
+                _("This document has more than %(limit)s characters of text, so reading it was stopped. "
+                  "Split it into smaller documents.") % {"limit": number_format(self.max_chars, force_grouping=True)},
+                kind="characters",
+            )
+
+    def check_unpacked(self, size: int) -> None:
+        if size > self.max_unpacked_bytes:
+            raise LimitExceeded(
+                _("This file unpacks to more than %(limit)s, so it was not read.")
+                % {"limit": filesizeformat(self.max_unpacked_bytes)},
+                kind="unpacked",
+            )
+
+
 # --- public API --------------------------------------------------------------------------------
 
 
@@ -92,8 +162,9 @@ def check_size(size: int) -> None:
         )
 
 
-def extract_text(*, data: bytes, filename: str, content_type: str | None = None) -> ExtractedDocument:
-    """Extract normalised text from an uploaded or pasted document."""
+def extract_text(*, data: bytes, filename: str, content_type: str | None = None,
+                 limits: Limits | None = None) -> ExtractedDocument:
+    """Extract normalised text from an uploaded or pasted document (``limits``: from settings by default)."""
     extension = _extension(filename)
     if extension and extension not in EXTENSIONS:
         raise ExtractionError(
@@ -102,10 +173,12 @@ def extract_text(*, data: bytes, filename: str, content_type: str | None = None)
         )
     hint = EXTENSIONS.get(extension) or CONTENT_TYPES.get(_mime(content_type))
     return _extract(data, hint=hint, declared_format=EXTENSIONS.get(extension),
-                    charset=_charset(content_type), name=_stem(filename), tab_separated=extension == "tsv")
+                    charset=_charset(content_type), name=_stem(filename), tab_separated=extension == "tsv",
+                    limits=limits or Limits.from_settings())
 
 
-def extract_from_url_response(data: bytes, content_type: str | None, url: str) -> ExtractedDocument:
+def extract_from_url_response(data: bytes, content_type: str | None, url: str, *,
+                              limits: Limits | None = None) -> ExtractedDocument:
     """Extract text from a fetched page: the response's content type leads, the URL's extension helps."""
     mime = _mime(content_type)
     path = unquote(urlsplit(url).path)
@@ -123,23 +196,24 @@ def extract_from_url_response(data: bytes, content_type: str | None, url: str) -
         )
     name = _stem(PurePosixPath(path).name) or (urlsplit(url).hostname or "")
     return _extract(data, hint=hint, declared_format=None, charset=_charset(content_type), name=name,
-                    tab_separated=mime == "text/tab-separated-values")
+                    tab_separated=mime == "text/tab-separated-values", limits=limits or Limits.from_settings())
 
 
 # --- dispatch ----------------------------------------------------------------------------------
 
 
 def _extract(data: bytes, *, hint: str | None, declared_format: str | None, charset: str | None,
-             name: str, tab_separated: bool = False) -> ExtractedDocument:
+             name: str, limits: Limits, tab_separated: bool = False) -> ExtractedDocument:
     check_size(len(data))
     if not data.strip():
         raise ExtractionError(_("The document is empty."))
 
     sniffed = _sniff_binary(data)
     if sniffed == "pdf":
-        return _extract_pdf(data, name)
+        return _extract_pdf(data, name, limits)
     if sniffed == "docx":
-        return _extract_docx(data, name)
+        _check_zip(data, limits)
+        return _extract_docx(data, name, limits)
     if sniffed == "zip":
         if declared_format == "docx":
             raise ExtractionError(_("This Word document is damaged and cannot be read."))
@@ -155,9 +229,10 @@ def _extract(data: bytes, *, hint: str | None, declared_format: str | None, char
         charset = _meta_charset(data)
     text = _decode_text(data, charset)
     if hint == "html" or (hint in (None, "txt") and _looks_like_html(text)):
-        return _extract_html(text, name)
+        return _extract_html(text, name, limits)
     if hint == "csv":
-        return _extract_csv(text, name, tab_separated=tab_separated)
+        return _extract_csv(text, name, limits, tab_separated=tab_separated)
+    limits.check_chars(len(text))
     text = _normalise(text)
     if not text:
         raise ExtractionError(_("The document is empty."))
@@ -201,7 +276,7 @@ def _decode_text(data: bytes, charset: str | None = None) -> str:
         if data.startswith(bom):
             try:
                 text = data.decode(encoding)
-            except UnicodeDecodeError:
+            except UnicodeError:
                 raise ExtractionError(_("This file is not a readable text document.")) from None
             break
     if text is None:
@@ -211,7 +286,9 @@ def _decode_text(data: bytes, charset: str | None = None) -> str:
             try:
                 text = data.decode(encoding)
                 break
-            except (UnicodeDecodeError, LookupError):
+            # Every kind: a declared charset may name no codec (LookupError), a bytes-only codec
+            # (LookupError), or Python's "undefined" codec, which raises a bare UnicodeError.
+            except (UnicodeError, LookupError, ValueError, TypeError):
                 continue
         else:  # latin-1 never fails, so this is unreachable; kept for clarity.
             raise ExtractionError(_("This file is not a readable text document."))
@@ -229,9 +306,11 @@ def _candidate_encodings(charset: str | None) -> list[str]:
 
 
 def _normalise(text: str) -> str:
-    """NFC, Unix newlines, no trailing spaces, at most one blank line in a row."""
+    """NFC, Unix newlines, no control characters (NUL included), no trailing spaces, at most one
+    blank line in a row."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\x0c", "\n\n").replace("\x0b", "\n").replace("\u00a0", " ")
+    text = strip_control_chars(text)
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
@@ -263,7 +342,7 @@ def _first_line(text: str) -> str:
 
 
 def _clip(value: str) -> str:
-    value = " ".join(value.split())
+    value = " ".join(strip_control_chars(value).split())
     return value if len(value) <= _TITLE_MAX else value[: _TITLE_MAX - 1].rstrip() + "…"
 
 
@@ -279,12 +358,14 @@ def _looks_like_html(text: str) -> bool:
     return bool(_HTML_START.match(head)) or len(_HTML_TAGS.findall(head)) >= 3
 
 
-def _extract_html(text: str, name: str) -> ExtractedDocument:
+def _extract_html(text: str, name: str, limits: Limits) -> ExtractedDocument:
     try:
         body, title = html_to_markdown(text)
     except RecursionError:  # absurdly deep nesting
         raise ExtractionError(_("This page is too complex to read.")) from None
+    limits.check_time()
     body = _normalise(body)
+    limits.check_chars(len(body))
     if not body:
         raise ExtractionError(_("This page has no readable text."))
     return ExtractedDocument(text=body, title=_clip(title) or name or _first_line(body), format="html")
@@ -462,7 +543,7 @@ def _table_rows(table) -> list[str]:
 # --- PDF -----------------------------------------------------------------------------------------
 
 
-def _extract_pdf(data: bytes, name: str) -> ExtractedDocument:
+def _extract_pdf(data: bytes, name: str, limits: Limits) -> ExtractedDocument:
     protected = _("This PDF is protected by a password. Remove the password and upload it again.")
     damaged = _("This PDF file is damaged or incomplete.")
     # A truncated file can sometimes be half-read; refuse it rather than index part of it.
@@ -478,7 +559,25 @@ def _extract_pdf(data: bytes, name: str) -> ExtractedDocument:
                 decrypted = 0
             if not decrypted:
                 raise ExtractionError(protected)
-        pages = [page.extract_text() or "" for page in reader.pages]
+        count = len(reader.pages)
+        if count > limits.max_pages:
+            raise LimitExceeded(
+                _("This PDF has %(count)s pages; at most %(limit)s can be read. Split it into smaller files.")
+                % {"count": number_format(count, force_grouping=True),
+                   "limit": number_format(limits.max_pages, force_grouping=True)},
+                kind="pages",
+            )
+        pages: list[str] = []
+        characters = unpacked = 0
+        for page in reader.pages:
+            limits.check_time()
+            # Pages may share one compressed content stream: count what each page makes us parse.
+            unpacked += _pdf_content_size(page)
+            limits.check_unpacked(unpacked)
+            text = _normalise(page.extract_text() or "")
+            characters += len(text)
+            limits.check_chars(characters)
+            pages.append(text)
         title = _pdf_title(reader)
     except ExtractionError:
         raise
@@ -486,12 +585,22 @@ def _extract_pdf(data: bytes, name: str) -> ExtractedDocument:
         raise ExtractionError(protected) from None
     except Exception:  # pypdf raises many types (PdfReadError, ValueError, KeyError, ...) on broken input
         raise ExtractionError(damaged) from None
-    text = "\n\n".join(page for page in (_normalise(p) for p in pages) if page)
+    text = "\n\n".join(page for page in pages if page)
     if not text:
         raise ExtractionError(
             _("This PDF has no extractable text (it may be scanned images). Upload a PDF with a text layer.")
         )
     return ExtractedDocument(text=text, title=title or _first_line(text) or name, format="pdf")
+
+
+def _pdf_content_size(page) -> int:
+    """Bytes of the page's decoded content streams (pypdf decodes a shared stream once, then caches it)."""
+    contents = page.get("/Contents")
+    if contents is None:
+        return 0
+    contents = contents.get_object()
+    streams = contents if isinstance(contents, ArrayObject) else [contents]
+    return sum(len(stream.get_object().get_data()) for stream in streams)
 
 
 def _pdf_title(reader) -> str:
@@ -508,20 +617,60 @@ def _pdf_title(reader) -> str:
 _HEADING_STYLE = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 
 
-def _extract_docx(data: bytes, name: str) -> ExtractedDocument:
+def _check_zip(data: bytes, limits: Limits) -> None:
+    """Refuse a zip (a .docx) whose members unpack past the caps, before any parser reads them.
+
+    The declared sizes are checked first (total, and the ratio of each large member); then every
+    member is unpacked in pieces, counting, since declared sizes may lie (``zipfile`` never yields
+    more than a member declares, and a member that holds more fails its CRC check: damaged).
+    """
+    damaged = _("This Word document is damaged and cannot be read.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            if len(members) > _ZIP_MAX_MEMBERS:
+                raise ExtractionError(damaged)
+            limits.check_unpacked(sum(member.file_size for member in members))
+            for member in members:
+                if member.file_size > _RATIO_FLOOR_BYTES and member.file_size > limits.max_ratio * max(member.compress_size, 1):
+                    raise LimitExceeded(
+                        _("This file is compressed far more than documents are (a part of it unpacks to over "
+                          "%(ratio)s times its size), so it was not read.") % {"ratio": limits.max_ratio},
+                        kind="ratio",
+                    )
+            unpacked = 0
+            for member in members:
+                with archive.open(member) as stream:
+                    while piece := stream.read(1 << 16):
+                        unpacked += len(piece)
+                        limits.check_unpacked(unpacked)
+                limits.check_time()
+    except ExtractionError:
+        raise
+    except Exception:  # zipfile / zlib raise many types on broken or encrypted members
+        raise ExtractionError(damaged) from None
+
+
+def _extract_docx(data: bytes, name: str, limits: Limits) -> ExtractedDocument:
     try:
         document = docx.Document(io.BytesIO(data))
         blocks: list[str] = []
         first_heading = ""
+        characters = 0
         for item in document.iter_inner_content():
+            limits.check_time()
             if isinstance(item, Table):
                 rows = _docx_table_rows(item)
                 if rows:
                     blocks.append("\n".join(rows))
+                    characters += len(blocks[-1])
+                    limits.check_chars(characters)
                 continue
             text = " ".join(item.text.split())
             if not text:
                 continue
+            characters += len(text)
+            limits.check_chars(characters)
             style = (item.style.name if item.style is not None else "") or ""
             level = _docx_heading_level(style)
             if level:
@@ -532,6 +681,8 @@ def _extract_docx(data: bytes, name: str) -> ExtractedDocument:
             else:
                 blocks.append(text)
         core_title = (document.core_properties.title or "").strip()
+    except ExtractionError:
+        raise
     except Exception:  # python-docx / lxml / zipfile raise many types on broken input
         raise ExtractionError(_("This Word document is damaged and cannot be read.")) from None
     text = _normalise(_join_blocks(blocks))
@@ -581,7 +732,7 @@ def _join_blocks(blocks: list[str]) -> str:
 # --- CSV -----------------------------------------------------------------------------------------
 
 
-def _extract_csv(text: str, name: str, *, tab_separated: bool = False) -> ExtractedDocument:
+def _extract_csv(text: str, name: str, limits: Limits, *, tab_separated: bool = False) -> ExtractedDocument:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     sample = text[:65536]
     try:
@@ -601,10 +752,16 @@ def _extract_csv(text: str, name: str, *, tab_separated: bool = False) -> Extrac
     columns = [cell or _("column %(number)s") % {"number": i + 1} for i, cell in enumerate(header)]
     columns += [_("column %(number)s") % {"number": i + 1} for i in range(len(columns), width)]
     lines = []
-    for record in records:
+    # Each value is written with its column's name, so long names over many rows multiply: count.
+    characters = 0
+    for number, record in enumerate(records):
         pairs = [f"{columns[i]}: {value}" for i, value in enumerate(record) if value]
         if pairs:
             lines.append("; ".join(pairs))
+            characters += len(lines[-1]) + 1
+            limits.check_chars(characters)
+        if number % 1000 == 0:
+            limits.check_time()
     body = _("Columns: %(columns)s") % {"columns": ", ".join(columns)}
     if lines:
         body += "\n\n" + "\n".join(lines)

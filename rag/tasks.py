@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from .embedders import EmbeddingError
 from .indexing import index_document, mark_failed_after_retries
@@ -11,7 +12,10 @@ from .vectorstores.base import VectorStoreError
 MAX_RETRIES = 4
 
 
-@shared_task(bind=True, name="rag.index_document", max_retries=MAX_RETRIES, acks_late=True, ignore_result=True)
+# At the soft limit the pipeline fails the document with its reason; at the hard one the worker
+# process is killed and ``fail_stuck_documents`` fails it later.
+@shared_task(bind=True, name="rag.index_document", max_retries=MAX_RETRIES, acks_late=True, ignore_result=True,
+             soft_time_limit=settings.RAG_INDEX_SOFT_TIME_LIMIT, time_limit=settings.RAG_INDEX_TIME_LIMIT)
 def index_document_task(self, document_id: str, user_id: str, embedder_name: str | None = None) -> None:
     try:
         index_document(user_id=user_id, document_id=document_id, embedder_name=embedder_name)
@@ -40,3 +44,11 @@ def compact_vectors_task(user_id: str | None = None) -> int:
     if moved >= COMPACT_BATCHES and not settings.CELERY_TASK_ALWAYS_EAGER:
         compact_vectors_task.apply_async(args=[user_id])
     return moved
+
+
+@shared_task(name="rag.fail_stuck_documents", ignore_result=True)
+def fail_stuck_documents_task() -> int:
+    """Beat: fail documents stuck in "Indexing" longer than an indexing task may run."""
+    from .indexing import fail_stuck_documents
+
+    return fail_stuck_documents()
