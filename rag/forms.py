@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import RagDocument
+from .urlfetch import FetchError, check_url
 
 ALLOWED_EXTENSIONS = (".txt", ".md", ".html", ".htm", ".pdf", ".csv", ".docx")
 TAGS_MAX = 20
@@ -137,6 +138,20 @@ class UrlDocumentForm(DocumentDetailsForm):
     )
 
     field_order = ["url", "title", "tags", "collection"]
+
+    # The same test hooks as ``rag.urlfetch.fetch_url``'s; production uses the defaults.
+    url_resolver = None
+    url_allow = None
+
+    def clean_url(self) -> str:
+        """Refuse here what fetching would refuse (scheme, host, every resolved address), with the
+        same message; the worker vets again when it fetches, since DNS answers can change."""
+        url = self.cleaned_data["url"]
+        try:
+            check_url(url, resolver=self.url_resolver, allow=self.url_allow)
+        except FetchError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return url
 
 
 class DocumentEditForm(DocumentDetailsForm):

@@ -4,10 +4,14 @@ retrieval settings. Indexing itself runs in a Celery task enqueued when the tran
 from __future__ import annotations
 
 import hashlib
+import re
+import time
 import uuid
+from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -15,9 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.tenancy import tenant
+from core.text import strip_control_chars, truncate_utf8
 from storage.models import StorageFile, UsageContext
 
 from .extract import ExtractionError, check_size
+from .limits import allowance_for_user
 from .models import RagDocument, RagSettings, Source, Status
 from .tasks import index_document_task
 from .vectorstores import get_vector_store, namespace_for_user
@@ -38,6 +44,37 @@ def clean_tags(raw: str | list[str] | None) -> list[str]:
         if tag and tag not in tags:
             tags.append(tag)
     return tags[:20]
+
+
+# File names are stored (and shown) as the user gave them, cut to what file systems and the
+# 255-character columns hold: 255 bytes of UTF-8. Storage paths use ids only.
+NAME_MAX_BYTES = 255
+_SAFE_EXTENSION = re.compile(r"^\.[a-z0-9]{1,10}$")
+
+
+def stored_file_name(raw: str | None) -> str:
+    """The upload's name without directories or control characters, at most 255 UTF-8 bytes,
+    keeping its extension when it has to be cut."""
+    name = strip_control_chars((raw or "").replace("\\", "/")).rsplit("/", 1)[-1].strip() or "document"
+    if len(name.encode()) <= NAME_MAX_BYTES:
+        return name
+    suffix = PurePosixPath(name).suffix
+    if len(suffix.encode()) > 20:
+        suffix = ""
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    return truncate_utf8(stem, NAME_MAX_BYTES - len(suffix.encode())).rstrip() + suffix
+
+
+def _storage_path(user_id, file_id, name: str) -> str:
+    suffix = PurePosixPath(name).suffix.lower()
+    return f"rag/{user_id}/{file_id}{suffix if _SAFE_EXTENSION.match(suffix) else ''}"
+
+
+def _check_room(user) -> None:
+    """Refuse a new document when the user's documents already hold all their plan allows."""
+    message = allowance_for_user(user).full_message()
+    if message:
+        raise DocumentError(message)
 
 
 def _enqueue(document: RagDocument, embedder_name: str | None = None) -> None:
@@ -71,10 +108,11 @@ def document_create_from_upload(*, user, uploaded_file, title: str = "", tags=No
         raise DocumentError(exc.message) from exc
     if not data:
         raise DocumentError(_("This file is empty."))
+    _check_room(user)
     checksum = hashlib.sha256(data).hexdigest()
-    name = (uploaded_file.name or "document").replace("/", "_").replace("\\", "_")[-200:]
+    name = stored_file_name(uploaded_file.name)
     file_id = uuid.uuid4()
-    path = default_storage.save(f"rag/{user.id}/{file_id}/{name}", ContentFile(data))
+    path = default_storage.save(_storage_path(user.id, file_id, name), ContentFile(data))
     try:
         with tenant(user.id), transaction.atomic():
             stored = StorageFile.objects.create(
@@ -83,7 +121,7 @@ def document_create_from_upload(*, user, uploaded_file, title: str = "", tags=No
                 size=len(data), checksum=checksum, usage_context=UsageContext.RAG,
             )
             document = RagDocument.objects.create(
-                user=user, title=(title or name.rsplit(".", 1)[0])[:300], source=Source.FILE, tags=clean_tags(tags),
+                user=user, title=(title or name.rsplit(".", 1)[0] or name)[:300], source=Source.FILE, tags=clean_tags(tags),
                 collection=collection.strip()[:100], storage_file=stored, size_bytes=len(data),
             )
     except IntegrityError as exc:
@@ -95,13 +133,19 @@ def document_create_from_upload(*, user, uploaded_file, title: str = "", tags=No
 
 @transaction.atomic
 def document_create_from_text(*, user, title: str, text: str, tags=None, collection: str = "") -> RagDocument:
-    text = (text or "").strip()
+    text = strip_control_chars(text or "").strip()
     if not text:
         raise DocumentError(_("Paste some text first."))
     try:
         check_size(len(text.encode()))
     except ExtractionError as exc:
         raise DocumentError(exc.message) from exc
+    allowance = allowance_for_user(user)
+    message = allowance.full_message()
+    if message:
+        raise DocumentError(message)
+    if len(text) > allowance.characters_left:
+        raise DocumentError(allowance.paste_message())
     with tenant(user.id):
         document = RagDocument.objects.create(
             user=user, title=(title.strip() or text.splitlines()[0])[:300], source=Source.PASTE, content=text,
@@ -117,6 +161,7 @@ def document_create_from_url(*, user, url: str, title: str = "", tags=None, coll
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DocumentError(_("Enter a web address starting with http:// or https://."))
+    _check_room(user)
     with tenant(user.id):
         document = RagDocument.objects.create(
             user=user, title=(title.strip() or parts.hostname)[:300], source=Source.URL, source_url=url[:2000],
@@ -126,8 +171,29 @@ def document_create_from_url(*, user, url: str, title: str = "", tags=None, coll
     return document
 
 
+REINDEX_WINDOW_SECONDS = 3600
+
+
+def _reindex_allowed(user) -> bool:
+    """At most ``RAG_REINDEX_MAX_PER_HOUR`` re-index requests per user in each clock hour (Redis)."""
+    key = f"rag:reindex:{user.id}:{int(time.time() // REINDEX_WINDOW_SECONDS)}"
+    cache.add(key, 0, timeout=REINDEX_WINDOW_SECONDS + 60)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=REINDEX_WINDOW_SECONDS + 60)
+        count = 1
+    return count <= settings.RAG_REINDEX_MAX_PER_HOUR
+
+
 @transaction.atomic
-def document_reindex(*, user, document: RagDocument, embedder_name: str | None = None) -> RagDocument:
+def document_reindex(*, user, document: RagDocument, embedder_name: str | None = None,
+                     rate_limited: bool = False) -> RagDocument:
+    """Queue the document for indexing again. ``rate_limited`` (a person asking, not an operator or
+    an edit of its filters) refuses with DocumentError past the hourly allowance, changing nothing."""
+    if rate_limited and not _reindex_allowed(user):
+        raise DocumentError(_("You have asked for %(count)s re-indexes in the last hour, the most allowed. "
+                              "Try again later.") % {"count": settings.RAG_REINDEX_MAX_PER_HOUR})
     with tenant(user.id):
         RagDocument.objects.filter(pk=document.pk).update(status=Status.QUEUED, progress=0, error_message="")
     _enqueue(document, embedder_name)

@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import user_settings_get
+from core.params import clean_text, query_page, query_text
 
 from . import selectors, services
 from .chunking import HEADING_SEPARATOR
@@ -96,10 +97,10 @@ class PassageView:
 @login_required
 @require_GET
 def document_list(request):
-    search = (request.GET.get("q") or "").strip()[:SEARCH_MAX_LENGTH]
-    collection = " ".join((request.GET.get("collection") or "").split())[:100]
+    search = query_text(request, "q", max_length=SEARCH_MAX_LENGTH)
+    collection = query_text(request, "collection", max_length=100)
     documents = selectors.documents_for_user(request.user, collection=collection or None, search=search)
-    page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(documents, PAGE_SIZE).get_page(query_page(request))
     rows = list(page.object_list)
     return render(request, "rag/list.html", {
         "page": page,
@@ -116,8 +117,11 @@ def document_list(request):
 @login_required
 @require_GET
 def document_status(request):
-    """``?ids=a,b,c`` → ``[{id, status, progress, chunk_count, error}]`` for those that are the user's."""
-    ids = [part for value in request.GET.getlist("ids") for part in value.split(",") if part.strip()]
+    """``?ids=a,b,c`` → ``[{id, status, progress, chunk_count, error}]`` for those that are the user's;
+    anything that is not a document id is left out (the selector reads at most 100)."""
+    ids = [clean_text(part, max_length=64) for value in request.GET.getlist("ids")[:selectors.STATUS_IDS_MAX]
+           for part in value.split(",")[:selectors.STATUS_IDS_MAX]]
+    ids = [part for part in ids if part]
     response = JsonResponse(selectors.document_statuses(user=request.user, ids=ids), safe=False)
     response["Cache-Control"] = "no-store"
     return response
@@ -267,8 +271,12 @@ def document_edit(request, document_id):
 @require_POST
 def document_reindex(request, document_id):
     document = selectors.document_get_for_user(user=request.user, document_id=document_id)
-    services.document_reindex(user=request.user, document=document)
-    messages.success(request, _("“%(title)s” is being indexed again.") % {"title": document.title})
+    try:
+        services.document_reindex(user=request.user, document=document, rate_limited=True)
+    except services.DocumentError as exc:
+        messages.error(request, exc.user_message)
+    else:
+        messages.success(request, _("“%(title)s” is being indexed again.") % {"title": document.title})
     return redirect(_safe_next(request, reverse("rag:document", args=[document.id])))
 
 
