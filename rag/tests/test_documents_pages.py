@@ -289,21 +289,8 @@ def test_bad_text_is_refused(owner_client, owner, fields, message):
         assert not RagDocument.objects.exists()
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("http://127.0.0.1/admin/secrets", "This address points to this server itself and cannot be fetched."),
-    ("http://10.0.0.5/intranet", "This address points to a private network and cannot be fetched."),
-])
-def test_a_private_address_ends_failed_with_the_reason(owner_client, owner, django_capture_on_commit_callbacks, url, reason):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = owner_client.post(reverse("rag:add_url"), {"url": url})
-    assert response.status_code == 302
-    document = only_document(owner)
-    assert document.source == Source.URL and document.status == Status.FAILED
-    assert document.error_message == reason and chunk_count(owner, document) == 0
-    listing = page_text(owner_client.get(reverse("rag:list")))
-    assert f"Failed: {reason}" in listing
-    detail = page_text(owner_client.get(reverse("rag:document", args=[document.id])))
-    assert f'href="{url}" target="_blank" rel="noopener noreferrer"' in detail
+# Private and loopback addresses are refused at the form: rag/tests/test_indexing_limits.py; the
+# worker still refuses them at fetch time: rag/tests/test_indexing.py.
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/file.txt", "javascript:alert(1)", "example.com", ""])
