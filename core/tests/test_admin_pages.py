@@ -62,3 +62,52 @@ def test_support_staff_see_tickets_but_not_finance(owner):
     ticket = factories.make("support_tickets", owner)
     assert support.get(reverse("admin:support_supportticket_change", args=[ticket.pk])).status_code == 200
     assert support.get(reverse("admin:finance_transaction_changelist")).status_code == 403
+
+
+# --- every admin page, for every role ------------------------------------------------------------
+
+# What each role may open, stated here rather than derived from the code under test:
+# SUPER_ADMIN and ADMIN every page (ADMIN only reads allauth's identity records), SUPPORT the
+# accounts pages (read) and support tickets (read, add, change), USER nothing (sent to log in).
+IDENTITY_APPS = {"account", "socialaccount", "mfa"}
+SUPPORT_VIEW = {"accounts", "support"}
+SUPPORT_WRITE = {"support"}
+
+
+def _expected_changelist(role: str, app_label: str) -> int:
+    if role == "USER":
+        return 302
+    if role == "SUPPORT":
+        return 200 if app_label in SUPPORT_VIEW else 403
+    return 200
+
+
+def _may_add(role: str, app_label: str) -> bool:
+    if role == "SUPER_ADMIN":
+        return True
+    if role == "ADMIN":
+        return app_label not in IDENTITY_APPS
+    return role == "SUPPORT" and app_label in SUPPORT_WRITE
+
+
+@pytest.mark.parametrize("role", ["SUPER_ADMIN", "ADMIN", "SUPPORT", "USER"])
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.label)
+def test_each_role_opens_exactly_the_admin_pages_its_role_allows(role, model, owner):
+    from core.testing import client_for, make_user
+
+    client = client_for(make_user(f"{role.lower()}-pages@example.com", role=role))
+    opts = model._meta
+    changelist = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    assert changelist.status_code == _expected_changelist(role, opts.app_label)
+    if role == "USER":
+        assert "/login/" in changelist["Location"]
+    add = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
+    if add.status_code == 200:  # some admins never add (logs, rows created with their user)
+        assert _may_add(role, opts.app_label), f"{role} may add {opts.label}"
+    else:
+        assert add.status_code in (302, 403)
+    index = client.get(reverse("admin:index"))
+    assert index.status_code == (302 if role == "USER" else 200)
+    if role != "USER":
+        listed = f'href="/admin/{opts.app_label}/{opts.model_name}/"' in index.content.decode()
+        assert listed == (changelist.status_code == 200)
