@@ -2,9 +2,20 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from core.text import strip_control_chars
+
+
+class TextField(forms.CharField):
+    """Text as people type it: C0 control characters (other than tab and line breaks) removed
+    before anything else looks at it. They have no business in a message, and two of them are the
+    search snippets' highlight markers."""
+
+    def to_python(self, value):
+        return super().to_python(strip_control_chars(value) if isinstance(value, str) else value)
+
 
 class MessageForm(forms.Form):
-    content = forms.CharField(
+    content = TextField(
         label=_("Message"),
         max_length=settings.MAX_MESSAGE_CHARS,
         strip=True,
@@ -17,8 +28,8 @@ class MessageForm(forms.Form):
 
 
 class RenameForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200, strip=True)
+    title = TextField(label=_("Title"), max_length=200, strip=True)
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(label=_("Search your conversations"), max_length=200, required=False, strip=True)
+    q = TextField(label=_("Search your conversations"), max_length=200, required=False, strip=True)

@@ -4,7 +4,8 @@ Model output is Markdown rendered by markdown-it-py with raw HTML disabled, code
 Pygments, then cleaned by nh3 with an allow-list, so whatever a model (or a prompt injection)
 writes is shown inert. Citations like ``[2]`` become links to the cited passage when the turn
 retrieved passages. The HTML is computed once, when a message is stored, and kept in its
-metadata; templates mark only this output safe.
+metadata with a keyed digest; when shown, HTML whose digest does not match is cleaned again
+(``message_body``), so a row changed after the fact cannot carry markup into a page. Templates mark only this output safe.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from functools import lru_cache
 
 import nh3
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.html import escape, linebreaks
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
@@ -91,11 +93,8 @@ def _link_citations(rendered: str, citations: dict[int, str]) -> str:
     return "".join(parts)
 
 
-def render_markdown(text: str, citations: dict[int, str] | None = None) -> str:
-    """Model output → sanitised HTML (a plain ``str``; wrap with ``as_safe`` in templates)."""
-    rendered = _markdown().render(text or "")
-    if citations:
-        rendered = _link_citations(rendered, citations)
+def sanitise(rendered: str) -> str:
+    """HTML cleaned by nh3 with the allow-list above."""
     return nh3.clean(
         rendered,
         tags=ALLOWED_TAGS,
@@ -103,6 +102,58 @@ def render_markdown(text: str, citations: dict[int, str] | None = None) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     )
+
+
+def render_markdown(text: str, citations: dict[int, str] | None = None) -> str:
+    """Model output → sanitised HTML (a plain ``str``; wrap with ``as_safe`` in templates)."""
+    rendered = _markdown().render(text or "")
+    if citations:
+        rendered = _link_citations(rendered, citations)
+    return sanitise(rendered)
+
+
+_DIGEST_SALT = "chats.rendering.message-html"
+
+
+def html_digest(rendered: str) -> str:
+    """A keyed digest (HMAC-SHA256 under SECRET_KEY) of HTML this module produced."""
+    return salted_hmac(_DIGEST_SALT, rendered, algorithm="sha256").hexdigest()
+
+
+def message_body(message) -> str:
+    """A stored message's body as safe HTML, whatever its metadata holds.
+
+    The HTML kept in ``metadata`` is a cache written when the message was stored; a row can be
+    changed afterwards (a bug, the admin, a database hand), so it is never trusted as is. A
+    person's message is escaped again from its text. An answer's HTML is used as stored only when
+    its keyed digest, written with it, still matches (about a microsecond); otherwise (a changed
+    row, a row from before digests, a rotated SECRET_KEY) it is cleaned again with the same
+    allow-list (nh3: about 0.1 ms for a long answer, too slow to pay on every message of a
+    500-message page).
+    """
+    if message.role != "assistant":
+        return render_plain(message.content)
+    metadata = _metadata(message)
+    stored = metadata.get("html")
+    if not isinstance(stored, str):
+        return render_markdown(message.content)
+    digest = metadata.get("html_digest")
+    if isinstance(digest, str) and constant_time_compare(digest, html_digest(stored)):
+        return stored
+    return sanitise(stored)
+
+
+def _metadata(message) -> dict:
+    return message.metadata if isinstance(message.metadata, dict) else {}
+
+
+def _safe_url(url) -> str:
+    """A citation's address if it is a web or mail link; nothing otherwise (``javascript:`` ...)."""
+    url = str(url or "").strip()
+    scheme, colon, _rest = url.partition(":")
+    if colon and scheme.lower() in URL_SCHEMES:
+        return url
+    return "" if colon else url
 
 
 def render_plain(text: str) -> str:
@@ -128,14 +179,13 @@ def message_item(message, agent_name: str) -> str:
     from django.utils.dateformat import format as date_format  # noqa: PLC0415
     from django.utils.translation import gettext  # noqa: PLC0415
 
-    metadata = message.metadata or {}
+    metadata = _metadata(message)
     status = metadata.get("status", "complete")
     classes = f"msg msg-{escape(message.role)}"
     if message.role == "assistant" and status != "complete":
         classes += f" msg-{escape(status)}"
     author = gettext("You") if message.role == "user" else escape(agent_name)
-    rendered = metadata.get("html")
-    body = rendered if rendered is not None else render_plain(message.content)
+    body = message_body(message)
     timestamp = message.timestamp
     parts = [
         f'<li class="{classes}" id="m-{message.id}" data-message-id="{message.id}">',
@@ -150,10 +200,11 @@ def message_item(message, agent_name: str) -> str:
             error = metadata.get("error") or gettext("The answer could not be completed.")
             parts.append(f'<p class="msg-note error" role="alert">{escape(error)}</p>')
         citations = metadata.get("citations") or {}
-        if citations:
+        if isinstance(citations, dict) and citations:
             items = "".join(
-                f'<li value="{escape(number)}"><a href="{escape(source.get("url", ""))}">{escape(source.get("title", ""))}</a></li>'
+                f'<li value="{escape(number)}"><a href="{escape(_safe_url(source.get("url")))}">{escape(source.get("title", ""))}</a></li>'
                 for number, source in citations.items()
+                if isinstance(source, dict)
             )
             parts.append(f'<ol class="msg-sources" aria-label="{escape(gettext("Sources"))}">{items}</ol>')
     parts.append("</li>")

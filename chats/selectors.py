@@ -53,7 +53,9 @@ def conversations_for_user(*, user) -> QuerySet[Conversation]:
 
 # --- full-text search over messages ---------------------------------------------------------------
 
-_START, _STOP = "\x02", "\x03"  # highlight markers no message contains; escaped text then gets <mark>
+# Highlight markers: escaped text then gets <mark>. No stored message contains them (control
+# characters are stripped on the way in) and the query drops them from older rows too.
+_START, _STOP = "\x02", "\x03"
 
 SEARCH_SQL = f"""
 WITH query AS (SELECT websearch_to_tsquery('english', %(q)s) AS q),
@@ -65,7 +67,7 @@ hits AS (
      ORDER BY m.conversation_id, rank DESC, m.timestamp DESC
 )
 SELECT conversation_id, message_id,
-       ts_headline('english', content, (SELECT q FROM query),
+       ts_headline('english', translate(content, chr(2) || chr(3), ''), (SELECT q FROM query),
                    'StartSel={_START}, StopSel={_STOP}, MaxWords=24, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "'),
        rank, count(*) OVER () AS total
   FROM hits

@@ -13,10 +13,11 @@ from django.utils.translation import gettext as _
 
 from agents.models import Agent
 from core.tenancy import tenant
+from core.text import strip_control_chars
 from metrics import services as metering
 
 from .models import ChatSession, Conversation, Message, MessageRole
-from .rendering import render_markdown, render_plain
+from .rendering import html_digest, render_markdown, render_plain
 
 CANCEL_KEY = "chat:cancel:{}"
 CANCEL_TTL = 600
@@ -31,7 +32,9 @@ class ChatError(Exception):
 
 
 def _validate_content(content: str) -> str:
-    content = (content or "").strip()
+    # Control characters are dropped from every stored message (the form does it too, for the
+    # pages): NUL cannot be stored, and \x02/\x03 are the search snippets' highlight markers.
+    content = strip_control_chars(content or "").strip()
     if not content:
         raise ChatError(_("Write a message first."))
     if len(content) > settings.MAX_MESSAGE_CHARS:
@@ -60,6 +63,9 @@ def _store_user_message(user, conversation: Conversation, content: str) -> Messa
 
 
 def _refuse_over_limit(user) -> None:
+    # Checked here, when the message is posted, so that nothing is stored and the person sees
+    # why at once; checked again, and reserved atomically, before the provider call
+    # (chats.streaming), because only that check can count the turns in flight at that moment.
     try:
         metering.usage_check_before_turn(user=user)
     except metering.LimitExceeded as exc:
@@ -100,12 +106,15 @@ class TurnResult:
 def reply_save(*, user, conversation: Conversation, user_message: Message, result: TurnResult) -> Message:
     """Store the assistant's answer (whole or partial) and its usage log in one transaction."""
     citation_urls = {n: c["url"] for n, c in (result.citations or {}).items()}
+    content = strip_control_chars(result.content)
+    html = render_markdown(content, citation_urls)
     metadata = {
         "reply_to": str(user_message.id),
         "status": result.status,
         "model": result.model,
         "duration_ms": result.duration_ms,
-        "html": render_markdown(result.content, citation_urls),
+        "html": html,
+        "html_digest": html_digest(html),  # the page trusts this HTML only while the digest matches
     }
     if result.error:
         metadata["error"] = result.error
@@ -116,7 +125,7 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
             conversation=conversation,
             user=user,
             role=MessageRole.ASSISTANT,
-            content=result.content,
+            content=content,
             tokens_input=result.tokens_input,
             tokens_output=result.tokens_output,
             metadata=metadata,
@@ -169,7 +178,7 @@ def reply_cancel_clear(message_id) -> None:
 
 
 def conversation_rename(*, user, conversation: Conversation, title: str) -> Conversation:
-    title = (title or "").strip()
+    title = strip_control_chars(title or "").strip()
     if not title:
         raise ChatError(_("A title cannot be empty."))
     if len(title) > 200:
@@ -186,5 +195,8 @@ def conversation_delete(*, user, conversation: Conversation) -> None:
 
 
 def conversation_title_set_if_empty(*, user_id, conversation_id, title: str) -> bool:
+    title = strip_control_chars(title or "").strip()[:200]
+    if not title:
+        return False
     with tenant(user_id):
-        return bool(Conversation.objects.filter(pk=conversation_id, title="").update(title=title[:200]))
+        return bool(Conversation.objects.filter(pk=conversation_id, title="").update(title=title))

@@ -27,7 +27,7 @@ from metrics import services as metering
 
 from . import selectors, services
 from .models import Conversation, Message, MessageRole
-from .rendering import render_markdown
+from .rendering import message_body, render_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -94,12 +94,17 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
     )
 
 
+STATUSES = ("complete", "cancelled", "failed")
+
+
 def _done_payload(answer: Message) -> dict:
+    metadata = answer.metadata if isinstance(answer.metadata, dict) else {}
+    status = metadata.get("status", "complete")
     return {
         "message_id": str(answer.id),
-        "status": answer.metadata.get("status", "complete"),
-        "html": answer.metadata.get("html", ""),
-        "error": answer.metadata.get("error", ""),
+        "status": status if status in STATUSES else "failed",
+        "html": message_body(answer),  # cleaned again: a replayed answer comes from the database
+        "error": str(metadata.get("error") or ""),
     }
 
 
@@ -127,12 +132,25 @@ def reply_events(*, user, conversation_id, user_message_id) -> Iterator[bytes]:
 
 
 def _stream_turn(*, user, conversation: Conversation, user_message: Message, started: float) -> Iterator[bytes]:
+    # The authoritative limit check: it reserves this turn atomically (see metrics.services), since
+    # the check when the message was posted cannot see turns started since or streams opened later.
     try:
-        metering.usage_check_before_turn(user=user)
+        reservation = metering.usage_reserve_turn(user=user, tokens=tokens.estimate_tokens(user_message.content))
     except metering.LimitExceeded as exc:
         yield sse("failed", {"error": str(exc.user_message)})
         return
+    holder = [reservation]  # renewing may replace it: the one to release is the latest
+    try:
+        yield from _answer(user=user, conversation=conversation, user_message=user_message, started=started, reservation=holder)
+    finally:
+        # Released once the usage log is written (``_answer`` does), or here when the turn died
+        # before it. A process that dies leaves it to expire.
+        metering.usage_release_turn(holder[0])
+
+
+def _answer(*, user, conversation: Conversation, user_message: Message, started: float, reservation: list) -> Iterator[bytes]:
     context = build_context(user=user, conversation=conversation, user_message=user_message)
+    reservation[0] = metering.usage_renew_reservation(reservation[0], tokens=_prompt_tokens(context))
     if context.passages:
         yield sse("sources", {"citations": {str(n): c for n, c in context.citations.items()}})
     cancel = threading.Event()
@@ -152,7 +170,7 @@ def _stream_turn(*, user, conversation: Conversation, user_message: Message, sta
             passages=context.passages,
             cancel=cancel,
         )
-        last_poll = 0.0
+        last_poll, last_renewal = 0.0, time.monotonic()
         try:
             for event in events:
                 if event.text:
@@ -166,6 +184,9 @@ def _stream_turn(*, user, conversation: Conversation, user_message: Message, sta
                     last_poll = now
                     if services.reply_cancel_requested(user_message.id):
                         cancel.set()
+                if now - last_renewal >= metering.RESERVATION_RENEW_SECONDS:
+                    last_renewal = now
+                    reservation[0] = metering.usage_renew_reservation(reservation[0])
         finally:
             events.close()
     except ProviderError as exc:
@@ -196,14 +217,19 @@ def _stream_turn(*, user, conversation: Conversation, user_message: Message, sta
             citations=context.citations or None,
         )
         answer = services.reply_save(user=user, conversation=conversation, user_message=user_message, result=result)
+        metering.usage_release_turn(reservation[0])  # the usage log now counts this turn
+        reservation[0] = None
     yield sse("done", _done_payload(answer))
+
+
+def _prompt_tokens(context: TurnContext) -> int:
+    return tokens.estimate_messages_tokens(context.messages) + sum(tokens.estimate_tokens(p.text) for p in context.passages)
 
 
 def _estimate_usage(context: TurnContext, text: str):
     from agents.providers import Usage
 
-    prompt = tokens.estimate_messages_tokens(context.messages) + sum(tokens.estimate_tokens(p.text) for p in context.passages)
-    return Usage(input_tokens=prompt, output_tokens=tokens.estimate_tokens(text) if text else 0, estimated=True)
+    return Usage(input_tokens=_prompt_tokens(context), output_tokens=tokens.estimate_tokens(text) if text else 0, estimated=True)
 
 
 def reply_collect(*, user, conversation_id, user_message_id) -> None:

@@ -88,3 +88,91 @@ def test_twenty_streams_while_other_pages_answer():
     typical = max(0.2, 6 * statistics.median(baseline), shortest_stream / 10)
     assert statistics.median(latencies) < typical, (baseline, shortest_stream, latencies)
     assert max(latencies) < max(1.0, shortest_stream / 2), (shortest_stream, latencies)
+
+
+def test_twenty_streams_at_the_last_message_of_the_month_answer_exactly_one():
+    """At 299 of 300 messages, twenty streams opened at once: one is answered, nineteen are told the
+    limit is reached, and the month ends at 300 (the turn is reserved atomically before the call)."""
+    from chats.models import Message
+    from metrics import services as metering
+    from metrics.models import MonthlyUsage, UsageLog
+
+    user = make_user("racer@example.com", tier="FREE")
+    limit = settings.TIER_LIMITS["FREE"]["messages"]
+    agent = factories.agent(user, is_public=True)
+    year, month = metering.utc_month()
+    pending = []
+    with tenant(user.id):
+        MonthlyUsage.objects.create(user=user, year=year, month=month, total_messages=limit - 1)
+        for i in range(STREAMS):
+            conversation = factories.conversation(user, agent_=agent)
+            message = factories.message(user, conv=conversation, content=f"Tell me a long story number {i} about rivers")
+            pending.append((conversation.id, message.id))
+
+    with gunicorn(database=settings.DATABASES["default"]["NAME"], env={"OFFLINE_STREAM_DELAY": "0.05"}) as url:
+        client = login(url, user.email, PASSWORD)
+        cookies = dict(client.cookies)
+        bodies = []
+        start = threading.Barrier(STREAMS)
+
+        def stream(conversation_id, message_id):
+            with httpx.Client(base_url=url, cookies=cookies, timeout=60) as http:
+                start.wait()
+                with http.stream("GET", f"/chat/{conversation_id}/messages/{message_id}/stream/") as response:
+                    bodies.append(response.read().decode())
+
+        threads = [threading.Thread(target=stream, args=item) for item in pending]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    answered = [b for b in bodies if '"status": "complete"' in b]
+    refused = [b for b in bodies if "event: failed" in b and "used all" in b]
+    assert len(bodies) == STREAMS
+    assert len(answered) == 1, [b[-300:] for b in bodies]
+    assert len(refused) == STREAMS - 1
+    with tenant(user.id):
+        usage = MonthlyUsage.objects.get(user=user, year=year, month=month)
+        assert usage.total_messages == limit
+        assert UsageLog.objects.filter(user=user).count() == 1
+        assert Message.objects.filter(role="assistant").count() == 1
+    assert metering.usage_turns_in_flight(user=user) == 0  # every reservation released
+
+
+def test_a_stream_cut_by_the_browser_releases_its_reservation():
+    """The browser leaves mid-answer: the partial answer is stored and counted, and the turn no
+    longer holds a reservation, so the month is exactly at its limit, not past it or stuck."""
+    from chats.models import Message
+    from metrics import services as metering
+    from metrics.models import MonthlyUsage
+
+    user = make_user("leaver@example.com", tier="FREE")
+    limit = settings.TIER_LIMITS["FREE"]["messages"]
+    agent = factories.agent(user, is_public=True)
+    year, month = metering.utc_month()
+    with tenant(user.id):
+        MonthlyUsage.objects.create(user=user, year=year, month=month, total_messages=limit - 2)
+        conversation = factories.conversation(user, agent_=agent)
+        first = factories.message(user, conv=conversation, content="Tell me a very long story about the sea")
+    with gunicorn(database=settings.DATABASES["default"]["NAME"], env={"OFFLINE_STREAM_DELAY": "0.2"}) as url:
+        client = login(url, user.email, PASSWORD)
+        with httpx.Client(base_url=url, cookies=dict(client.cookies), timeout=60) as http:
+            with http.stream("GET", f"/chat/{conversation.id}/messages/{first.id}/stream/") as response:
+                for part in response.iter_text():
+                    if "event: delta" in part:
+                        break
+                assert metering.usage_turns_in_flight(user=user) == 1
+        # The connection is closed; the server notices at its next write and ends the turn.
+        deadline = time.monotonic() + 60
+        while metering.usage_turns_in_flight(user=user) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert metering.usage_turns_in_flight(user=user) == 0
+        with tenant(user.id):
+            assert Message.objects.get(role="assistant").metadata["status"] == "cancelled"
+            second = factories.message(user, conv=conversation, content="And another one")
+        with httpx.Client(base_url=url, cookies=dict(client.cookies), timeout=60) as http:
+            body = http.get(f"/chat/{conversation.id}/messages/{second.id}/stream/").text
+        assert '"status": "complete"' in body  # the last message of the month is still there to use
+    with tenant(user.id):
+        assert MonthlyUsage.objects.get(user=user, year=year, month=month).total_messages == limit

@@ -355,3 +355,31 @@ def test_concurrent_turns_across_the_threshold_create_one_alert(settings):
     assert [a[2:] for a in _alerts(user)] == [("MESSAGES", 80)]
     assert len(mail.outbox) == 1
     assert _month_row(user).total_messages == 84
+
+
+# --- reservations -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_turns_in_flight_hold_their_prompt_tokens_against_the_token_limit(owner, small_limits):
+    from metrics.services import usage_release_turn, usage_reserve_turn, usage_turns_in_flight
+
+    agent = factories.agent(owner)
+    usage_record_turn(user=owner, agent=agent, conversation=None, model="offline", tokens_input=150, tokens_output=50, duration_ms=5, success=True)
+    held = usage_reserve_turn(user=owner, tokens=800)  # 200 used + 800 held: all 1,000
+    assert usage_turns_in_flight(user=owner) == 1
+    with pytest.raises(LimitExceeded) as refused:
+        usage_reserve_turn(user=owner, tokens=5)
+    assert refused.value.kind == "tokens" and refused.value.limit == 1_000
+    assert not _month_row(owner).exceeded_limit  # held tokens are not used ones: the month is not marked
+    usage_release_turn(held)
+    assert usage_reserve_turn(user=owner, tokens=5) is not None
+
+
+@pytest.mark.django_db
+def test_an_unlimited_plan_reserves_nothing(small_limits):
+    from metrics.services import usage_reserve_turn, usage_turns_in_flight
+
+    boss = make_user("boss@example.com", tier="ENTERPRISE")
+    assert usage_reserve_turn(user=boss, tokens=10) is None
+    assert usage_turns_in_flight(user=boss) == 0
