@@ -83,6 +83,7 @@ class AdminGuardMiddleware:
         if (
             getattr(settings, "STAFF_REQUIRE_MFA", False)
             and user is not None and user.is_authenticated and user.is_staff
+            and request.path != reverse("admin:logout")
             and not has_totp(user)
         ):
             messages.warning(

@@ -108,6 +108,8 @@ def test_staff_without_totp_are_sent_to_set_it_up_when_required(settings, staff_
     page = staff_client.get("/admin/", follow=True)
     assert "Staff accounts need two-factor authentication" in page.content.decode()
     assert owner_client.get("/").status_code == 200  # people who are not staff are not asked
+    assert staff_client.post("/admin/logout/").status_code == 200  # leaving is always possible
+    staff_client.force_login(staff, backend="allauth.account.auth_backends.AuthenticationBackend")
     TOTP.activate(staff, generate_totp_secret())
     assert staff_client.get("/admin/").status_code == 200
 
