@@ -41,11 +41,16 @@ else:
 
 SECRET_KEY = env.str("SECRET_KEY", default=_dev_secrets.get("SECRET_KEY", ""))
 FIELD_ENCRYPTION_KEYS = env.str("FIELD_ENCRYPTION_KEYS", default=_dev_secrets.get("FIELD_ENCRYPTION_KEYS", ""))
-DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
+# Off unless asked for (`make dev` or DEBUG=1): `make run` is for using the app, and Django's debug
+# pages list every URL pattern and setting to whoever mistypes an address.
+DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# allauth reads the client address for its rate limits itself: it must count the same proxies, or
+# behind a proxy every visitor shares one address and ten failed logins lock everybody out.
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")
 
 # --- applications -------------------------------------------------------------------------------
@@ -84,9 +89,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Security headers, frame denial and CSP wrap WhiteNoise, so static files carry them too.
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,8 +101,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "core.tenancy.TenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.AdminGuardMiddleware",  # admin: second factor for staff, no control characters
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -223,6 +230,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "accounts-clear-expired": {"task": "accounts.clear_expired", "schedule": 3600.0},
     "accounts-purge-deleted": {"task": "accounts.purge_deleted", "schedule": 24 * 3600.0},
     "rag-compact-vectors": {"task": "rag.compact_vectors", "schedule": 300.0},
+    "rag-fail-stuck-documents": {"task": "rag.fail_stuck_documents", "schedule": 600.0},
 }
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -262,9 +270,15 @@ ACCOUNT_RATE_LIMITS = {
     # Failed logins per IP and per account; allauth keeps the counters in the (Redis) cache.
     "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
     "signup": "20/m/ip",
+    # "Resend the e-mail" on the verify page; allauth's own confirm_email limit (one per 3 min per
+    # address) applies on top.
+    "resend_verification": "5/h/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Staff must have TOTP before any admin page: on in production unless set false (an empty value
+# keeps the default), off elsewhere so `make run` works with seed_demo's staff user.
+STAFF_REQUIRE_MFA = env.bool("STAFF_REQUIRE_MFA", default=PRODUCTION) if env.str("STAFF_REQUIRE_MFA", default="").strip() else PRODUCTION
 MFA_TOTP_ISSUER = "cjhirashi-agents"
 MFA_TOTP_TOLERANCE = 1  # accept the previous and next 30-second code: phones drift
 SOCIALACCOUNT_STORE_TOKENS = False  # tokens are mirrored, encrypted, into the ERD's `accounts` table
@@ -398,6 +412,21 @@ RAG_CHUNK_OVERLAP = env.int("RAG_CHUNK_OVERLAP", default=120)
 RAG_MAX_UPLOAD_BYTES = env.int("RAG_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 URL_FETCH_MAX_BYTES = env.int("URL_FETCH_MAX_BYTES", default=5 * 1024 * 1024)
 URL_FETCH_TIMEOUT = env.float("URL_FETCH_TIMEOUT", default=15.0)
+# Indexing bombs: caps applied while extracting, before the work they would cost is done.
+RAG_MAX_UNPACKED_BYTES = env.int("RAG_MAX_UNPACKED_BYTES", default=3 * RAG_MAX_UPLOAD_BYTES)  # zip members / PDF content streams, in total
+RAG_MAX_COMPRESSION_RATIO = env.int("RAG_MAX_COMPRESSION_RATIO", default=100)  # unpacked / packed, per zip member over 1 MB
+RAG_MAX_PDF_PAGES = env.int("RAG_MAX_PDF_PAGES", default=2000)
+RAG_MAX_DOCUMENT_CHARS = env.int("RAG_MAX_DOCUMENT_CHARS", default=5_000_000)  # extracted characters of one document
+RAG_EXTRACTION_TIME_LIMIT = env.float("RAG_EXTRACTION_TIME_LIMIT", default=120.0)  # seconds of reading one document
+RAG_INDEX_SOFT_TIME_LIMIT = env.int("RAG_INDEX_SOFT_TIME_LIMIT", default=600)  # seconds; the document then fails
+RAG_INDEX_TIME_LIMIT = env.int("RAG_INDEX_TIME_LIMIT", default=660)  # seconds; the worker process is then killed
+RAG_REINDEX_MAX_PER_HOUR = env.int("RAG_REINDEX_MAX_PER_HOUR", default=30)  # re-index requests per user
+# Indexed text a user may keep, per subscription tier: characters and passages over all their documents.
+RAG_TIER_LIMITS = {
+    "FREE": {"characters": env.int("RAG_LIMIT_FREE_CHARACTERS", default=10_000_000), "chunks": env.int("RAG_LIMIT_FREE_CHUNKS", default=20_000)},
+    "PRO": {"characters": env.int("RAG_LIMIT_PRO_CHARACTERS", default=100_000_000), "chunks": env.int("RAG_LIMIT_PRO_CHUNKS", default=200_000)},
+    "ENTERPRISE": {"characters": env.int("RAG_LIMIT_ENTERPRISE_CHARACTERS", default=1_000_000_000), "chunks": env.int("RAG_LIMIT_ENTERPRISE_CHUNKS", default=2_000_000)},
+}
 # Share of the full-text score in the fusion with vector search (see rag/retrieval.py).
 RAG_FUSION_TEXT_WEIGHT = env.float("RAG_FUSION_TEXT_WEIGHT", default=0.4)
 RAG_HNSW_EF_SEARCH = env.int("RAG_HNSW_EF_SEARCH", default=800)  # pgvector HNSW search breadth: recall vs speed
