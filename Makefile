@@ -19,6 +19,7 @@ test: setup lint
 
 lint: setup
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 setup: $(STAMP)
 

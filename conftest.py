@@ -93,42 +93,42 @@ def _english(settings):
 
 @pytest.fixture
 def owner(db):
-    from core.testing import make_user
+    from testutils.testing import make_user
 
     return make_user("owner@example.com", name="Olivia Owner")
 
 
 @pytest.fixture
 def other(db):
-    from core.testing import make_user
+    from testutils.testing import make_user
 
     return make_user("other@example.com", name="Oscar Other")
 
 
 @pytest.fixture
 def staff(db):
-    from core.testing import make_user
+    from testutils.testing import make_user
 
     return make_user("staff@example.com", role="ADMIN", name="Sam Staff")
 
 
 @pytest.fixture
 def owner_client(owner):
-    from core.testing import client_for
+    from testutils.testing import client_for
 
     return client_for(owner)
 
 
 @pytest.fixture
 def other_client(other):
-    from core.testing import client_for
+    from testutils.testing import client_for
 
     return client_for(other)
 
 
 @pytest.fixture
 def staff_client(staff):
-    from core.testing import client_for
+    from testutils.testing import client_for
 
     return client_for(staff)
 
@@ -136,7 +136,7 @@ def staff_client(staff):
 @pytest.fixture(scope="session")
 def _browser():
     """One chromium for the session (Playwright drives Debian's binary; no download)."""
-    from core.browser import LAUNCH_ARGS, chromium_path
+    from testutils.browser import LAUNCH_ARGS, chromium_path
 
     path = chromium_path()
     if path is None:

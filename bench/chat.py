@@ -61,9 +61,9 @@ def main():
     import chats.streaming as streaming
     from chats.models import Message
     from config import bootstrap
-    from core import factories
     from core.tenancy import tenant
-    from core.testing import PASSWORD, client_for, make_user
+    from testutils import factories
+    from testutils.testing import PASSWORD, client_for, make_user
 
     try:
         user = make_user("bench@example.com", tier="ENTERPRISE")
@@ -115,8 +115,8 @@ def main():
 
 
 def _browser_measure(database, email, password, page_url, loads):
-    from core.browser import LAUNCH_ARGS, chromium_path
-    from core.liveserver import gunicorn
+    from testutils.browser import LAUNCH_ARGS, chromium_path
+    from testutils.liveserver import gunicorn
 
     path = chromium_path()
     if path is None:

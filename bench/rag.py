@@ -290,7 +290,7 @@ def main():
     from django.db import connections
 
     from config import bootstrap
-    from core.testing import make_user
+    from testutils.testing import make_user
 
     skip = set(args.skip.split(","))
     try:

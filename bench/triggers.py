@@ -24,9 +24,9 @@ CONVERSATIONS = 200
 
 
 def _prepare(owner_conn, app_conn):
-    from core import factories
     from core.tenancy import tenant
-    from core.testing import make_user  # noqa: PLC0415 (Django is set up by now)
+    from testutils import factories
+    from testutils.testing import make_user  # noqa: PLC0415 (Django is set up by now)
 
     user = make_user("bench@example.com")
     with tenant(user.id):

@@ -16,6 +16,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from config import embedded
+from core.pg import TEXT_MATCH_LEAKPROOF_SQL  # shared with rag.checks
 
 
 class BootstrapError(RuntimeError):
@@ -99,7 +100,6 @@ def ensure_roles(p: Plan) -> None:
             )
 
 
-TEXT_MATCH_LEAKPROOF_SQL = "ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery) LEAKPROOF"
 
 
 def ensure_database(p: Plan, name: str, *, recreate: bool = False) -> None:

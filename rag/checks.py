@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 
+from core.pg import TEXT_MATCH_LEAKPROOF_QUERY, TEXT_MATCH_LEAKPROOF_SQL
+
 
 @register(Tags.database)
 def vector_store_check(app_configs=None, databases=None, **kwargs):
@@ -27,7 +29,6 @@ def vector_store_check(app_configs=None, databases=None, **kwargs):
     ]
 
 
-TEXT_MATCH_LEAKPROOF_QUERY = "SELECT proleakproof FROM pg_proc WHERE oid = 'pg_catalog.ts_match_vq(tsvector, tsquery)'::regprocedure"
 
 
 @register(Tags.database)
@@ -37,8 +38,6 @@ def full_text_index_check(app_configs=None, databases=None, **kwargs):
     if not databases or "default" not in databases:
         return []
     from django.db import connection
-
-    from config.bootstrap import TEXT_MATCH_LEAKPROOF_SQL
 
     try:
         with connection.cursor() as cursor:

@@ -2,7 +2,7 @@ import pytest
 
 from accounts.models import Account, AuditLog, User
 from core.tenancy import tenant
-from core.testing import client_for, make_user
+from testutils.testing import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.core import mail
 
 from accounts.models import AuditLog, User
-from core.testing import PASSWORD, client_for, make_user
+from testutils.testing import PASSWORD, client_for, make_user
 
 pytestmark = pytest.mark.django_db
 

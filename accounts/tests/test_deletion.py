@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Account, AuditLog, AuthSession, User, UserSettings
 from core.tenancy import tenant
-from core.testing import PASSWORD
+from testutils.testing import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

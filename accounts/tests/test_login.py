@@ -15,7 +15,7 @@ from django.db import connection
 from accounts import services
 from accounts.models import AuthSession
 from accounts.sessions import token_digest
-from core.testing import PASSWORD
+from testutils.testing import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

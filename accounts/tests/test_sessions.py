@@ -5,7 +5,7 @@ from django.test import Client
 
 from accounts.models import AuditLog, AuthSession
 from accounts.sessions import token_digest
-from core.testing import PASSWORD
+from testutils.testing import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

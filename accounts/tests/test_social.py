@@ -8,8 +8,8 @@ from allauth.socialaccount.providers.github.views import GitHubOAuth2Adapter
 from django.db import connection
 
 from accounts.models import Account, User
-from core.fakes.server import FakeHandler, FakeServer
 from core.tenancy import tenant
+from testutils.fakes.server import FakeHandler, FakeServer
 
 pytestmark = pytest.mark.django_db
 

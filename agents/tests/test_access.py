@@ -9,8 +9,8 @@ from accounts import services as account_services
 from accounts.models import AuditLog
 from agents import services
 from agents.models import UserAgentPermission
-from core import factories
-from core.testing import make_user, messages_of
+from testutils import factories
+from testutils.testing import make_user, messages_of
 
 pytestmark = pytest.mark.django_db
 

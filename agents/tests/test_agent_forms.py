@@ -11,7 +11,7 @@ from accounts.models import AuditLog
 from agents import services
 from agents.forms import AgentForm
 from agents.models import Agent, Category
-from core import factories
+from testutils import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 
 from agents import selectors, services
 from agents.models import Agent, Category
-from core import factories
-from core.testing import messages_of
+from testutils import factories
+from testutils.testing import messages_of
 
 pytestmark = pytest.mark.django_db
 

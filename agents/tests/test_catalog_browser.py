@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 
 from agents import services
-from core import factories
-from core.testing import client_for, make_user
+from testutils import factories
+from testutils.testing import client_for, make_user
 
 pytestmark = pytest.mark.browser
 

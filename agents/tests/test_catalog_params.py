@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import factories
+from testutils import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from agents.providers import ChatMessage, Passage, ProviderError, ProviderTimeout, ProviderUnavailable, base, get_provider
-from core.fakes.anthropic import FakeAnthropic, Script
-from core.fakes.openai import wait_for_outcome
-from core.fakes.server import FakeServer
+from testutils.fakes.anthropic import FakeAnthropic, Script
+from testutils.fakes.openai import wait_for_outcome
+from testutils.fakes.server import FakeServer
 
 MESSAGES = [
     ChatMessage("system", "You are a cooking assistant."),

@@ -10,8 +10,8 @@ import openai
 import pytest
 
 from agents.providers import ChatMessage, Passage, ProviderError, ProviderTimeout, ProviderUnavailable, base, get_provider
-from core.fakes.openai import FakeOpenAI, Script, fake_embedding, wait_for_outcome
-from core.fakes.server import FakeServer
+from testutils.fakes.openai import FakeOpenAI, Script, fake_embedding, wait_for_outcome
+from testutils.fakes.server import FakeServer
 
 MESSAGES = [
     ChatMessage("system", "You are a geography tutor. Answer briefly."),

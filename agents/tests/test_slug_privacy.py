@@ -8,7 +8,7 @@ import re
 import pytest
 
 from agents.models import Agent
-from core import factories
+from testutils import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 import pytest
 
-from core import factories
 from core.tenancy import tenant
+from testutils import factories
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from chats.models import Message
-from core import factories
 from core.tenancy import tenant
-from core.testing import PASSWORD, make_user
+from testutils import factories
+from testutils.testing import PASSWORD, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

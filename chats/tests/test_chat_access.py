@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from agents.models import UserAgentPermission
 from chats.models import Conversation, Message
-from core import factories
 from core.tenancy import tenant
+from testutils import factories
 
 from .conftest import consume
 

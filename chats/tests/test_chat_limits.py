@@ -5,11 +5,11 @@ from django.core import mail
 from django.urls import reverse
 
 from chats.models import Message
-from core import factories
-from core.fakes.openai import FakeOpenAI, Script
-from core.fakes.server import FakeServer
 from core.tenancy import tenant
 from metrics.models import MonthlyUsage, UsageAlert
+from testutils import factories
+from testutils.fakes.openai import FakeOpenAI, Script
+from testutils.fakes.server import FakeServer
 
 from .conftest import consume, events
 

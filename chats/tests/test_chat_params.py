@@ -2,8 +2,8 @@
 
 import pytest
 
-from core import factories
 from core.tenancy import tenant
+from testutils import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from chats.models import Conversation, Message
-from core import factories
 from core.tenancy import tenant
+from testutils import factories
 
 pytestmark = pytest.mark.django_db
 

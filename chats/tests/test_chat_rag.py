@@ -55,7 +55,7 @@ def test_with_rag_off_no_document_is_used(owner_client, owner, conversation, lea
 
 
 def test_another_users_documents_are_never_cited(other_client, other, offline_agent, lease):
-    from core import factories
+    from testutils import factories
 
     with tenant(other.id):
         conversation = factories.conversation(other, agent_=offline_agent)

@@ -10,11 +10,11 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from chats.models import Conversation, Message
-from core.fakes.openai import FakeOpenAI, Script
-from core.fakes.server import FakeServer
 from core.tenancy import tenant
 from metrics import services as metering
 from metrics.models import MonthlyUsage, UsageLog
+from testutils.fakes.openai import FakeOpenAI, Script
+from testutils.fakes.server import FakeServer
 
 from .conftest import consume, events
 
@@ -46,7 +46,7 @@ def _completions(server) -> int:
 
 
 def test_a_failed_turn_releases_its_reservation(owner, owner_client, conversation, openai_server, tight_limits):
-    from core import factories
+    from testutils import factories
 
     agent = factories.agent(owner, model="gpt-4o-mini")
     with tenant(owner.id):
@@ -80,7 +80,7 @@ def test_a_turn_in_flight_counts_and_an_expired_one_does_not(owner, owner_client
 
 
 def test_the_title_from_a_model_is_metered_like_a_turn(owner, owner_client, openai_server, django_capture_on_commit_callbacks):
-    from core import factories
+    from testutils import factories
 
     agent = factories.agent(owner, model="gpt-4o-mini")
     response = owner_client.post(reverse("chats:new", args=[agent.slug]), {"content": "What is the capital of France?"}, HTTP_ACCEPT="application/json")
@@ -102,7 +102,7 @@ def test_the_title_from_a_model_is_metered_like_a_turn(owner, owner_client, open
 
 
 def test_at_the_limit_the_title_comes_from_the_offline_model_without_a_call(owner, owner_client, openai_server, settings, django_capture_on_commit_callbacks):
-    from core import factories
+    from testutils import factories
 
     settings.TIER_LIMITS = {**settings.TIER_LIMITS, "FREE": {"messages": 1, "tokens": 1_000_000}}
     agent = factories.agent(owner, model="gpt-4o-mini")

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from chats.models import Message
 from chats.rendering import html_digest, render_markdown
-from core import factories
 from core.tenancy import tenant
+from testutils import factories
 
 from .conftest import consume, events
 

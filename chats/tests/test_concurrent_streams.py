@@ -9,10 +9,10 @@ import httpx
 import pytest
 from django.conf import settings
 
-from core import factories
-from core.liveserver import gunicorn, login
 from core.tenancy import tenant
-from core.testing import PASSWORD, make_user
+from testutils import factories
+from testutils.liveserver import gunicorn, login
+from testutils.testing import PASSWORD, make_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -5,8 +5,8 @@ import re
 import pytest
 
 from chats.models import Message
-from core import factories
 from core.tenancy import tenant
+from testutils import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,12 @@ from django.urls import reverse
 from agents import registry
 from chats import services
 from chats.models import Message
-from core import factories
-from core.fakes.anthropic import FakeAnthropic
-from core.fakes.openai import FakeOpenAI, Script
-from core.fakes.server import FakeServer
 from core.tenancy import tenant
 from metrics.models import UsageLog
+from testutils import factories
+from testutils.fakes.anthropic import FakeAnthropic
+from testutils.fakes.openai import FakeOpenAI, Script
+from testutils.fakes.server import FakeServer
 
 from .conftest import consume, events
 
@@ -115,7 +115,7 @@ def test_stop_keeps_the_partial_answer(owner_client, owner, openai_server):
     assert answer.metadata["status"] == "cancelled"
     assert 3 <= len(answer.content.split()) < 60
     assert log.success is False
-    from core.fakes.openai import wait_for_outcome
+    from testutils.fakes.openai import wait_for_outcome
 
     assert wait_for_outcome(openai_server) == "disconnected"  # the model's stream was closed too
 

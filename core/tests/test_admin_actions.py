@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from accounts import roles
 from accounts.models import AuditLog, User
-from core import factories
 from core.tenancy import TENANT_TABLES, tenant
-from core.testing import client_for, make_user
+from testutils import factories
+from testutils.testing import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 

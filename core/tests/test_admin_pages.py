@@ -4,8 +4,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from core import factories
 from core.tenancy import TENANT_TABLES
+from testutils import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_encrypted_finance_and_integration_values_are_masked(staff_client, owner
 
 
 def test_support_staff_see_tickets_but_not_finance(owner):
-    from core.testing import client_for, make_user
+    from testutils.testing import client_for, make_user
 
     support = client_for(make_user("helper@example.com", role="SUPPORT"))
     ticket = factories.make("support_tickets", owner)
@@ -93,7 +93,7 @@ def _may_add(role: str, app_label: str) -> bool:
 @pytest.mark.parametrize("role", ["SUPER_ADMIN", "ADMIN", "SUPPORT", "USER"])
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.label)
 def test_each_role_opens_exactly_the_admin_pages_its_role_allows(role, model, owner):
-    from core.testing import client_for, make_user
+    from testutils.testing import client_for, make_user
 
     client = client_for(make_user(f"{role.lower()}-pages@example.com", role=role))
     opts = model._meta

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from agents.models import Agent
 from chats.models import ChatSession, Conversation, Message
-from core import factories
 from core.tenancy import tenant
-from core.testing import make_user
 from metrics.models import MonthlyUsage, UsageLog
 from storage.models import StorageQuota
+from testutils import factories
+from testutils.testing import make_user
 
 
 def _run_threads(count, target):

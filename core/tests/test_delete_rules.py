@@ -9,9 +9,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from core import factories
 from core.tenancy import tenant
-from core.testing import make_user
+from testutils import factories
+from testutils.testing import make_user
 
 SPEC = json.loads((Path(settings.BASE_DIR) / "docs" / "erd" / "spec" / "schema.json").read_text())
 CASES = sorted(

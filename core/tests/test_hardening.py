@@ -13,7 +13,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from core.testing import make_user
+from testutils.testing import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ import uuid
 import pytest
 from django.db import DatabaseError, connection
 
-from core import factories
 from core.tenancy import OWNER_ONLY_TABLES, TENANT_TABLES, bypass, tenant
-from core.testing import make_user
+from testutils import factories
+from testutils.testing import make_user
 
 pytestmark = pytest.mark.django_db
 

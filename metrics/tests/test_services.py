@@ -14,11 +14,11 @@ from django.db import connections, transaction
 from django.utils import timezone, translation
 
 from accounts.models import UserSettings
-from core import factories
 from core.tenancy import tenant
-from core.testing import make_user
 from metrics.models import MonthlyUsage, UsageAlert, UsageLog
 from metrics.services import LimitExceeded, limits_for, usage_check_before_turn, usage_record_turn, utc_month
+from testutils import factories
+from testutils.testing import make_user
 
 UTC = dt.timezone.utc
 

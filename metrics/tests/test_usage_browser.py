@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 
-from core import factories
 from core.tenancy import tenant
-from core.testing import client_for, make_user
 from metrics.models import UsageLog
 from metrics.services import utc_month
+from testutils import factories
+from testutils.testing import client_for, make_user
 
 pytestmark = [pytest.mark.browser]
 

@@ -12,10 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from core import factories
 from core.tenancy import tenant
 from metrics.models import MonthlyUsage, UsageLog
 from metrics.services import usage_record_turn, utc_month
+from testutils import factories
 
 pytestmark = pytest.mark.django_db
 

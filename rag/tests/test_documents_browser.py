@@ -7,8 +7,8 @@ import pytest
 from django.conf import settings
 
 from core.tenancy import tenant
-from core.testing import client_for, make_user
 from rag.models import RagChunk, RagDocument, Source, Status
+from testutils.testing import client_for, make_user
 
 pytestmark = pytest.mark.browser
 

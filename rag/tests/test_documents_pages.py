@@ -242,7 +242,7 @@ def test_an_oversized_upload_through_the_client_is_refused_too(owner_client, own
 
 
 def test_uploads_still_need_the_csrf_token(owner, django_capture_on_commit_callbacks):
-    from core.testing import client_for
+    from testutils.testing import client_for
 
     client = client_for(owner)
     client.handler.enforce_csrf_checks = True

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.fakes.server import FakeHandler, FakeServer
 from rag import embedders
 from rag.embedders import (
     EmbeddingError,
@@ -26,6 +25,7 @@ from rag.embedders import (
     get_embedder,
     stem_word,
 )
+from testutils.fakes.server import FakeHandler, FakeServer
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 

@@ -2,12 +2,12 @@
 
 import pytest
 
-from core.fakes.pinecone import fake_pinecone
 from core.tenancy import tenant
-from core.testing import make_user
 from rag import indexing, retrieval
 from rag.models import RagDocument
 from rag.vectorstores.pinecone import close_clients
+from testutils.fakes.pinecone import fake_pinecone
+from testutils.testing import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from django.db import connection, connections
 
 from config import bootstrap
 from core.tenancy import tenant
-from core.testing import make_user
 from rag import retrieval
 from rag.checks import full_text_index_check
 from rag.models import RagChunk, RagDocument, Status
+from testutils.testing import make_user
 
 # Committed rows, so the owner can ANALYZE them (the runtime role may not) and the planner sees real statistics.
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])

@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from core.fakes.server import FakeHandler, FakeServer
 from rag.urlfetch import FetchedPage, FetchError, UnsafeURLError, fetch_url
+from testutils.fakes.server import FakeHandler, FakeServer
 
 PUBLIC_IP = "127.0.0.2"
 PAGE = b"<html><head><title>Public page</title></head><body><h1>Hello</h1><p>From the public site.</p></body></html>"

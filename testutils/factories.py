@@ -266,7 +266,7 @@ def storage_quota(owner):
 
 
 def user(**kw):
-    from core.testing import make_user
+    from testutils.testing import make_user
 
     return make_user(**kw)
 

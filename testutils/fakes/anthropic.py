@@ -12,7 +12,7 @@ are recorded as in the OpenAI fake, whose ``Script`` this fake shares.
 
 from __future__ import annotations
 
-from core.fakes.openai import Script, StreamingFakeHandler, prompt_words
+from testutils.fakes.openai import Script, StreamingFakeHandler, prompt_words
 
 __all__ = ["FakeAnthropic", "Script"]
 

@@ -19,7 +19,7 @@ import math
 import threading
 from typing import Any
 
-from core.fakes.server import FakeHandler, FakeServer
+from testutils.fakes.server import FakeHandler, FakeServer
 
 MAX_UPSERT_VECTORS = 1000
 MAX_REQUEST_BYTES = 2 * 1024 * 1024

@@ -24,7 +24,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 
-from core.fakes.server import FakeHandler
+from testutils.fakes.server import FakeHandler
 
 
 @dataclass
