@@ -8,14 +8,14 @@ STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha256sum | cut -c
 .PHONY: run dev test lint setup services-up services-down messages check-schema clean
 
 run: setup
-	$(PY) -m config.services run
+	$(PY) -m config.devserver run
 
 # The same as `make run`, with Django's debug pages (tracebacks, URL patterns): never in production.
 dev: setup
-	DEBUG=1 $(PY) -m config.services run
+	DEBUG=1 $(PY) -m config.devserver run
 
 test: setup lint
-	$(PY) -m config.services test $(ARGS)
+	$(PY) -m config.devserver test $(ARGS)
 
 lint: setup
 	$(PY) -m ruff check .
@@ -31,17 +31,17 @@ $(STAMP): $(REQS)
 	@touch $@
 
 services-up: setup
-	$(PY) -m config.services up
+	$(PY) -m config.devserver up
 
 services-down: setup
-	$(PY) -m config.services down
+	$(PY) -m config.devserver down
 
 messages: setup
 	$(PY) manage.py makemessages -l es --ignore=.venv --ignore=var --no-obsolete
 	$(PY) manage.py compilemessages --ignore=.venv
 
 check-schema: setup
-	$(PY) -m config.services prepare
+	$(PY) -m config.devserver prepare
 	$(PY) manage.py check_schema
 
 clean: services-down

@@ -28,22 +28,6 @@ def _admin_only(request):
 
 
 @login_required
-def home_view(request):
-    """The start page: where to go next, what was going on, and this month's usage."""
-    from agents.selectors import agents_for_user
-    from chats.selectors import conversations_for_user
-
-    return render(
-        request,
-        "accounts/home.html",
-        {
-            "recent_conversations": list(conversations_for_user(user=request.user)[:5]),
-            "agents": list(agents_for_user(request.user)[:4]),
-        },
-    )
-
-
-@login_required
 def settings_view(request):
     user_settings = selectors.user_settings_get(user=request.user)
     form = UserSettingsForm(request.POST if request.method == "POST" else None, instance=user_settings)

