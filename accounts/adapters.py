@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from core import crypto
 
 from . import services
+from .errors import InvitationError
 from .verification import verification_record
 
 INVITATION_SESSION_KEY = "accounts.invitation"
@@ -30,9 +31,9 @@ def invitation_is_usable(request: HttpRequest) -> bool:
         return False
     try:
         services.invitation_check(invitation_id=data["id"], token=data["token"])
-    except services.InvitationError as exc:
+    except InvitationError as exc:
         if not getattr(request, "_invitation_reported", False):
-            messages.error(request, str(exc))
+            messages.error(request, exc.message)
             request._invitation_reported = True
         return False
     return True

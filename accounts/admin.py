@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import MaskedEncryptedFieldsMixin, ReadOnlyAdmin
 
 from . import roles, services
+from .errors import InvitationError
 from .models import Account, AuditLog, AuthSession, Invitation, User, UserSettings
 
 admin.site.login = secure_admin_login(admin.site.login)
@@ -313,7 +314,7 @@ class InvitationAdmin(admin.ModelAdmin):
         for invitation in queryset:
             try:
                 services.invitation_revoke(actor=request.user, invitation=invitation)
-            except services.InvitationError as exc:
+            except InvitationError as exc:
                 messages.warning(request, f"{invitation.email}: {exc}")
 
 

@@ -10,6 +10,7 @@ from agents import registry
 
 from . import services
 from .adapters import pending_invitation
+from .errors import InvitationError
 from .models import User, UserSettings
 from .validators import email_shape_validator
 
@@ -31,8 +32,8 @@ class SignupForm(AllauthSignupForm):
         if invitation:
             try:
                 found = services.invitation_check(invitation_id=invitation["id"], token=invitation["token"])
-            except services.InvitationError as exc:
-                raise forms.ValidationError(str(exc), code="invitation")
+            except InvitationError as exc:
+                raise forms.ValidationError(exc.message, code="invitation")
             if found.email != email:
                 raise forms.ValidationError(
                     _("This invitation was sent to %(email)s; sign up with that address."),

@@ -20,12 +20,9 @@ from django.utils.translation import gettext as _
 
 from core.tenancy import tenant
 
+from .errors import InvitationError
 from .models import Account, AuditLog, AuthSession, Invitation, InvitationStatus, User, UserSettings
 from .sessions import token_digest
-
-
-class InvitationError(Exception):
-    """An invitation that cannot be used; the message is shown to the person holding the link."""
 
 
 def _digest(token: str) -> str:

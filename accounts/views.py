@@ -16,6 +16,7 @@ from django.views.i18n import set_language as django_set_language
 
 from . import selectors, services
 from .adapters import INVITATION_SESSION_KEY
+from .errors import InvitationError
 from .forms import DeleteAccountForm, InvitationForm, UserSettingsForm
 from .models import AuthSession
 from .useragent import describe, is_mobile
@@ -129,8 +130,8 @@ def invitation_revoke_view(request, invitation_id):
     invitation = selectors.invitation_get(invitation_id=invitation_id)
     try:
         services.invitation_revoke(actor=request.user, invitation=invitation)
-    except services.InvitationError as exc:
-        messages.error(request, str(exc))
+    except InvitationError as exc:
+        messages.error(request, exc.message)
     else:
         messages.success(request, _("The invitation was revoked."))
     return redirect("accounts:invitations")
@@ -142,8 +143,8 @@ def invitation_accept_view(request, invitation_id, token):
         return redirect("home")
     try:
         invitation = services.invitation_check(invitation_id=invitation_id, token=token)
-    except services.InvitationError as exc:
-        return render(request, "accounts/invitation_invalid.html", {"reason": str(exc)}, status=410)
+    except InvitationError as exc:
+        return render(request, "accounts/invitation_invalid.html", {"reason": exc.message}, status=410)
     request.session[INVITATION_SESSION_KEY] = {"id": str(invitation.id), "token": token}
     # The link reached this inbox, which proves the address: no second verification email.
     get_adapter(request).stash_verified_email(request, invitation.email)
