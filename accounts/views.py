@@ -29,7 +29,7 @@ def _admin_only(request):
 
 
 @login_required
-def settings_view(request):
+def user_settings_edit(request):
     user_settings = selectors.user_settings_get(user=request.user)
     form = UserSettingsForm(request.POST if request.method == "POST" else None, instance=user_settings)
     if request.method == "POST" and form.is_valid():
@@ -47,7 +47,7 @@ def settings_view(request):
 
 
 @login_required
-def sessions_view(request):
+def session_list(request):
     current = selectors.current_session_token(request)
     sessions = [
         {
@@ -66,7 +66,7 @@ def sessions_view(request):
 
 @login_required
 @require_POST
-def session_revoke_view(request, session_id):
+def session_revoke(request, session_id):
     current = selectors.current_session_token(request)
     session = AuthSession.objects.filter(pk=session_id, user=request.user).only("session_token").first()
     if session is None:
@@ -82,14 +82,14 @@ def session_revoke_view(request, session_id):
 
 @login_required
 @require_POST
-def sessions_revoke_others_view(request):
+def session_revoke_others(request):
     count = services.sessions_revoke_others(user=request.user, current_session_key=request.session.session_key)
     messages.success(request, _("Signed out of %(count)s other session(s).") % {"count": count})
     return redirect("accounts:sessions")
 
 
 @login_required
-def delete_account_view(request):
+def account_delete(request):
     form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         services.user_soft_delete(user=request.user)
@@ -108,7 +108,7 @@ def delete_account_view(request):
 
 
 @login_required
-def invitations_view(request):
+def invitation_list(request):
     _admin_only(request)
     form = InvitationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -125,7 +125,7 @@ def invitations_view(request):
 
 @login_required
 @require_POST
-def invitation_revoke_view(request, invitation_id):
+def invitation_revoke(request, invitation_id):
     _admin_only(request)
     invitation = selectors.invitation_get(invitation_id=invitation_id)
     try:
@@ -137,7 +137,7 @@ def invitation_revoke_view(request, invitation_id):
     return redirect("accounts:invitations")
 
 
-def invitation_accept_view(request, invitation_id, token):
+def invitation_accept(request, invitation_id, token):
     if request.user.is_authenticated:
         messages.info(request, _("You are already signed in."))
         return redirect("home")
@@ -152,7 +152,7 @@ def invitation_accept_view(request, invitation_id, token):
 
 
 @require_POST
-def set_language_view(request):
+def language_set(request):
     """Django's language switch, remembered in the user's settings when signed in."""
     response = django_set_language(request)
     language = request.POST.get("language", "")
@@ -187,7 +187,7 @@ class ConfirmEmailView(AllauthConfirmEmailView):
         return response
 
 
-confirm_email_view = ConfirmEmailView.as_view()
+email_confirm = ConfirmEmailView.as_view()
 
 
 def _pending_verification(request):
@@ -204,7 +204,7 @@ def _pending_email(stage) -> str:
     return user.email if user is not None else ""
 
 
-def verification_sent_view(request):
+def verification_sent(request):
     """Where sign-up lands: which address to check, what to do next, and a resend button."""
     stage = _pending_verification(request)
     return render(
@@ -215,7 +215,7 @@ def verification_sent_view(request):
 
 
 @require_POST
-def verification_resend_view(request):
+def verification_resend(request):
     """Send the confirmation link again, at most once per cooldown per address and a few per hour per IP.
 
     It acts only on the sign-up pending in this browser's session, so it cannot be aimed at

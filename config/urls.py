@@ -19,8 +19,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # --- /accounts/ → allauth (sign-in, sign-up, e-mail, 2FA), with accounts/ views in front ---
     # Our verification views first: single-use links and a page that says what to do next.
-    path("accounts/confirm-email/", account_views.verification_sent_view, name="account_email_verification_sent"),
-    path("accounts/confirm-email/<str:key>/", account_views.confirm_email_view, name="account_confirm_email"),
+    path("accounts/confirm-email/", account_views.verification_sent, name="account_email_verification_sent"),
+    path("accounts/confirm-email/<str:key>/", account_views.email_confirm, name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
     # --- /account/ → accounts/ (settings, sessions, invitations, deletion) ---
     path("account/", include("accounts.urls")),
