@@ -13,8 +13,8 @@ def vector_store_check(app_configs=None, databases=None, **kwargs):
     if not databases or "default" not in databases:
         return []
     from rag.embedders import get_embedder
+    from rag.errors import VectorStoreError
     from rag.vectorstores import get_vector_store
-    from rag.vectorstores.base import VectorStoreError
 
     try:
         store = get_vector_store(dimension=get_embedder().dimension)

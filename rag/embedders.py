@@ -26,13 +26,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.translation import gettext as _
 
-
-class EmbeddingError(Exception):
-    """An embedder cannot run or its service failed; ``message`` is safe to show."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+from .errors import EmbeddingError
 
 
 class Embedder(ABC):

@@ -41,6 +41,8 @@ from pypdf.generic import ArrayObject
 
 from core.text import strip_control_chars
 
+from .errors import ExtractionError, LimitExceeded
+
 FORMATS = ("txt", "md", "html", "pdf", "csv", "docx")
 
 EXTENSIONS: dict[str, str] = {
@@ -80,22 +82,6 @@ class ExtractedDocument:
     text: str
     title: str
     format: str
-
-
-class ExtractionError(Exception):
-    """The document cannot be turned into text; ``message`` is safe to show to its owner."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class LimitExceeded(ExtractionError):
-    """Extraction stopped at a cap; ``kind`` is "characters", "unpacked", "ratio", "pages" or "time"."""
-
-    def __init__(self, message: str, *, kind: str):
-        super().__init__(message)
-        self.kind = kind
 
 
 # Zip members smaller than this are not held to the compression ratio: small XML parts of any

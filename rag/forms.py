@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .errors import FetchError
 from .models import RagDocument
-from .urlfetch import FetchError, check_url
+from .urlfetch import check_url
 
 ALLOWED_EXTENSIONS = (".txt", ".md", ".html", ".htm", ".pdf", ".csv", ".docx")
 TAGS_MAX = 20

@@ -26,31 +26,32 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agents.providers.offline import detect_language
+from core.errors import UserFacingError
 from core.tenancy import bypass, tenant
 from core.text import strip_control_chars
 
 from .chunking import chunk_text
-from .embedders import EmbeddingError, get_embedder
-from .extract import ExtractionError, LimitExceeded, Limits, extract_from_url_response, extract_text
+from .embedders import get_embedder
+from .errors import (
+    EmbeddingError,
+    ExtractionError,
+    FetchError,
+    LimitExceeded,
+    PermanentIndexingError,
+    VectorStoreError,
+)
+from .extract import Limits, extract_from_url_response, extract_text
 from .limits import Allowance, allowance_for_user
 from .models import RagChunk, RagDocument, Source, Status
-from .urlfetch import FetchError, fetch_url
+from .urlfetch import fetch_url
 from .vectorstores import get_vector_store, namespace_for_user
-from .vectorstores.base import VectorRecord, VectorStoreError, chunk_metadata
+from .vectorstores.base import VectorRecord, chunk_metadata
 
 logger = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
 CHUNK_NAMESPACE = uuid.UUID("6f1c7a52-2f0e-4c55-9d5b-0d7f4a6f3b21")
 LANGUAGES = {"en": "english", "es": "spanish"}
-
-
-class PermanentIndexingError(Exception):
-    """Retrying will not help; ``user_message`` says why."""
-
-    def __init__(self, user_message: str):
-        self.user_message = user_message
-        super().__init__(user_message)
 
 
 def chunk_id(document_id, position: int) -> str:
@@ -94,7 +95,7 @@ def _extract(document: RagDocument, allowance: Allowance) -> Extracted:
             raise PermanentIndexingError(allowance.characters_message()) from exc
         raise PermanentIndexingError(exc.message) from exc
     except (ExtractionError, FetchError) as exc:
-        raise PermanentIndexingError(str(getattr(exc, "message", exc))) from exc
+        raise PermanentIndexingError(exc.message) from exc
     except OSError as exc:
         raise PermanentIndexingError(_("The uploaded file could not be read; upload it again.")) from exc
     return Extracted(text=result.text, title=result.title, format=result.format)
@@ -113,7 +114,7 @@ def index_document(*, user_id, document_id, embedder_name: str | None = None) ->
     except (EmbeddingError, VectorStoreError):
         raise  # the task retries these, then fails the document with their reason
     except PermanentIndexingError as exc:
-        _fail(user_id, document, exc.user_message)
+        _fail(user_id, document, exc.message)
     except SoftTimeLimitExceeded:
         logger.warning("indexing document %s hit the task's soft time limit", document_id)
         _fail(user_id, document, _("Indexing this document took longer than %(minutes)s minutes, so it was "
@@ -185,24 +186,7 @@ def _index(user_id, document: RagDocument, embedder_name: str | None) -> RagDocu
             error_message="",
         )
         document.refresh_from_db()
-    _compact_later(user_id)
     return document
-
-
-COMPACT_DELAY = 30  # seconds: a burst of uploads is compacted once, after it
-
-
-def _compact_later(user_id) -> None:
-    """Queue moving this user's fresh vectors into the search index, once per burst of indexing."""
-    from django.conf import settings
-    from django.core.cache import cache
-    from django.db import transaction
-
-    if settings.VECTOR_STORE != "pgvector" or not cache.add(f"rag:compact:{user_id}", 1, timeout=COMPACT_DELAY):
-        return
-    from .tasks import compact_vectors_task
-
-    transaction.on_commit(lambda: compact_vectors_task.apply_async(args=[str(user_id)], countdown=COMPACT_DELAY))
 
 
 def _fail(user_id, document: RagDocument, reason: str) -> None:
@@ -257,8 +241,8 @@ def mark_failed_after_retries(*, user_id, document_id, error: Exception) -> None
     with tenant(user_id):
         document = RagDocument.objects.filter(pk=document_id).first()
     if document is not None:
-        if isinstance(error, (EmbeddingError, VectorStoreError)):
-            reason = str(getattr(error, "message", error))
+        if isinstance(error, UserFacingError):
+            reason = str(error.message)
         else:
             reason = _("Indexing failed. Try re-indexing later.")
         _fail(user_id, document, reason)

@@ -22,18 +22,12 @@ from core.tenancy import tenant
 from core.text import strip_control_chars, truncate_utf8
 from storage.models import StorageFile, UsageContext
 
-from .extract import ExtractionError, check_size
+from .errors import DocumentError, ExtractionError, VectorStoreError
+from .extract import check_size
 from .limits import allowance_for_user
 from .models import RagDocument, RagSettings, Source, Status
 from .tasks import index_document_task
 from .vectorstores import get_vector_store, namespace_for_user
-from .vectorstores.base import VectorStoreError
-
-
-class DocumentError(Exception):
-    def __init__(self, user_message: str):
-        self.user_message = user_message
-        super().__init__(user_message)
 
 
 def clean_tags(raw: str | list[str] | None) -> list[str]:

@@ -32,6 +32,8 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from .errors import FetchError, UnsafeURLError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], Iterable[str]]
 AllowPredicate = Callable[[IPAddress], bool]
@@ -59,18 +61,6 @@ class FetchedPage:
     final_url: str
     content_type: str
     data: bytes
-
-
-class FetchError(Exception):
-    """The page could not be fetched; ``message`` is safe to show to the user."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class UnsafeURLError(FetchError):
-    """The URL (or a redirect) points somewhere the server must not go."""
 
 
 @dataclass(frozen=True)

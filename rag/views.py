@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import user_settings_get
+from core.errors import UserFacingError
 from core.params import clean_text, query_page, query_text
 
 from . import selectors, services
@@ -188,8 +189,8 @@ def _add_file(request, guard: LimitedUploadHandler):
             document = services.document_create_from_upload(
                 user=request.user, uploaded_file=form.cleaned_data["file"], **form.details()
             )
-        except services.DocumentError as exc:
-            form.add_error("file", exc.user_message)
+        except UserFacingError as exc:
+            form.add_error("file", exc.message)
         else:
             return _added(request, document)
     return _render_add(request, file_form=form, failed="file", status=400)
@@ -203,8 +204,8 @@ def document_add_text(request):
         try:
             document = services.document_create_from_text(user=request.user, text=form.cleaned_data["text"],
                                                           **form.details())
-        except services.DocumentError as exc:
-            form.add_error("text", exc.user_message)
+        except UserFacingError as exc:
+            form.add_error("text", exc.message)
         else:
             return _added(request, document)
     return _render_add(request, text_form=form, failed="text", status=400)
@@ -218,8 +219,8 @@ def document_add_url(request):
         try:
             document = services.document_create_from_url(user=request.user, url=form.cleaned_data["url"],
                                                          **form.details())
-        except services.DocumentError as exc:
-            form.add_error("url", exc.user_message)
+        except UserFacingError as exc:
+            form.add_error("url", exc.message)
         else:
             return _added(request, document)
     return _render_add(request, url_form=form, failed="url", status=400)
@@ -273,8 +274,8 @@ def document_reindex(request, document_id):
     document = selectors.document_get_for_user(user=request.user, document_id=document_id)
     try:
         services.document_reindex(user=request.user, document=document, rate_limited=True)
-    except services.DocumentError as exc:
-        messages.error(request, exc.user_message)
+    except UserFacingError as exc:
+        messages.error(request, exc.message)
     else:
         messages.success(request, _("“%(title)s” is being indexed again.") % {"title": document.title})
     return redirect(_safe_next(request, reverse("rag:document", args=[document.id])))
@@ -286,8 +287,8 @@ def document_delete(request, document_id):
     document = selectors.document_get_for_user(user=request.user, document_id=document_id)
     try:
         services.document_delete(user=request.user, document=document)
-    except services.DocumentError as exc:
-        messages.error(request, exc.user_message)
+    except UserFacingError as exc:
+        messages.error(request, exc.message)
         return redirect(_safe_next(request, reverse("rag:document", args=[document.id])))
     messages.success(request, _("“%(title)s” was deleted, with its passages.") % {"title": document.title})
     return redirect(_safe_next(request, reverse("rag:list")))

@@ -16,7 +16,6 @@ import pytest
 
 from rag import embedders
 from rag.embedders import (
-    EmbeddingError,
     OfflineEmbedder,
     OpenAIEmbedder,
     SentenceTransformerEmbedder,
@@ -25,6 +24,7 @@ from rag.embedders import (
     get_embedder,
     stem_word,
 )
+from rag.errors import EmbeddingError
 from testutils.fakes.server import FakeHandler, FakeServer
 
 BASE_DIR = Path(__file__).resolve().parents[2]

@@ -12,7 +12,8 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
-from rag.extract import ExtractionError, check_size, extract_from_url_response, extract_text
+from rag.errors import ExtractionError
+from rag.extract import check_size, extract_from_url_response, extract_text
 
 # --- fixture builders ------------------------------------------------------------------------------
 

@@ -10,8 +10,9 @@ import pytest
 from pinecone import Pinecone
 from pinecone.errors.exceptions import ApiError
 
+from rag.errors import VectorStoreError
 from rag.vectorstores import get_vector_store, namespace_for_user
-from rag.vectorstores.base import VectorRecord, VectorStoreError, build_filter, chunk_metadata
+from rag.vectorstores.base import VectorRecord, build_filter, chunk_metadata
 from rag.vectorstores.pinecone import PineconeStore, close_clients
 from testutils.fakes.pinecone import PineconeRequestError, fake_pinecone, matches_filter
 

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from rag.urlfetch import FetchedPage, FetchError, UnsafeURLError, fetch_url
+from rag.errors import FetchError, UnsafeURLError
+from rag.urlfetch import FetchedPage, fetch_url
 from testutils.fakes.server import FakeHandler, FakeServer
 
 PUBLIC_IP = "127.0.0.2"

@@ -11,11 +11,11 @@ import uuid
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from rag.errors import VectorStoreError
 from rag.vectorstores.base import (
     VectorMatch,
     VectorRecord,
     VectorStore,
-    VectorStoreError,
     build_filter,
     chunk_metadata,
 )
@@ -24,7 +24,6 @@ __all__ = [
     "VectorMatch",
     "VectorRecord",
     "VectorStore",
-    "VectorStoreError",
     "build_filter",
     "chunk_metadata",
     "get_vector_store",

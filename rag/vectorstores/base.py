@@ -13,6 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+# rag/retrieval.py (owned elsewhere) still imports the error from here; new code imports rag.errors.
+from rag.errors import VectorStoreError  # noqa: F401
+
 # Metadata keys every store writes and filters on.
 META_DOCUMENT_ID = "document_id"
 META_CHUNK_INDEX = "chunk_index"
@@ -35,19 +38,6 @@ class VectorMatch:
     id: str
     score: float  # cosine similarity, higher is nearer
     metadata: dict = field(default_factory=dict)
-
-
-class VectorStoreError(Exception):
-    """A vector-store operation failed; ``str(error)`` says why in words meant for people.
-
-    ``retryable`` is true when trying again later may succeed (host unreachable, rate limit,
-    server error), false when the request itself or the configuration must change.
-    """
-
-    def __init__(self, message: str, *, retryable: bool = False):
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
 
 
 def chunk_metadata(*, document_id, chunk_index: int, collection: str | None = None,

@@ -21,6 +21,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from core.tenancy import bypass, tenant
+from rag.errors import VectorStoreError
 
 from .base import (
     META_CHUNK_INDEX,
@@ -31,7 +32,6 @@ from .base import (
     VectorMatch,
     VectorRecord,
     VectorStore,
-    VectorStoreError,
     batched,
     require_namespace,
 )

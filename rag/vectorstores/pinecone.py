@@ -33,11 +33,11 @@ from pinecone.errors.exceptions import (
     UnauthorizedError,
 )
 
+from rag.errors import VectorStoreError
 from rag.vectorstores.base import (
     VectorMatch,
     VectorRecord,
     VectorStore,
-    VectorStoreError,
     batched,
     build_filter,
     document_filter,

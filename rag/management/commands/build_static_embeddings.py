@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
-from rag.embedders import EmbeddingError, StaticEmbedder
+from rag.embedders import StaticEmbedder
+from rag.errors import EmbeddingError
 from rag.evaluation import distill_static_embedder
 
 

@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, DjangoHelpFor
 
 from accounts.models import User
 from rag import evaluation
-from rag.embedders import EmbeddingError, available_embedders, get_embedder
+from rag.embedders import available_embedders, get_embedder
+from rag.errors import EmbeddingError
 
 HELP = """\
 Measure retrieval quality on the built-in question set (rag/tests/data/eval_corpus.json: 31 personal

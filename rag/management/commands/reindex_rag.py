@@ -13,10 +13,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from core.tenancy import tenant
-from rag.embedders import EmbeddingError, available_embedders
+from rag.embedders import available_embedders
+from rag.errors import EmbeddingError, VectorStoreError
 from rag.indexing import index_document
 from rag.models import RagDocument, Status
-from rag.vectorstores.base import VectorStoreError
+from rag.tasks import compact_vectors_later
 
 
 def _bar(done: int, total: int, width: int = 30) -> str:
@@ -52,9 +53,11 @@ class Command(BaseCommand):
             try:
                 document = index_document(user_id=owner_id, document_id=document_id, embedder_name=embedder)
                 failed += bool(document and document.status == Status.FAILED)
+                if document is not None and document.status == Status.INDEXED:
+                    compact_vectors_later(owner_id)
             except (EmbeddingError, VectorStoreError) as exc:
                 failed += 1
-                self.stderr.write(f"\n{document_id}: {getattr(exc, 'message', exc)}")
+                self.stderr.write(f"\n{document_id}: {exc.message}")
             line = f"{_bar(done, total)}  {done / max(time.monotonic() - started, 1e-6):.1f} doc/s"
             self.stdout.write(f"\r{line}" if interactive else line, ending="" if interactive else "\n")
         if interactive:
