@@ -1,11 +1,55 @@
-"""SQL for the triggers every domain repeats, generated once at import into migration constants.
+"""SQL for the rules every domain repeats (owner triggers, row-level security), to paste into a migration.
 
 Each function returns ``(forward_sql, reverse_sql)`` for a ``migrations.RunSQL``. Functions are
 specific to their table (static SQL, so PostgreSQL caches their plans) rather than one dynamic
 function for all.
+
+Migrations never import this module: a published migration is history, and an edit here must not
+change what it runs on a fresh database. Generate the SQL once and paste it into the new migration
+as literal constants::
+
+    python -m core.sqlgen owner_from_parent messages conversation_id conversations
+    python -m core.sqlgen enable_rls health_profiles allow_bypass=false
+
+``core/tests/test_migration_history.py`` fails when a published migration's SQL changes or a
+migration imports this module.
 """
 
 from __future__ import annotations
+
+import re
+import sys
+
+# The owner policy: a row is visible and writable only inside its owner's context. Deny by default:
+# with no context the setting is '' -> NULL, and NULL = anything is not true.
+OWNER_EXPR = "{column} = nullif(current_setting('app.user_id', true), '')::uuid"
+BYPASS_EXPR = "current_setting('app.bypass', true) = 'on'"
+
+ENABLE_RLS_SQL = """
+ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+CREATE POLICY {policy} ON {table} USING ({predicate}) WITH CHECK ({predicate});
+"""
+DISABLE_RLS_SQL = """
+DROP POLICY IF EXISTS {policy} ON {table};
+ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;
+"""
+
+
+def owner_predicate(column: str = "user_id", allow_bypass: bool = True) -> str:
+    predicate = OWNER_EXPR.format(column=column)
+    return f"{predicate} OR {BYPASS_EXPR}" if allow_bypass else predicate
+
+
+def enable_rls(table: str, owner_column: str = "user_id", allow_bypass: bool = True) -> tuple[str, str]:
+    """Enable and force RLS on ``table`` with the owner policy on ``owner_column``.
+
+    ``allow_bypass=False`` makes the table owner-only: no audited bypass reaches it (health data).
+    """
+    policy = f"{table}_owner"
+    forward = ENABLE_RLS_SQL.format(table=table, policy=policy, predicate=owner_predicate(owner_column, allow_bypass))
+    return forward, DISABLE_RLS_SQL.format(table=table, policy=policy)
 
 
 def owner_from_parent(table: str, parent_fk: str, parent_table: str, *, owner: str = "user_id",
@@ -110,3 +154,41 @@ DROP FUNCTION IF EXISTS {name}();
 # The acting user for audit rows written by triggers: the request's (or task's) tenant context,
 # when it names an existing user.
 AUDIT_ACTOR = "(SELECT u.id FROM users u WHERE u.id = nullif(current_setting('app.user_id', true), '')::uuid)"
+
+
+def as_constants(forward_reverse: tuple[str, str], name: str) -> str:
+    """Python source for the two migration constants ``NAME_SQL`` and ``DROP_NAME_SQL``."""
+    forward, reverse = forward_reverse
+    for text in forward_reverse:
+        if '"""' in text or "\\" in text:
+            raise ValueError("the SQL does not fit in a plain triple-quoted string")
+    return f'{name}_SQL = """{forward}"""\nDROP_{name}_SQL = """{reverse}"""\n'
+
+
+def constant_name(function: str, args: list[str], forward: str) -> str:
+    if function == "enable_rls":
+        return f"RLS_{args[0].upper()}"
+    return re.search(r"CREATE FUNCTION (\w+)\(", forward).group(1).upper()
+
+
+GENERATORS = {"owner_from_parent": owner_from_parent, "same_owner": same_owner, "row_per_user": row_per_user,
+              "enable_rls": enable_rls}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in GENERATORS:
+        print(f"usage: python -m core.sqlgen {{{'|'.join(GENERATORS)}}} ARG... [key=value...]", file=sys.stderr)
+        return 2
+    function, rest = argv[0], argv[1:]
+    args = [a for a in rest if "=" not in a]
+    kwargs = {}
+    for item in (a for a in rest if "=" in a):
+        key, value = item.split("=", 1)
+        kwargs[key] = {"true": True, "false": False}.get(value.lower(), value)
+    pair = GENERATORS[function](*args, **kwargs)
+    print(as_constants(pair, constant_name(function, args, pair[0])), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

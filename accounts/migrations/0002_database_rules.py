@@ -4,8 +4,6 @@ from django.conf import settings
 from django.db import migrations
 from psycopg import sql
 
-from core.operations import EnableRLS
-
 CREATE_SETTINGS_SQL = """
 CREATE FUNCTION users_create_settings() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -57,6 +55,28 @@ DROP FUNCTION IF EXISTS users_audit_changes();
 AUDIT_APPEND_ONLY_SQL = "REVOKE UPDATE, DELETE ON audit_logs FROM {role}"
 AUDIT_APPEND_ONLY_REVERSE_SQL = "GRANT UPDATE, DELETE ON audit_logs TO {role}"
 
+# Generated once by core.operations and frozen here: a published migration's SQL never changes.
+RLS_ACCOUNTS_SQL = """
+ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE accounts FORCE ROW LEVEL SECURITY;
+CREATE POLICY accounts_owner ON accounts USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_ACCOUNTS_SQL = """
+DROP POLICY IF EXISTS accounts_owner ON accounts;
+ALTER TABLE accounts NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE accounts DISABLE ROW LEVEL SECURITY;
+"""
+RLS_USER_SETTINGS_SQL = """
+ALTER TABLE user_settings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE user_settings FORCE ROW LEVEL SECURITY;
+CREATE POLICY user_settings_owner ON user_settings USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_USER_SETTINGS_SQL = """
+DROP POLICY IF EXISTS user_settings_owner ON user_settings;
+ALTER TABLE user_settings NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE user_settings DISABLE ROW LEVEL SECURITY;
+"""
+
 
 def _role_sql(template: str) -> str:
     return template.format(role=sql.Identifier(settings.DATABASE_APP_USER).as_string())
@@ -69,6 +89,6 @@ class Migration(migrations.Migration):
         migrations.RunSQL(CREATE_SETTINGS_SQL, DROP_SETTINGS_SQL),
         migrations.RunSQL(AUDIT_USERS_SQL, DROP_AUDIT_USERS_SQL),
         migrations.RunSQL(_role_sql(AUDIT_APPEND_ONLY_SQL), _role_sql(AUDIT_APPEND_ONLY_REVERSE_SQL)),
-        EnableRLS("accounts"),
-        EnableRLS("user_settings"),
+        migrations.RunSQL(RLS_ACCOUNTS_SQL, DROP_RLS_ACCOUNTS_SQL),
+        migrations.RunSQL(RLS_USER_SETTINGS_SQL, DROP_RLS_USER_SETTINGS_SQL),
     ]

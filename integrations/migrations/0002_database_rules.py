@@ -2,12 +2,7 @@
 
 from django.db import migrations
 
-from core.operations import EnableRLS
-from core.sqlgen import AUDIT_ACTOR, owner_from_parent
-
-SYNC_LOG_OWNER = owner_from_parent("mcp_sync_logs", "integration_id", "mcp_integrations")
-
-AUDIT_CONNECTIONS_SQL = f"""
+AUDIT_CONNECTIONS_SQL = """
 CREATE FUNCTION mcp_integrations_audit() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     verb text;
@@ -22,7 +17,7 @@ BEGIN
     END IF;
     IF verb IS NOT NULL THEN
         INSERT INTO audit_logs (id, admin_id, action, target_id, target_type, details, timestamp)
-        VALUES (gen_random_uuid(), {AUDIT_ACTOR}, verb, row_.id, 'integration',
+        VALUES (gen_random_uuid(), (SELECT u.id FROM users u WHERE u.id = nullif(current_setting('app.user_id', true), '')::uuid), verb, row_.id, 'integration',
                 jsonb_build_object('provider', row_.provider, 'user_id', row_.user_id), now());
     END IF;
     RETURN NULL;
@@ -36,13 +31,53 @@ DROP TRIGGER IF EXISTS mcp_integrations_audit ON mcp_integrations;
 DROP FUNCTION IF EXISTS mcp_integrations_audit();
 """
 
+# Generated once by core.sqlgen / core.operations and frozen here: a published migration's SQL never changes.
+MCP_SYNC_LOGS_FILL_USER_ID_SQL = """
+CREATE FUNCTION mcp_sync_logs_fill_user_id() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT p.user_id INTO NEW.user_id FROM mcp_integrations p WHERE p.id = NEW.integration_id;
+    IF NEW.user_id IS NULL THEN
+        RAISE EXCEPTION 'mcp_sync_logs.integration_id does not name a visible mcp_integrations row'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER mcp_sync_logs_fill_user_id BEFORE INSERT OR UPDATE OF integration_id, user_id ON mcp_sync_logs
+    FOR EACH ROW EXECUTE FUNCTION mcp_sync_logs_fill_user_id();
+"""
+DROP_MCP_SYNC_LOGS_FILL_USER_ID_SQL = """
+DROP TRIGGER IF EXISTS mcp_sync_logs_fill_user_id ON mcp_sync_logs;
+DROP FUNCTION IF EXISTS mcp_sync_logs_fill_user_id();
+"""
+RLS_MCP_INTEGRATIONS_SQL = """
+ALTER TABLE mcp_integrations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE mcp_integrations FORCE ROW LEVEL SECURITY;
+CREATE POLICY mcp_integrations_owner ON mcp_integrations USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_MCP_INTEGRATIONS_SQL = """
+DROP POLICY IF EXISTS mcp_integrations_owner ON mcp_integrations;
+ALTER TABLE mcp_integrations NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE mcp_integrations DISABLE ROW LEVEL SECURITY;
+"""
+RLS_MCP_SYNC_LOGS_SQL = """
+ALTER TABLE mcp_sync_logs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE mcp_sync_logs FORCE ROW LEVEL SECURITY;
+CREATE POLICY mcp_sync_logs_owner ON mcp_sync_logs USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_MCP_SYNC_LOGS_SQL = """
+DROP POLICY IF EXISTS mcp_sync_logs_owner ON mcp_sync_logs;
+ALTER TABLE mcp_sync_logs NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE mcp_sync_logs DISABLE ROW LEVEL SECURITY;
+"""
+
 
 class Migration(migrations.Migration):
     dependencies = [("integrations", "0001_initial"), ("accounts", "0002_database_rules")]
 
     operations = [
-        migrations.RunSQL(*SYNC_LOG_OWNER),
+        migrations.RunSQL(MCP_SYNC_LOGS_FILL_USER_ID_SQL, DROP_MCP_SYNC_LOGS_FILL_USER_ID_SQL),
         migrations.RunSQL(AUDIT_CONNECTIONS_SQL, DROP_AUDIT_CONNECTIONS_SQL),
-        EnableRLS("mcp_integrations"),
-        EnableRLS("mcp_sync_logs"),
+        migrations.RunSQL(RLS_MCP_INTEGRATIONS_SQL, DROP_RLS_MCP_INTEGRATIONS_SQL),
+        migrations.RunSQL(RLS_MCP_SYNC_LOGS_SQL, DROP_RLS_MCP_SYNC_LOGS_SQL),
     ]

@@ -6,11 +6,6 @@ value, and a month's first log upserts with ON CONFLICT, so concurrent inserts n
 
 from django.db import migrations
 
-from core.operations import EnableRLS
-from core.sqlgen import same_owner
-
-CONVERSATION_SAME_OWNER = same_owner("usage_logs", "conversation_id", "conversations")
-
 MERGE_AGENT_USAGE_SQL = """
 CREATE FUNCTION monthly_usage_merge(a jsonb, b jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
     SELECT coalesce(jsonb_object_agg(k, jsonb_build_object(
@@ -63,6 +58,57 @@ DROP TRIGGER IF EXISTS usage_logs_rollup ON usage_logs;
 DROP FUNCTION IF EXISTS usage_logs_rollup();
 """
 
+# Generated once by core.sqlgen / core.operations and frozen here: a published migration's SQL never changes.
+USAGE_LOGS_CONVERSATION_ID_SAME_OWNER_SQL = """
+CREATE FUNCTION usage_logs_conversation_id_same_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.conversation_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM conversations r WHERE r.id = NEW.conversation_id AND r.user_id = NEW.user_id
+    ) THEN
+        RAISE EXCEPTION 'usage_logs.conversation_id must name a conversations row of the same owner'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER usage_logs_conversation_id_same_owner BEFORE INSERT OR UPDATE OF conversation_id, user_id ON usage_logs
+    FOR EACH ROW EXECUTE FUNCTION usage_logs_conversation_id_same_owner();
+"""
+DROP_USAGE_LOGS_CONVERSATION_ID_SAME_OWNER_SQL = """
+DROP TRIGGER IF EXISTS usage_logs_conversation_id_same_owner ON usage_logs;
+DROP FUNCTION IF EXISTS usage_logs_conversation_id_same_owner();
+"""
+RLS_USAGE_LOGS_SQL = """
+ALTER TABLE usage_logs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE usage_logs FORCE ROW LEVEL SECURITY;
+CREATE POLICY usage_logs_owner ON usage_logs USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_USAGE_LOGS_SQL = """
+DROP POLICY IF EXISTS usage_logs_owner ON usage_logs;
+ALTER TABLE usage_logs NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE usage_logs DISABLE ROW LEVEL SECURITY;
+"""
+RLS_MONTHLY_USAGE_SQL = """
+ALTER TABLE monthly_usage ENABLE ROW LEVEL SECURITY;
+ALTER TABLE monthly_usage FORCE ROW LEVEL SECURITY;
+CREATE POLICY monthly_usage_owner ON monthly_usage USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_MONTHLY_USAGE_SQL = """
+DROP POLICY IF EXISTS monthly_usage_owner ON monthly_usage;
+ALTER TABLE monthly_usage NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE monthly_usage DISABLE ROW LEVEL SECURITY;
+"""
+RLS_USAGE_ALERTS_SQL = """
+ALTER TABLE usage_alerts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE usage_alerts FORCE ROW LEVEL SECURITY;
+CREATE POLICY usage_alerts_owner ON usage_alerts USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_USAGE_ALERTS_SQL = """
+DROP POLICY IF EXISTS usage_alerts_owner ON usage_alerts;
+ALTER TABLE usage_alerts NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE usage_alerts DISABLE ROW LEVEL SECURITY;
+"""
+
 
 class Migration(migrations.Migration):
     dependencies = [("metrics", "0001_initial"), ("chats", "0002_database_rules"), ("agents", "0002_database_rules")]
@@ -70,8 +116,8 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunSQL(MERGE_AGENT_USAGE_SQL, DROP_MERGE_AGENT_USAGE_SQL),
         migrations.RunSQL(ROLLUP_SQL, DROP_ROLLUP_SQL),
-        migrations.RunSQL(*CONVERSATION_SAME_OWNER),
-        EnableRLS("usage_logs"),
-        EnableRLS("monthly_usage"),
-        EnableRLS("usage_alerts"),
+        migrations.RunSQL(USAGE_LOGS_CONVERSATION_ID_SAME_OWNER_SQL, DROP_USAGE_LOGS_CONVERSATION_ID_SAME_OWNER_SQL),
+        migrations.RunSQL(RLS_USAGE_LOGS_SQL, DROP_RLS_USAGE_LOGS_SQL),
+        migrations.RunSQL(RLS_MONTHLY_USAGE_SQL, DROP_RLS_MONTHLY_USAGE_SQL),
+        migrations.RunSQL(RLS_USAGE_ALERTS_SQL, DROP_RLS_USAGE_ALERTS_SQL),
     ]

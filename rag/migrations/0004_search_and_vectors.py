@@ -7,11 +7,6 @@ PostgreSQL without it, so the schema migrates everywhere.
 
 from django.db import migrations
 
-from core.operations import EnableRLS
-from core.sqlgen import owner_from_parent
-
-CHUNK_OWNER = owner_from_parent("rag_chunks", "document_id", "rag_documents")
-
 # One tsvector per chunk in the chunk's language (heading weighted above the text).
 SEARCH_SQL = """
 ALTER TABLE rag_chunks ADD COLUMN search tsvector GENERATED ALWAYS AS (
@@ -84,15 +79,55 @@ DROP TRIGGER IF EXISTS rag_vectors_owner_check ON rag_vectors;
 DROP FUNCTION IF EXISTS rag_vectors_owner_check();
 """
 
+# Generated once by core.sqlgen / core.operations and frozen here: a published migration's SQL never changes.
+RAG_CHUNKS_FILL_USER_ID_SQL = """
+CREATE FUNCTION rag_chunks_fill_user_id() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT p.user_id INTO NEW.user_id FROM rag_documents p WHERE p.id = NEW.document_id;
+    IF NEW.user_id IS NULL THEN
+        RAISE EXCEPTION 'rag_chunks.document_id does not name a visible rag_documents row'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER rag_chunks_fill_user_id BEFORE INSERT OR UPDATE OF document_id, user_id ON rag_chunks
+    FOR EACH ROW EXECUTE FUNCTION rag_chunks_fill_user_id();
+"""
+DROP_RAG_CHUNKS_FILL_USER_ID_SQL = """
+DROP TRIGGER IF EXISTS rag_chunks_fill_user_id ON rag_chunks;
+DROP FUNCTION IF EXISTS rag_chunks_fill_user_id();
+"""
+RLS_RAG_CHUNKS_SQL = """
+ALTER TABLE rag_chunks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE rag_chunks FORCE ROW LEVEL SECURITY;
+CREATE POLICY rag_chunks_owner ON rag_chunks USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_RAG_CHUNKS_SQL = """
+DROP POLICY IF EXISTS rag_chunks_owner ON rag_chunks;
+ALTER TABLE rag_chunks NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE rag_chunks DISABLE ROW LEVEL SECURITY;
+"""
+RLS_RAG_VECTORS_SQL = """
+ALTER TABLE rag_vectors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE rag_vectors FORCE ROW LEVEL SECURITY;
+CREATE POLICY rag_vectors_owner ON rag_vectors USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_RAG_VECTORS_SQL = """
+DROP POLICY IF EXISTS rag_vectors_owner ON rag_vectors;
+ALTER TABLE rag_vectors NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE rag_vectors DISABLE ROW LEVEL SECURITY;
+"""
+
 
 class Migration(migrations.Migration):
     dependencies = [("rag", "0003_document_indexing")]
 
     operations = [
-        migrations.RunSQL(*CHUNK_OWNER),
+        migrations.RunSQL(RAG_CHUNKS_FILL_USER_ID_SQL, DROP_RAG_CHUNKS_FILL_USER_ID_SQL),
         migrations.RunSQL(SEARCH_SQL, DROP_SEARCH_SQL),
-        EnableRLS("rag_chunks"),
+        migrations.RunSQL(RLS_RAG_CHUNKS_SQL, DROP_RLS_RAG_CHUNKS_SQL),
         migrations.RunSQL(VECTORS_SQL, DROP_VECTORS_SQL),
         migrations.RunSQL(VECTOR_OWNER_CHECK, DROP_VECTOR_OWNER_CHECK),
-        EnableRLS("rag_vectors"),
+        migrations.RunSQL(RLS_RAG_VECTORS_SQL, DROP_RLS_RAG_VECTORS_SQL),
     ]

@@ -7,15 +7,6 @@ user-facing message.
 
 from django.db import migrations
 
-from core.operations import EnableRLS
-from core.sqlgen import owner_from_parent, row_per_user, same_owner
-
-QUOTA_PER_USER = row_per_user("storage_quotas")
-ACCESS_LOG_OWNER = owner_from_parent("file_access_logs", "file_id", "storage_files", owner="owner_id")
-SHARE_OWNER = owner_from_parent("file_shares", "file_id", "storage_files")
-FILE_FOLDER_SAME_OWNER = same_owner("storage_files", "folder_id", "storage_folders")
-FOLDER_PARENT_SAME_OWNER = same_owner("storage_folders", "parent_id", "storage_folders")
-
 # BEFORE: lock the owner's quota row (so concurrent uploads are checked one after the other) and
 # refuse what would not fit. Only changes that add to the counted total are checked: a new live
 # file, a restore from the trash, a live file growing.
@@ -98,21 +89,178 @@ DROP FUNCTION IF EXISTS storage_files_counters();
 DROP FUNCTION IF EXISTS storage_quota_apply(uuid, text, bigint, int);
 """
 
+# Generated once by core.sqlgen / core.operations and frozen here: a published migration's SQL never changes.
+RLS_STORAGE_FOLDERS_SQL = """
+ALTER TABLE storage_folders ENABLE ROW LEVEL SECURITY;
+ALTER TABLE storage_folders FORCE ROW LEVEL SECURITY;
+CREATE POLICY storage_folders_owner ON storage_folders USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_STORAGE_FOLDERS_SQL = """
+DROP POLICY IF EXISTS storage_folders_owner ON storage_folders;
+ALTER TABLE storage_folders NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE storage_folders DISABLE ROW LEVEL SECURITY;
+"""
+RLS_STORAGE_FILES_SQL = """
+ALTER TABLE storage_files ENABLE ROW LEVEL SECURITY;
+ALTER TABLE storage_files FORCE ROW LEVEL SECURITY;
+CREATE POLICY storage_files_owner ON storage_files USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_STORAGE_FILES_SQL = """
+DROP POLICY IF EXISTS storage_files_owner ON storage_files;
+ALTER TABLE storage_files NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE storage_files DISABLE ROW LEVEL SECURITY;
+"""
+RLS_STORAGE_QUOTAS_SQL = """
+ALTER TABLE storage_quotas ENABLE ROW LEVEL SECURITY;
+ALTER TABLE storage_quotas FORCE ROW LEVEL SECURITY;
+CREATE POLICY storage_quotas_owner ON storage_quotas USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_STORAGE_QUOTAS_SQL = """
+DROP POLICY IF EXISTS storage_quotas_owner ON storage_quotas;
+ALTER TABLE storage_quotas NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE storage_quotas DISABLE ROW LEVEL SECURITY;
+"""
+RLS_FILE_ACCESS_LOGS_SQL = """
+ALTER TABLE file_access_logs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE file_access_logs FORCE ROW LEVEL SECURITY;
+CREATE POLICY file_access_logs_owner ON file_access_logs USING (owner_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (owner_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_FILE_ACCESS_LOGS_SQL = """
+DROP POLICY IF EXISTS file_access_logs_owner ON file_access_logs;
+ALTER TABLE file_access_logs NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE file_access_logs DISABLE ROW LEVEL SECURITY;
+"""
+RLS_FILE_SHARES_SQL = """
+ALTER TABLE file_shares ENABLE ROW LEVEL SECURITY;
+ALTER TABLE file_shares FORCE ROW LEVEL SECURITY;
+CREATE POLICY file_shares_owner ON file_shares USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+DROP_RLS_FILE_SHARES_SQL = """
+DROP POLICY IF EXISTS file_shares_owner ON file_shares;
+ALTER TABLE file_shares NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE file_shares DISABLE ROW LEVEL SECURITY;
+"""
+USERS_CREATE_STORAGE_QUOTAS_SQL = """
+CREATE FUNCTION users_create_storage_quotas() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    previous text := coalesce(current_setting('app.user_id', true), '');
+BEGIN
+    PERFORM set_config('app.user_id', NEW.id::text, true);
+    INSERT INTO storage_quotas (id, user_id, created_at)
+    VALUES (gen_random_uuid(), NEW.id, now())
+    ON CONFLICT (user_id) DO NOTHING;
+    PERFORM set_config('app.user_id', previous, true);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER users_create_storage_quotas AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION users_create_storage_quotas();
+DO $$
+DECLARE
+    u record;
+BEGIN
+    FOR u IN SELECT id FROM users LOOP
+        PERFORM set_config('app.user_id', u.id::text, true);
+        INSERT INTO storage_quotas (id, user_id, created_at)
+        VALUES (gen_random_uuid(), u.id, now()) ON CONFLICT (user_id) DO NOTHING;
+    END LOOP;
+    PERFORM set_config('app.user_id', '', true);
+END
+$$;
+"""
+DROP_USERS_CREATE_STORAGE_QUOTAS_SQL = """
+DROP TRIGGER IF EXISTS users_create_storage_quotas ON users;
+DROP FUNCTION IF EXISTS users_create_storage_quotas();
+"""
+FILE_ACCESS_LOGS_FILL_OWNER_ID_SQL = """
+CREATE FUNCTION file_access_logs_fill_owner_id() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT p.user_id INTO NEW.owner_id FROM storage_files p WHERE p.id = NEW.file_id;
+    IF NEW.owner_id IS NULL THEN
+        RAISE EXCEPTION 'file_access_logs.file_id does not name a visible storage_files row'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER file_access_logs_fill_owner_id BEFORE INSERT OR UPDATE OF file_id, owner_id ON file_access_logs
+    FOR EACH ROW EXECUTE FUNCTION file_access_logs_fill_owner_id();
+"""
+DROP_FILE_ACCESS_LOGS_FILL_OWNER_ID_SQL = """
+DROP TRIGGER IF EXISTS file_access_logs_fill_owner_id ON file_access_logs;
+DROP FUNCTION IF EXISTS file_access_logs_fill_owner_id();
+"""
+FILE_SHARES_FILL_USER_ID_SQL = """
+CREATE FUNCTION file_shares_fill_user_id() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT p.user_id INTO NEW.user_id FROM storage_files p WHERE p.id = NEW.file_id;
+    IF NEW.user_id IS NULL THEN
+        RAISE EXCEPTION 'file_shares.file_id does not name a visible storage_files row'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER file_shares_fill_user_id BEFORE INSERT OR UPDATE OF file_id, user_id ON file_shares
+    FOR EACH ROW EXECUTE FUNCTION file_shares_fill_user_id();
+"""
+DROP_FILE_SHARES_FILL_USER_ID_SQL = """
+DROP TRIGGER IF EXISTS file_shares_fill_user_id ON file_shares;
+DROP FUNCTION IF EXISTS file_shares_fill_user_id();
+"""
+STORAGE_FILES_FOLDER_ID_SAME_OWNER_SQL = """
+CREATE FUNCTION storage_files_folder_id_same_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.folder_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM storage_folders r WHERE r.id = NEW.folder_id AND r.user_id = NEW.user_id
+    ) THEN
+        RAISE EXCEPTION 'storage_files.folder_id must name a storage_folders row of the same owner'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER storage_files_folder_id_same_owner BEFORE INSERT OR UPDATE OF folder_id, user_id ON storage_files
+    FOR EACH ROW EXECUTE FUNCTION storage_files_folder_id_same_owner();
+"""
+DROP_STORAGE_FILES_FOLDER_ID_SAME_OWNER_SQL = """
+DROP TRIGGER IF EXISTS storage_files_folder_id_same_owner ON storage_files;
+DROP FUNCTION IF EXISTS storage_files_folder_id_same_owner();
+"""
+STORAGE_FOLDERS_PARENT_ID_SAME_OWNER_SQL = """
+CREATE FUNCTION storage_folders_parent_id_same_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.parent_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM storage_folders r WHERE r.id = NEW.parent_id AND r.user_id = NEW.user_id
+    ) THEN
+        RAISE EXCEPTION 'storage_folders.parent_id must name a storage_folders row of the same owner'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER storage_folders_parent_id_same_owner BEFORE INSERT OR UPDATE OF parent_id, user_id ON storage_folders
+    FOR EACH ROW EXECUTE FUNCTION storage_folders_parent_id_same_owner();
+"""
+DROP_STORAGE_FOLDERS_PARENT_ID_SAME_OWNER_SQL = """
+DROP TRIGGER IF EXISTS storage_folders_parent_id_same_owner ON storage_folders;
+DROP FUNCTION IF EXISTS storage_folders_parent_id_same_owner();
+"""
+
 
 class Migration(migrations.Migration):
     dependencies = [("storage", "0001_initial"), ("accounts", "0002_database_rules")]
 
     operations = [
-        EnableRLS("storage_folders"),
-        EnableRLS("storage_files"),
-        EnableRLS("storage_quotas"),
-        EnableRLS("file_access_logs", owner_column="owner_id"),
-        EnableRLS("file_shares"),
-        migrations.RunSQL(*QUOTA_PER_USER),
-        migrations.RunSQL(*ACCESS_LOG_OWNER),
-        migrations.RunSQL(*SHARE_OWNER),
-        migrations.RunSQL(*FILE_FOLDER_SAME_OWNER),
-        migrations.RunSQL(*FOLDER_PARENT_SAME_OWNER),
+        migrations.RunSQL(RLS_STORAGE_FOLDERS_SQL, DROP_RLS_STORAGE_FOLDERS_SQL),
+        migrations.RunSQL(RLS_STORAGE_FILES_SQL, DROP_RLS_STORAGE_FILES_SQL),
+        migrations.RunSQL(RLS_STORAGE_QUOTAS_SQL, DROP_RLS_STORAGE_QUOTAS_SQL),
+        migrations.RunSQL(RLS_FILE_ACCESS_LOGS_SQL, DROP_RLS_FILE_ACCESS_LOGS_SQL),
+        migrations.RunSQL(RLS_FILE_SHARES_SQL, DROP_RLS_FILE_SHARES_SQL),
+        migrations.RunSQL(USERS_CREATE_STORAGE_QUOTAS_SQL, DROP_USERS_CREATE_STORAGE_QUOTAS_SQL),
+        migrations.RunSQL(FILE_ACCESS_LOGS_FILL_OWNER_ID_SQL, DROP_FILE_ACCESS_LOGS_FILL_OWNER_ID_SQL),
+        migrations.RunSQL(FILE_SHARES_FILL_USER_ID_SQL, DROP_FILE_SHARES_FILL_USER_ID_SQL),
+        migrations.RunSQL(STORAGE_FILES_FOLDER_ID_SAME_OWNER_SQL, DROP_STORAGE_FILES_FOLDER_ID_SAME_OWNER_SQL),
+        migrations.RunSQL(STORAGE_FOLDERS_PARENT_ID_SAME_OWNER_SQL, DROP_STORAGE_FOLDERS_PARENT_ID_SAME_OWNER_SQL),
         migrations.RunSQL(QUOTA_CHECK_SQL, DROP_QUOTA_CHECK_SQL),
         migrations.RunSQL(COUNTERS_SQL, DROP_COUNTERS_SQL),
     ]
