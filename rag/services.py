@@ -3,24 +3,19 @@ retrieval settings. Indexing itself runs in a Celery task enqueued when the tran
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
-import uuid
-from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.tenancy import tenant
-from core.text import strip_control_chars, truncate_utf8
-from storage.models import StorageFile, UsageContext
+from core.text import strip_control_chars
+from storage import services as storage_services
+from storage.models import UsageContext
 
 from .errors import DocumentError, ExtractionError, VectorStoreError
 from .extract import check_size
@@ -40,30 +35,6 @@ def clean_tags(raw: str | list[str] | None) -> list[str]:
     return tags[:20]
 
 
-# File names are stored (and shown) as the user gave them, cut to what file systems and the
-# 255-character columns hold: 255 bytes of UTF-8. Storage paths use ids only.
-NAME_MAX_BYTES = 255
-_SAFE_EXTENSION = re.compile(r"^\.[a-z0-9]{1,10}$")
-
-
-def stored_file_name(raw: str | None) -> str:
-    """The upload's name without directories or control characters, at most 255 UTF-8 bytes,
-    keeping its extension when it has to be cut."""
-    name = strip_control_chars((raw or "").replace("\\", "/")).rsplit("/", 1)[-1].strip() or "document"
-    if len(name.encode()) <= NAME_MAX_BYTES:
-        return name
-    suffix = PurePosixPath(name).suffix
-    if len(suffix.encode()) > 20:
-        suffix = ""
-    stem = name[: len(name) - len(suffix)] if suffix else name
-    return truncate_utf8(stem, NAME_MAX_BYTES - len(suffix.encode())).rstrip() + suffix
-
-
-def _storage_path(user_id, file_id, name: str) -> str:
-    suffix = PurePosixPath(name).suffix.lower()
-    return f"rag/{user_id}/{file_id}{suffix if _SAFE_EXTENSION.match(suffix) else ''}"
-
-
 def _check_room(user) -> None:
     """Refuse a new document when the user's documents already hold all their plan allows."""
     message = allowance_for_user(user).full_message()
@@ -74,19 +45,6 @@ def _check_room(user) -> None:
 def _enqueue(document: RagDocument, embedder_name: str | None = None) -> None:
     document_id, user_id = str(document.id), str(document.user_id)
     transaction.on_commit(lambda: index_document_task.delay(document_id, user_id, embedder_name))
-
-
-def _quota_message(error: IntegrityError) -> str:
-    text = str(error)
-    if "storage_quota:max_file_size" in text:
-        return _("This file is larger than your plan allows for one file.")
-    if "storage_quota:max_storage" in text:
-        return _("This file does not fit in your remaining storage. Delete some files or documents first.")
-    if "storage_quota:max_files" in text:
-        return _("You have reached the number of files your plan allows.")
-    if "storage_files_user_checksum_unique" in text:
-        return _("You have already uploaded this exact file.")
-    raise error
 
 
 @transaction.atomic
@@ -103,24 +61,16 @@ def document_create_from_upload(*, user, uploaded_file, title: str = "", tags=No
     if not data:
         raise DocumentError(_("This file is empty."))
     _check_room(user)
-    checksum = hashlib.sha256(data).hexdigest()
-    name = stored_file_name(uploaded_file.name)
-    file_id = uuid.uuid4()
-    path = default_storage.save(_storage_path(user.id, file_id, name), ContentFile(data))
-    try:
-        with tenant(user.id), transaction.atomic():
-            stored = StorageFile.objects.create(
-                id=file_id, user=user, filename=name, original_name=name, storage_path=path,
-                mime_type=(getattr(uploaded_file, "content_type", "") or "application/octet-stream")[:255],
-                size=len(data), checksum=checksum, usage_context=UsageContext.RAG,
-            )
-            document = RagDocument.objects.create(
-                user=user, title=(title or name.rsplit(".", 1)[0] or name)[:300], source=Source.FILE, tags=clean_tags(tags),
-                collection=collection.strip()[:100], storage_file=stored, size_bytes=len(data),
-            )
-    except IntegrityError as exc:
-        default_storage.delete(path)
-        raise DocumentError(_quota_message(exc)) from exc
+    # A quota or duplicate refusal is the storage domain's (storage.errors), shown as it is.
+    stored = storage_services.file_store(user=user, content=data, name=uploaded_file.name,
+                                         mime_type=getattr(uploaded_file, "content_type", ""),
+                                         usage_context=UsageContext.RAG)
+    name = stored.original_name
+    with tenant(user.id):
+        document = RagDocument.objects.create(
+            user=user, title=(title or name.rsplit(".", 1)[0] or name)[:300], source=Source.FILE, tags=clean_tags(tags),
+            collection=collection.strip()[:100], storage_file=stored, size_bytes=len(data),
+        )
     _enqueue(document)
     return document
 
@@ -224,8 +174,7 @@ def document_delete(*, user, document: RagDocument) -> None:
         stored = document.storage_file
         RagDocument.objects.filter(pk=document.pk).delete()
         if stored is not None:
-            StorageFile.objects.filter(pk=stored.pk).delete()
-            transaction.on_commit(lambda: default_storage.delete(stored.storage_path))
+            storage_services.file_delete(file=stored)
 
 
 @transaction.atomic
