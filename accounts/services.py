@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
@@ -18,16 +17,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.crypto import token_digest
 from core.tenancy import tenant
 
 from .errors import InvitationError
 from .models import Account, AuditLog, AuthSession, Invitation, InvitationStatus, User, UserSettings
-from .sessions import token_digest
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
 
 # --- audit ----------------------------------------------------------------------------------------
 
@@ -68,7 +62,7 @@ def invitation_create(*, invited_by: User, email: str) -> IssuedInvitation:
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         email=email,
-        token=_digest(token),
+        token=token_digest(token),
         invited_by=invited_by,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
     )
@@ -114,8 +108,8 @@ def invitation_check(*, invitation_id: uuid.UUID | str, token: str, lock: bool =
     queryset = Invitation.objects.select_for_update() if lock else Invitation.objects
     invitation = queryset.filter(pk=invitation_id).first()
     # Constant-time comparison of digests; an unknown id costs the same comparison.
-    stored = invitation.token if invitation else _digest(secrets.token_urlsafe(32))
-    if not hmac.compare_digest(stored, _digest(token or "")) or invitation is None:
+    stored = invitation.token if invitation else token_digest(secrets.token_urlsafe(32))
+    if not hmac.compare_digest(stored, token_digest(token or "")) or invitation is None:
         raise InvitationError(_("This invitation link is not valid."))
     if invitation.status == InvitationStatus.ACCEPTED:
         raise InvitationError(_("This invitation has already been used."))

@@ -7,7 +7,6 @@ activity for the Sessions page; deleting the row signs that browser out.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from allauth.core.internal.httpkit import clean_client_ip
@@ -18,9 +17,7 @@ from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessio
 from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
-
-def token_digest(session_key: str) -> str:
-    return hashlib.sha256(session_key.encode()).hexdigest()
+from core.crypto import token_digest
 
 
 def client_ip(request) -> str | None:

@@ -7,34 +7,31 @@ when used, so a link works once and expires server-side.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
+from core.crypto import token_digest
+
 from .models import VerificationToken
-
-
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def verification_record(*, email: str, key: str) -> VerificationToken:
     days = getattr(settings, "ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS", 3)
     token, _ = VerificationToken.objects.update_or_create(
-        token=_digest(key),
+        token=token_digest(key),
         defaults={"identifier": email.lower(), "expires": timezone.now() + timedelta(days=days)},
     )
     return token
 
 
 def verification_is_open(*, key: str) -> bool:
-    return VerificationToken.objects.filter(token=_digest(key), expires__gt=timezone.now()).exists()
+    return VerificationToken.objects.filter(token=token_digest(key), expires__gt=timezone.now()).exists()
 
 
 def verification_consume(*, key: str) -> bool:
-    deleted, _ = VerificationToken.objects.filter(token=_digest(key)).delete()
+    deleted, _ = VerificationToken.objects.filter(token=token_digest(key)).delete()
     return bool(deleted)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -79,6 +80,15 @@ def _reset_keyring(*, setting, **kwargs):
 
 
 setting_changed.connect(_reset_keyring)
+
+
+def token_digest(value: str) -> str:
+    """SHA-256 hex digest of a secret token: what a table keeps instead of the token itself.
+
+    Session keys, invitation tokens and email-verification keys are stored this way, so a database
+    read hands out no usable secret; a lookup digests the presented token and compares.
+    """
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def associated_data(table: str, column: str, row_id: Any) -> bytes:
