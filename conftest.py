@@ -159,10 +159,44 @@ def _browser():
     manager.stop()
 
 
+def _new_context(browser, live_server, viewport: str = "desktop", *, timeout: float = 15_000, **options):
+    from testutils.browser import VIEWPORTS
+
+    context = browser.new_context(base_url=live_server.url, locale="en-US", viewport=VIEWPORTS[viewport], **options)
+    context.set_default_timeout(timeout)
+    return context
+
+
 @pytest.fixture
 def browser_page(_browser, live_server):
-    context = _browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
+    """A signed-out page on the live server, at the desktop viewport."""
+    context = _new_context(_browser, live_server)
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def signed_in_page(_browser, live_server, request):
+    """``signed_in_page(user, viewport="desktop", **context_options)``: a page signed in as ``user``.
+
+    The session cookie comes from the test client's login (``client_for``); ``viewport`` names one
+    of ``testutils.browser.VIEWPORTS``; other options go to Playwright's ``new_context`` (say
+    ``color_scheme="dark"``), ``timeout`` sets its default timeout (ms). Console errors and
+    uncaught script errors (a CSP violation is one) are collected in ``page.problems``. The context
+    closes when the test ends.
+    """
+    from testutils.testing import client_for
+
+    def open_as(user, viewport: str = "desktop", **options):
+        context = _new_context(_browser, live_server, viewport, **options)
+        request.addfinalizer(context.close)
+        cookie = client_for(user).cookies[settings.SESSION_COOKIE_NAME].value
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+        page = context.new_page()
+        page.problems = []
+        page.on("console", lambda message: page.problems.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        return page
+
+    return open_as

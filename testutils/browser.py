@@ -11,6 +11,8 @@ import os
 import shutil
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
+# The screens every page must fit: a phone and a desktop (``signed_in_page(user, "phone")``).
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 LAUNCH_ARGS = [
     "--no-sandbox",  # CI runs as root
     "--disable-gpu",

@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
 from agents import services
 from testutils import factories
-from testutils.testing import client_for, make_user
+from testutils.browser import VIEWPORTS
+from testutils.testing import make_user
 
 pytestmark = pytest.mark.browser
-
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
-
-
-@pytest.fixture
-def signed_in_page(_browser, live_server, request):
-    """A page signed in as a fresh user, at the viewport named by the test's parameter."""
-
-    def open_as(user, viewport):
-        context = _browser.new_context(base_url=live_server.url, locale="en-US", viewport=VIEWPORTS[viewport])
-        context.set_default_timeout(15_000)
-        cookie = client_for(user).cookies[settings.SESSION_COOKIE_NAME].value
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
-        request.addfinalizer(context.close)
-        page = context.new_page()
-        page.problems = []
-        page.on("console", lambda message: page.problems.append(message.text) if message.type == "error" else None)
-        page.on("pageerror", lambda error: page.problems.append(str(error)))
-        return page
-
-    return open_as
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,27 +6,20 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 
 from core.tenancy import tenant
 from metrics.models import UsageLog
 from metrics.services import utc_month
 from testutils import factories
-from testutils.testing import client_for, make_user
+from testutils.testing import make_user
 
 pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture
-def browser(_browser):
-    """The session's chromium (see conftest.py): one Playwright per test run."""
-    return _browser
-
-
-@pytest.fixture
-def session_cookie(transactional_db):
-    """A signed-in user with five days of usage; created before Playwright starts its event loop,
-    since Django refuses database calls from a thread running one."""
+def charts_user(transactional_db):
+    """A user with five days of usage; created before Playwright starts its event loop, since Django
+    refuses database calls from a thread running one."""
     user = make_user("charts@example.com")
     conversation = factories.make("conversations", user)
     year, month = utc_month()
@@ -37,21 +30,17 @@ def session_cookie(transactional_db):
                      timestamp=dt.datetime(year, month, day, 10, tzinfo=dt.timezone.utc))
             for day in range(1, 6)
         ])
-    return client_for(user).cookies[settings.SESSION_COOKIE_NAME].value
+    return user
 
 
 @pytest.mark.parametrize(
     ("viewport", "scheme", "motion"),
-    [({"width": 390, "height": 844}, "dark", "reduce"), ({"width": 1280, "height": 900}, "light", "no-preference")],
+    [("phone", "dark", "reduce"), ("desktop", "light", "no-preference")],
     ids=["phone-dark", "desktop-light"],
 )
-def test_charts_draw_without_csp_violations(live_server, session_cookie, browser, viewport, scheme, motion):
-    context = browser.new_context(viewport=viewport, color_scheme=scheme, reduced_motion=motion)
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie, "url": live_server.url}])
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+def test_charts_draw_without_csp_violations(live_server, charts_user, signed_in_page, viewport, scheme, motion):
+    page = signed_in_page(charts_user, viewport, color_scheme=scheme, reduced_motion=motion, timeout=30_000)
+    problems = page.problems
 
     response = page.goto(f"{live_server.url}/usage/")
     assert response.status == 200
@@ -63,4 +52,3 @@ def test_charts_draw_without_csp_violations(live_server, session_cookie, browser
     # Nothing wider than the screen on a phone.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert problems == []
-    context.close()

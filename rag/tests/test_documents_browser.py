@@ -4,38 +4,20 @@ highlighted; no CSP violation or script error, nothing wider than a phone."""
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
 from core.tenancy import tenant
 from rag.models import RagChunk, RagDocument, Source, Status
-from testutils.testing import client_for, make_user
+from testutils.browser import VIEWPORTS
+from testutils.testing import make_user
 
 pytestmark = pytest.mark.browser
 
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 FITS = "document.documentElement.scrollWidth <= window.innerWidth + 1"
 
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def signed_in_page(_browser, live_server, request):
-    def open_as(user, viewport):
-        context = _browser.new_context(base_url=live_server.url, locale="en-US", viewport=VIEWPORTS[viewport])
-        context.set_default_timeout(15_000)
-        cookie = client_for(user).cookies[settings.SESSION_COOKIE_NAME].value
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
-        request.addfinalizer(context.close)
-        page = context.new_page()
-        page.problems = []
-        page.on("console", lambda message: page.problems.append(message.text) if message.type == "error" else None)
-        page.on("pageerror", lambda error: page.problems.append(str(error)))
-        return page
-
-    return open_as
 
 
 @pytest.mark.django_db(transaction=True)
