@@ -1,23 +1,19 @@
 """Retrieval quality: a question set over a corpus of our own, recall@k per kind of question and mode.
 
-The set (``rag/tests/data/eval_corpus.json``) holds 31 personal documents (five in Spanish, several
-pairs sharing vocabulary on purpose: a car log and a motorcycle log, two rental agreements, two
-appliance manuals, two handbook sections, ...) and 60 questions, each naming its relevant document
-and the heading of the section holding the answer. Half are *lexical* (worded with the document's
-own words), half *paraphrased* (same need, other words).
+The set (``rag/data/eval_corpus.json``; ``manage.py evaluate_rag --corpus PATH`` reads another of
+the same shape) holds 31 personal documents (five in Spanish, several pairs sharing vocabulary on
+purpose: a car log and a motorcycle log, two rental agreements, two appliance manuals, two handbook
+sections, ...) and 60 questions, each naming its relevant document and the heading of the section
+holding the answer. Half are *lexical* (worded with the document's own words), half *paraphrased*
+(same need, other words).
 
 The evaluation indexes the corpus for a user through the real pipeline (``index_document``), then
 asks each question once of each half of retrieval (``retrieval.vector_search`` and
-``retrieval.text_search``) and keeps those candidates. Every mode and fusion is then a pure
-function of the candidates, so a grid of fusion weights costs no further queries. ``rrf_ranker``
-calls ``retrieval.fuse`` itself, so "hybrid" here is what ``retrieve`` returns (the tests check
-it). A question counts as found at k when a chunk of its document is among the first k chunks;
-``section=True`` asks for a chunk of the right section.
-
-``score_fusion`` is the alternative to reciprocal-rank fusion that we recommend: a convex
-combination of the min-max normalised cosine similarity and the full-text rank relative to the
-question's best. ``distill_static_embedder`` and ``expand_query`` measure candidate improvements
-of the offline embedder and of the full-text half without touching the indexed data.
+``retrieval.text_search``) and keeps those candidates. Every mode is then a pure function of the
+candidates (``retrieval.fuse`` itself, so "hybrid" here is what ``retrieve`` returns; the tests
+check it), and a sweep of fusion text weights costs no further queries. A question counts as found
+at k when a chunk of its document is among the first k chunks; ``section=True`` asks for a chunk
+of the right section.
 
 ``manage.py evaluate_rag`` prints the tables (see its help).
 """
@@ -25,45 +21,25 @@ of the offline embedder and of the full-text half without touching the indexed d
 from __future__ import annotations
 
 import json
-import os
-import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from django.conf import settings
 
 from core.tenancy import tenant
 
-from .embedders import (
-    CONCEPTS,
-    STOP_WORDS,
-    Embedder,
-    EmbeddingError,
-    get_embedder,
-    normalise_text,
-    resolve_sentence_transformers_model,
-    stem_word,
-)
+from .embedders import get_embedder
 from .indexing import index_document
 from .models import RagChunk, RagDocument, Source, Status
 from .retrieval import CANDIDATES, fuse, text_search, vector_search
 
-CORPUS_PATH = Path(__file__).resolve().parent / "tests" / "data" / "eval_corpus.json"
+CORPUS_PATH = Path(__file__).resolve().parent / "data" / "eval_corpus.json"
 KINDS = ("lexical", "paraphrased")
 MODES = ("vector", "text", "hybrid")
-# (vector weight, text weight) pairs for the grid: text weight rising, then vector weight falling.
-DEFAULT_GRID: tuple[tuple[float, float], ...] = (
-    (1.0, 0.0), (1.0, 0.25), (1.0, 0.5), (1.0, 0.75), (1.0, 1.0),
-    (0.75, 1.0), (0.5, 1.0), (0.25, 1.0), (0.0, 1.0),
-)
-# Text weights for the score-fusion grid.
+# Text weights for the score-fusion sweep (``--grid``).
 DEFAULT_TEXT_WEIGHTS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
-# What the measurements (see the command's output) recommend: weighted RRF with these weights as
-# the settings' defaults, or score fusion with this text weight.
-RECOMMENDED_RRF_WEIGHTS = (1.0, 0.25)
+# What the measurements recommend as RAG_FUSION_TEXT_WEIGHT (docs/decisions.md).
 RECOMMENDED_SCORE_TEXT_WEIGHT = 0.4
 
 
@@ -182,37 +158,16 @@ class Candidates:
     text: tuple[tuple[str, float], ...]  # (chunk id, ts_rank_cd), best first
 
 
-def text_search_scored(*, user, query: str, limit: int = CANDIDATES) -> list[tuple[str, float]]:
-    """``retrieval.text_search``'s hits with their ``ts_rank_cd``."""
-    return text_search(user=user, query=query, limit=limit)
-
-
 def collect_candidates(indexed: IndexedCorpus, questions: Sequence[Question] | None = None, *,
-                       limit: int = CANDIDATES, text_query: Callable[[str], str] | None = None) -> list[Candidates]:
-    """Both halves' hits for each question; ``text_query`` rewrites the full-text query (expansion)."""
+                       limit: int = CANDIDATES) -> list[Candidates]:
+    """Both halves' hits for each question."""
     questions = indexed.corpus.questions if questions is None else questions
     result = []
     for question in questions:
         vector = vector_search(user=indexed.user, query=question.question, limit=limit,
                                embedder_name=indexed.embedder_name)
-        query = text_query(question.question) if text_query else question.question
-        text = text_search_scored(user=indexed.user, query=query, limit=limit)
+        text = text_search(user=indexed.user, query=question.question, limit=limit)
         result.append(Candidates(question, tuple(vector), tuple(text)))
-    return result
-
-
-def in_memory_vector_candidates(indexed: IndexedCorpus, candidates: Sequence[Candidates], embedder: Embedder, *,
-                                limit: int = CANDIDATES) -> list[Candidates]:
-    """The same candidates with the vector half recomputed by ``embedder`` over the stored chunk
-    texts (exact cosine search in memory): measures an embedder variant without re-indexing."""
-    ids = list(indexed.chunks)
-    matrix = np.asarray(embedder.embed_documents([indexed.chunks[i].content for i in ids]), dtype=np.float64)
-    queries = np.asarray([embedder.embed_query(c.question.question) for c in candidates], dtype=np.float64)
-    similarities = queries @ matrix.T
-    result = []
-    for candidate, row in zip(candidates, similarities, strict=True):
-        order = sorted(range(len(ids)), key=lambda j: (-row[j], ids[j]))[:limit]
-        result.append(replace(candidate, vector=tuple((ids[j], float(row[j])) for j in order)))
     return result
 
 
@@ -239,30 +194,6 @@ def rank_vector(candidates: Candidates) -> list[str]:
 
 def rank_text(candidates: Candidates) -> list[str]:
     return _fused(candidates, 1.0, "text")
-
-
-RRF_K = 60
-
-
-def rrf_ranker(vector_weight: float, text_weight: float, *, threshold: float = 0.0) -> Ranker:
-    """Weighted reciprocal-rank fusion, the alternative we measured against (not used by
-    ``retrieve``): ``w_v / (k + rank_v) + w_t / (k + rank_t)``."""
-    def rank(candidates: Candidates) -> list[str]:
-        scores: dict[str, float] = {}
-        vector = [(c, s) for c, s in candidates.vector if s >= threshold]
-        for position, (chunk_id, _) in enumerate(vector, start=1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + vector_weight / (RRF_K + position)
-        for position, (chunk_id, _) in enumerate(candidates.text, start=1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + text_weight / (RRF_K + position)
-        return [chunk_id for chunk_id, score in sorted(scores.items(), key=lambda i: (-i[1], i[0])) if score > 0]
-    return rank
-
-
-def score_fusion(vector_hits: Sequence[tuple[str, float]], text_hits: Sequence[tuple[str, float]], *,
-                 text_weight: float = RECOMMENDED_SCORE_TEXT_WEIGHT, threshold: float = 0.0) -> list[tuple[str, float]]:
-    """Score fusion as ``retrieve`` does it (``retrieval.fuse``) → [(chunk id, score)], best first."""
-    return [(chunk_id, score) for chunk_id, score, *_ in fuse(list(vector_hits), list(text_hits),
-                                                             text_weight=text_weight, threshold=threshold)]
 
 
 def score_fusion_ranker(text_weight: float = RECOMMENDED_SCORE_TEXT_WEIGHT) -> Ranker:
@@ -334,13 +265,6 @@ def evaluate(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *, 
             for kind in KINDS for mode, ranker in rankers.items() for k in ks}
 
 
-def weight_grid(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *, k: int = 5,
-                pairs: Sequence[tuple[float, float]] = DEFAULT_GRID) -> list[tuple[tuple[float, float], dict[str, Recall]]]:
-    """Hybrid (weighted RRF) recall@k of each kind for each (vector weight, text weight) pair."""
-    return [(pair, {kind: recall(candidates, rrf_ranker(*pair), chunks, k, kind=kind) for kind in KINDS})
-            for pair in pairs]
-
-
 def score_grid(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *, k: int = 5,
                text_weights: Sequence[float] = DEFAULT_TEXT_WEIGHTS) -> list[tuple[float, dict[str, Recall]]]:
     """``score_fusion`` recall@k of each kind for each text weight."""
@@ -372,98 +296,3 @@ def format_grid(rows: Sequence[tuple[object, dict[str, Recall]]], *, label: str,
         name = f"{setting[0]:g} / {setting[1]:g}" if isinstance(setting, tuple) else f"{setting:g}"
         lines.append(f"{name:<16}" + "".join(f"{_cell(values[kind]):>17}" for kind in KINDS))
     return "\n".join(lines)
-
-
-# --- improvements under measurement ---------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _concept_stems() -> dict[str, tuple[str, ...]]:
-    """Concept id -> the stems in that synonym group (the offline embedder's ``CONCEPTS`` inverted)."""
-    groups: dict[str, list[str]] = {}
-    for stem, concepts in CONCEPTS.items():
-        for concept in concepts:
-            groups.setdefault(concept, []).append(stem)
-    return {concept: tuple(stems) for concept, stems in groups.items()}
-
-
-_WORD = re.compile(r"[^\W_]+")
-
-
-def expand_query(query: str, *, per_word: int = 4) -> str:
-    """The query followed by synonyms of its words (the offline embedder's concept groups), for
-    the full-text half: it ORs the query's lexemes, so "physician" also finds "doctor". Each word
-    adds at most ``per_word`` synonyms."""
-    groups = _concept_stems()
-    seen: set[str] = set()
-    extra: list[str] = []
-    for token in _WORD.findall(normalise_text(query)):
-        if token in STOP_WORDS:
-            continue
-        stem = stem_word(token)
-        seen.add(stem)
-        added = 0
-        for concept in CONCEPTS.get(stem, ()):
-            for synonym in groups[concept]:
-                if added < per_word and synonym not in seen:
-                    seen.add(synonym)
-                    extra.append(synonym)
-                    added += 1
-    return f"{query} {' '.join(extra)}" if extra else query
-
-
-class StaticTokenEmbedder(Embedder):
-    """Static token vectors (the Model2Vec recipe), measured as a replacement for feature hashing.
-
-    One vector per WordPiece token of a sentence-transformers model; a text's vector is the sum of
-    its tokens' vectors weighted by ``log(1 + token id)`` (BERT vocabularies are ordered roughly by
-    frequency, so this is a Zipf weight: rare tokens count more), normalised. At run time this
-    needs only numpy, the vocabulary and the table: no torch, no model.
-    """
-
-    name = "static-distilled"
-
-    def __init__(self, tokenizer, table: np.ndarray):
-        self.tokenizer = tokenizer
-        self.table = table.astype(np.float32)
-        self.dimension = int(table.shape[1])
-        self._weights = np.log1p(np.arange(table.shape[0], dtype=np.float32))
-        self._special = set(tokenizer.all_special_ids)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        rows = []
-        for text in texts:
-            ids = [i for i in self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"] if i not in self._special]
-            vector = (self.table[ids] * self._weights[ids, None]).sum(axis=0) if ids else np.zeros(self.dimension)
-            norm = float(np.linalg.norm(vector))
-            rows.append((vector / norm if norm else vector).tolist())
-        return rows
-
-
-def distill_static_embedder(model_path: str | Path | None = None, *, dimension: int = 256,
-                            batch_size: int = 2048) -> StaticTokenEmbedder:
-    """Distil a ``StaticTokenEmbedder`` from the local sentence-transformers model (the one the
-    "sentence-transformers" embedder loads): each token's contextual output alone between [CLS] and
-    [SEP], centred, reduced to ``dimension`` by PCA. About 30 s on two CPU cores for MiniLM's 30,522
-    tokens. Raises EmbeddingError when sentence-transformers or the model is missing."""
-    path = resolve_sentence_transformers_model(model_path)
-    os.environ["HF_HUB_OFFLINE"] = "1"  # a local directory only, as the embedder loads it
-    try:
-        import torch
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:
-        raise EmbeddingError(f"distilling needs requirements-ml.txt installed ({exc})") from None
-    model = SentenceTransformer(str(path), device="cpu")
-    tokenizer, transformer = model.tokenizer, model[0].auto_model
-    size = tokenizer.vocab_size
-    outputs = np.zeros((size, transformer.config.hidden_size), dtype=np.float32)
-    with torch.no_grad():
-        for start in range(0, size, batch_size):
-            ids = torch.arange(start, min(start + batch_size, size))
-            inputs = torch.stack([torch.full_like(ids, tokenizer.cls_token_id), ids,
-                                  torch.full_like(ids, tokenizer.sep_token_id)], dim=1)
-            hidden = transformer(input_ids=inputs, attention_mask=torch.ones_like(inputs)).last_hidden_state
-            outputs[start:start + len(ids)] = hidden[:, 1].numpy()
-    centred = outputs - outputs.mean(axis=0)
-    _, _, components = np.linalg.svd(centred[::3], full_matrices=False)  # a third of the rows fits the PCA
-    return StaticTokenEmbedder(tokenizer, centred @ components[:dimension].T)

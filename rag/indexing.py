@@ -25,10 +25,9 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from agents.providers.offline import detect_language
 from core.errors import UserFacingError
 from core.tenancy import bypass, tenant
-from core.text import strip_control_chars
+from core.text import detect_language, strip_control_chars
 
 from .chunking import chunk_text
 from .embedders import get_embedder

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import embedders
+from core.text import stem_word
 from rag.embedders import (
     OfflineEmbedder,
     OpenAIEmbedder,
@@ -22,8 +22,8 @@ from rag.embedders import (
     available_embedders,
     find_model_dir,
     get_embedder,
-    stem_word,
 )
+from rag.embedders import sentence_transformers as sentence_transformers_embedder
 from rag.errors import EmbeddingError
 from testutils.fakes.server import FakeHandler, FakeServer
 
@@ -302,10 +302,10 @@ def test_sentence_transformers_falls_back_to_the_packaged_model(fake_sentence_tr
                                                                monkeypatch):
     model = make_model_dir(tmp_path)
     settings.SENTENCE_TRANSFORMERS_MODEL = ""
-    monkeypatch.setattr(embedders, "packaged_model_dir", lambda: model)
+    monkeypatch.setattr(sentence_transformers_embedder, "packaged_model_dir", lambda: model)
     SentenceTransformerEmbedder().embed_query("hello")
     assert FakeSentenceTransformer.loaded == [(str(model), "1")]
-    monkeypatch.setattr(embedders, "packaged_model_dir", lambda: None)
+    monkeypatch.setattr(sentence_transformers_embedder, "packaged_model_dir", lambda: None)
     with pytest.raises(EmbeddingError, match="SENTENCE_TRANSFORMERS_MODEL"):
         SentenceTransformerEmbedder().embed_query("hello")
     settings.SENTENCE_TRANSFORMERS_MODEL = str(tmp_path / "missing")

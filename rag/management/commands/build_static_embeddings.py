@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
-from rag.embedders import StaticEmbedder
+from rag.embedders.static import StaticEmbedder, distill_table
 from rag.errors import EmbeddingError
-from rag.evaluation import distill_static_embedder
 
 
 class Command(BaseCommand):
@@ -24,15 +23,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, dimension: int, model: str | None, **options):
         try:
-            distilled = distill_static_embedder(model, dimension=dimension)
+            tokens, table = distill_table(model, dimension=dimension)
         except EmbeddingError as exc:
             raise CommandError(exc.message) from exc
-        vocabulary = sorted(distilled.tokenizer.get_vocab().items(), key=lambda item: item[1])
-        if [index for _, index in vocabulary] != list(range(len(vocabulary))):
-            raise CommandError("the model's vocabulary is not numbered 0..n-1")
         StaticEmbedder.TABLE.parent.mkdir(parents=True, exist_ok=True)
-        np.save(StaticEmbedder.TABLE, distilled.table.astype(np.float16))
-        StaticEmbedder.VOCABULARY.write_text("\n".join(token for token, _ in vocabulary) + "\n", encoding="utf-8")
+        np.save(StaticEmbedder.TABLE, table.astype(np.float16))
+        StaticEmbedder.VOCABULARY.write_text("\n".join(tokens) + "\n", encoding="utf-8")
         self.stdout.write(self.style.SUCCESS(
-            f"wrote {StaticEmbedder.TABLE} ({distilled.table.shape[0]} tokens × {dimension}) and {StaticEmbedder.VOCABULARY}"
+            f"wrote {StaticEmbedder.TABLE} ({table.shape[0]} tokens × {dimension}) and {StaticEmbedder.VOCABULARY}"
         ))

@@ -1,0 +1,111 @@
+"""Text embedders behind one interface: the static token table (default), offline feature hashing,
+OpenAI, sentence-transformers; one module each.
+
+Every embedder returns L2-normalised vectors, so cosine similarity is a dot product. Pick one with
+``get_embedder(name)`` (default ``settings.EMBEDDER``); ``available_embedders()`` tells which can
+run here and why the others cannot.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.translation import gettext as _
+
+from ..errors import EmbeddingError
+from .base import Embedder
+from .offline import OfflineEmbedder
+from .openai_compat import OpenAIEmbedder
+from .sentence_transformers import (
+    SentenceTransformerEmbedder,
+    find_model_dir,
+    resolve_sentence_transformers_model,
+    sentence_transformers_missing,
+)
+from .static import StaticEmbedder
+
+__all__ = [
+    "EMBEDDERS",
+    "Embedder",
+    "OfflineEmbedder",
+    "OpenAIEmbedder",
+    "SentenceTransformerEmbedder",
+    "StaticEmbedder",
+    "available_embedders",
+    "find_model_dir",
+    "get_embedder",
+    "reset_embedders",
+]
+
+EMBEDDERS: dict[str, type[Embedder]] = {
+    StaticEmbedder.name: StaticEmbedder,
+    OfflineEmbedder.name: OfflineEmbedder,
+    OpenAIEmbedder.name: OpenAIEmbedder,
+    SentenceTransformerEmbedder.name: SentenceTransformerEmbedder,
+}
+
+_instances: dict[str, Embedder] = {}
+_instances_lock = threading.Lock()
+
+
+def get_embedder(name: str | None = None) -> Embedder:
+    """The embedder called ``name`` (default ``settings.EMBEDDER``), one shared instance per name."""
+    key = (name or settings.EMBEDDER or StaticEmbedder.name).strip().lower()
+    if key not in EMBEDDERS:
+        raise EmbeddingError(
+            _("Unknown embedder %(name)s. Choose one of: %(names)s.") % {"name": key, "names": ", ".join(EMBEDDERS)}
+        )
+    with _instances_lock:
+        if key not in _instances:
+            _instances[key] = EMBEDDERS[key]()
+        return _instances[key]
+
+
+def available_embedders() -> dict[str, str | None]:
+    """Each embedder's name mapped to why it cannot run here, or None when it can."""
+    reasons: dict[str, str | None] = {
+        StaticEmbedder.name: None if StaticEmbedder.TABLE.exists() else _("The built-in embedding table is missing."),
+        OfflineEmbedder.name: None,
+    }
+    reasons[OpenAIEmbedder.name] = (
+        None if settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL
+        else _("Set OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server).")
+    )
+    if not _module_available("sentence_transformers"):
+        reasons[SentenceTransformerEmbedder.name] = sentence_transformers_missing()
+    else:
+        try:
+            resolve_sentence_transformers_model()
+            reasons[SentenceTransformerEmbedder.name] = None
+        except EmbeddingError as exc:
+            reasons[SentenceTransformerEmbedder.name] = exc.message
+    return reasons
+
+
+def _module_available(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a module already imported without a spec (or a broken parent)
+        return sys.modules.get(name) is not None
+
+
+def reset_embedders() -> None:
+    """Forget the shared instances (settings changed)."""
+    with _instances_lock:
+        _instances.clear()
+
+
+_EMBEDDER_SETTINGS = {"EMBEDDER", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_EMBEDDING_MODEL",
+                      "SENTENCE_TRANSFORMERS_MODEL", "LLM_TIMEOUT_SECONDS"}
+
+
+def _on_setting_changed(*, setting: str, **kwargs) -> None:
+    if setting in _EMBEDDER_SETTINGS:
+        reset_embedders()
+
+
+setting_changed.connect(_on_setting_changed)
