@@ -16,16 +16,12 @@ from django.views.i18n import set_language as django_set_language
 
 from . import selectors, services
 from .adapters import INVITATION_SESSION_KEY
+from .decorators import admin_required
 from .errors import InvitationError
 from .forms import DeleteAccountForm, InvitationForm, UserSettingsForm
 from .models import AuthSession
 from .useragent import describe, is_mobile
 from .verification import verification_consume, verification_is_open
-
-
-def _admin_only(request):
-    if not request.user.is_authenticated or not request.user.is_admin:
-        raise Http404
 
 
 @login_required
@@ -108,8 +104,8 @@ def account_delete(request):
 
 
 @login_required
+@admin_required
 def invitation_list(request):
-    _admin_only(request)
     form = InvitationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         issued = services.invitation_create(invited_by=request.user, email=form.cleaned_data["email"])
@@ -125,8 +121,8 @@ def invitation_list(request):
 
 @login_required
 @require_POST
+@admin_required
 def invitation_revoke(request, invitation_id):
-    _admin_only(request)
     invitation = selectors.invitation_get(invitation_id=invitation_id)
     try:
         services.invitation_revoke(actor=request.user, invitation=invitation)

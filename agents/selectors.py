@@ -3,9 +3,10 @@
 Who may do what with an agent:
 
 - *use* it (catalog, chat): it is active, and it is public, granted to them, or theirs;
-- *edit* it (settings, deactivate/activate): they created it, or they are an admin;
+- *edit* it (settings, deactivate/activate): they created it, or they are an admin
+  (:func:`agent_can_edit`, the one statement of that rule);
 - *view* its page: either of the above, so a creator still reaches an agent they deactivated;
-- *manage its access* (public/private, grants): admins only (checked by the views).
+- *manage its access* (public/private, grants): admins only (``accounts.permissions.is_admin``).
 
 Everything else is a 404, never a 403: an outsider must not learn that a private agent exists.
 """
@@ -15,9 +16,11 @@ from __future__ import annotations
 import uuid
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from accounts.permissions import is_admin
 
 from .models import Agent, Category, UserAgentPermission
 
@@ -63,17 +66,17 @@ def agent_get_usable(*, user: User, slug: str) -> Agent:
 
 
 def agent_get_editable(*, user: User, slug: str) -> Agent:
-    """The creator's own agent (active or not), or any agent for an admin; 404 otherwise."""
-    queryset = _with_access(Agent.objects.select_related("created_by"), user)
-    if not user.is_admin:
-        queryset = queryset.filter(created_by=user)
-    return get_object_or_404(queryset, slug=slug)
+    """An agent ``user`` may edit (:func:`agent_can_edit`; the agent active or not); 404 otherwise."""
+    agent = get_object_or_404(_with_access(Agent.objects.select_related("created_by"), user), slug=slug)
+    if not agent_can_edit(user=user, agent=agent):
+        raise Http404
+    return agent
 
 
 def agents_viewable_by(user: User) -> QuerySet[Agent]:
     """The agents whose page ``user`` may see: those they may use or may edit (every one, for an admin)."""
     queryset = _with_access(Agent.objects.all(), user)
-    if not user.is_admin:
+    if not is_admin(user):
         queryset = queryset.filter(_usable_filter(user) | Q(created_by=user))
     return queryset
 
@@ -96,7 +99,9 @@ def agent_is_usable_by(agent: Agent, user: User) -> bool:
 
 
 def agent_can_edit(*, user: User, agent: Agent) -> bool:
-    return user.is_authenticated and (user.is_admin or agent.created_by_id == user.pk)
+    """Whether ``user`` may change ``agent``'s settings and (de)activate it: an admin, or its creator
+    while their account is active (a deleted account cannot sign in, so pages never see one)."""
+    return is_admin(user) or bool(user.is_authenticated and user.is_active and agent.created_by_id == user.pk)
 
 
 def grants_for_agent(agent: Agent) -> QuerySet[UserAgentPermission]:

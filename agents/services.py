@@ -15,24 +15,25 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.permissions import is_admin
 from accounts.services import audit_log_record
 from core.tenancy import tenant
 
 from . import validation
 from .models import Agent, UserAgentPermission
-from .selectors import agents_viewable_by
+from .selectors import agent_can_edit, agents_viewable_by
 
 # How many times a generated slug is retried when a concurrent insert takes it first.
 _SLUG_ATTEMPTS = 5
 
 
 def _require_editor(user: User, agent: Agent) -> None:
-    if not (user.is_admin or (user.is_active and agent.created_by_id == user.pk)):
+    if not agent_can_edit(user=user, agent=agent):
         raise PermissionDenied("Only the agent's creator or an admin may change it.")
 
 
 def _require_admin(actor: User) -> None:
-    if not actor.is_admin:
+    if not is_admin(actor):
         raise PermissionDenied("Only admins manage who may use an agent.")
 
 

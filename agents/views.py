@@ -8,11 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import admin_required
+from accounts.permissions import is_admin
 from core.params import query_page, query_text
 
 from . import registry, selectors, services
@@ -44,11 +45,6 @@ class AgentCard:
             mine=mine,
             shared=not mine and not agent.is_public and bool(getattr(agent, "is_granted", False)),
         )
-
-
-def _admin_only(request) -> None:
-    if not request.user.is_admin:
-        raise Http404
 
 
 def _status(form) -> int:
@@ -91,7 +87,7 @@ def detail_view(request, slug):
             "agent": agent,
             "card": card,
             "can_edit": can_edit,
-            "can_manage_access": request.user.is_admin,
+            "can_manage_access": is_admin(request.user),
             "can_chat": selectors.agent_is_usable_by(agent, request.user) and card.model_available,
         },
     )
@@ -146,8 +142,8 @@ def activate_view(request, slug):
 
 
 @login_required
+@admin_required
 def access_view(request, slug):
-    _admin_only(request)
     agent = selectors.agent_get_editable(user=request.user, slug=slug)
     form = GrantForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -168,8 +164,8 @@ def access_view(request, slug):
 
 @login_required
 @require_POST
+@admin_required
 def visibility_view(request, slug):
-    _admin_only(request)
     agent = selectors.agent_get_editable(user=request.user, slug=slug)
     form = VisibilityForm(request.POST)
     if not form.is_valid():
@@ -185,8 +181,8 @@ def visibility_view(request, slug):
 
 @login_required
 @require_POST
+@admin_required
 def revoke_view(request, slug, user_id):
-    _admin_only(request)
     agent = selectors.agent_get_editable(user=request.user, slug=slug)
     grant = selectors.grant_get(agent=agent, user_id=user_id)
     services.agent_revoke(actor=request.user, agent=agent, user=grant.user)
