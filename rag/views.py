@@ -184,46 +184,35 @@ def _add_file(request, guard: LimitedUploadHandler):
     form = FileDocumentForm(request.POST, request.FILES, auto_id=FORM_IDS["file"])
     if guard.exceeded:
         return _file_too_large(request, request.POST)
-    if form.is_valid():
-        try:
-            document = services.document_create_from_upload(
-                user=request.user, uploaded_file=form.cleaned_data["file"], **form.details()
-            )
-        except UserFacingError as exc:
-            form.add_error("file", exc.message)
-        else:
-            return _added(request, document)
-    return _render_add(request, file_form=form, failed="file", status=400)
+    return _add(request, form, field="file", service=services.document_create_from_upload, argument="uploaded_file")
 
 
 @login_required
 @require_POST
 def document_add_text(request):
     form = TextDocumentForm(request.POST, auto_id=FORM_IDS["text"])
-    if form.is_valid():
-        try:
-            document = services.document_create_from_text(user=request.user, text=form.cleaned_data["text"],
-                                                          **form.details())
-        except UserFacingError as exc:
-            form.add_error("text", exc.message)
-        else:
-            return _added(request, document)
-    return _render_add(request, text_form=form, failed="text", status=400)
+    return _add(request, form, field="text", service=services.document_create_from_text, argument="text")
 
 
 @login_required
 @require_POST
 def document_add_url(request):
     form = UrlDocumentForm(request.POST, auto_id=FORM_IDS["url"])
+    return _add(request, form, field="url", service=services.document_create_from_url, argument="url")
+
+
+def _add(request, form, *, field: str, service, argument: str):
+    """What every way of adding does with its form: when valid, ``service`` creates the document
+    from the ``field`` value (passed as ``argument``) and the details, then on to the list; otherwise,
+    or when the service refuses, the add page again (400) with the errors under ``field``."""
     if form.is_valid():
         try:
-            document = services.document_create_from_url(user=request.user, url=form.cleaned_data["url"],
-                                                         **form.details())
+            document = service(user=request.user, **{argument: form.cleaned_data[field]}, **form.details())
         except UserFacingError as exc:
-            form.add_error("url", exc.message)
+            form.add_error(field, exc.message)
         else:
             return _added(request, document)
-    return _render_add(request, url_form=form, failed="url", status=400)
+    return _render_add(request, status=400, failed=field, **{f"{field}_form": form})
 
 
 # --- one document -------------------------------------------------------------------------------------
