@@ -37,6 +37,22 @@ def message_get_for_user(*, user, conversation: Conversation, message_id) -> Mes
     return get_object_or_404(Message, pk=message_id, conversation=conversation, user=user)
 
 
+def question_get(*, conversation: Conversation, message_id) -> Message:
+    """The person's message ``message_id`` of ``conversation`` (the question a stream answers)."""
+    return Message.objects.get(pk=message_id, conversation=conversation, role=MessageRole.USER)
+
+
+def history_for_turn(*, conversation: Conversation, user_message: Message) -> list[tuple[str, str]]:
+    """(role, content) of the messages up to ``user_message``, oldest first, for the model's context
+    (answers that came out empty are left out)."""
+    return list(
+        conversation.messages.filter(timestamp__lte=user_message.timestamp)
+        .exclude(role=MessageRole.ASSISTANT, content="")
+        .order_by("timestamp", "id")
+        .values_list("role", "content")
+    )
+
+
 def answer_for(user_message: Message) -> Message | None:
     """The assistant message that answers ``user_message``, if one was stored."""
     return (

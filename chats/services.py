@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -14,21 +15,19 @@ from django.utils.translation import gettext as _
 from agents.models import Agent
 from core.tenancy import tenant
 from core.text import strip_control_chars
+from metrics import limits
 from metrics import services as metering
 
+from . import tasks
+from .errors import ChatError
 from .models import ChatSession, Conversation, Message, MessageRole
 from .rendering import html_digest, render_markdown, render_plain
 
+if TYPE_CHECKING:
+    from rag.types import Citation
+
 CANCEL_KEY = "chat:cancel:{}"
 CANCEL_TTL = 600
-
-
-class ChatError(Exception):
-    """A turn that cannot be taken; ``user_message`` says why."""
-
-    def __init__(self, user_message: str):
-        self.user_message = user_message
-        super().__init__(user_message)
 
 
 def _validate_content(content: str) -> str:
@@ -63,17 +62,20 @@ def _store_user_message(user, conversation: Conversation, content: str) -> Messa
 
 
 def _refuse_over_limit(user) -> None:
-    # Checked here, when the message is posted, so that nothing is stored and the person sees
-    # why at once; checked again, and reserved atomically, before the provider call
-    # (chats.streaming), because only that check can count the turns in flight at that moment.
-    try:
-        metering.usage_check_before_turn(user=user)
-    except metering.LimitExceeded as exc:
-        raise ChatError(str(exc.user_message)) from exc
+    """``LimitExceeded`` when the month's limit is used up.
+
+    The limit is checked twice. Here, when the message is posted, so that nothing is stored and
+    the person sees why at once, on the page they posted from. And again right before the provider
+    call (``chats.streaming``), where the turn is reserved atomically: only that check counts the
+    turns in flight at that moment (other tabs, streams opened since this post), so only it can
+    hold the limit exactly; this one alone would let twenty streams opened at once all pass.
+    """
+    limits.usage_check_before_turn(user=user)
 
 
 def conversation_start(*, user, agent: Agent, content: str) -> tuple[Conversation, Message]:
-    """A new conversation with ``agent``, opened by the user's first message."""
+    """A new conversation with ``agent``, opened by the user's first message (``ChatError`` or
+    ``LimitExceeded``, both ``UserFacingError``, when it cannot be taken)."""
     content = _validate_content(content)
     _refuse_over_limit(user)
     with tenant(user.id):
@@ -100,12 +102,17 @@ class TurnResult:
     tokens_output: int
     duration_ms: int
     error: str = ""
-    citations: dict[int, dict] | None = None  # number -> {"url", "title"}
+    citations: tuple[Citation, ...] = ()  # what the answer's [n] link to (rag.types)
+
+
+def citations_json(citations: tuple[Citation, ...]) -> dict[str, dict]:
+    """Citations as an answer's ``metadata["citations"]`` keeps them and the page receives them."""
+    return {str(c.number): c.as_json() for c in citations}
 
 
 def reply_save(*, user, conversation: Conversation, user_message: Message, result: TurnResult) -> Message:
     """Store the assistant's answer (whole or partial) and its usage log in one transaction."""
-    citation_urls = {n: c["url"] for n, c in (result.citations or {}).items()}
+    citation_urls = {c.number: c.url for c in result.citations}
     content = strip_control_chars(result.content)
     html = render_markdown(content, citation_urls)
     metadata = {
@@ -119,7 +126,7 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
     if result.error:
         metadata["error"] = result.error
     if result.citations:
-        metadata["citations"] = {str(n): c for n, c in result.citations.items()}
+        metadata["citations"] = citations_json(result.citations)
     with tenant(user.id):
         answer = Message.objects.create(
             conversation=conversation,
@@ -141,8 +148,6 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
             success=result.status == "complete",
         )
         if not conversation.title and result.status == "complete":
-            from . import tasks  # noqa: PLC0415 - avoid an import cycle with tasks → services
-
             conversation_id, user_id = str(conversation.id), str(user.id)
             transaction.on_commit(lambda: tasks.generate_conversation_title.delay(conversation_id, user_id))
     return answer
@@ -193,10 +198,3 @@ def conversation_delete(*, user, conversation: Conversation) -> None:
     with tenant(user.id):
         conversation.delete()
 
-
-def conversation_title_set_if_empty(*, user_id, conversation_id, title: str) -> bool:
-    title = strip_control_chars(title or "").strip()[:200]
-    if not title:
-        return False
-    with tenant(user_id):
-        return bool(Conversation.objects.filter(pk=conversation_id, title="").update(title=title))

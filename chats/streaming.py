@@ -15,19 +15,24 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
-from accounts.models import UserSettings
+from accounts.selectors import user_settings_get
 from agents import registry, tokens
-from agents.providers import ChatMessage, Passage, ProviderError, provider_for_model
+from agents.providers import ChatMessage, Passage, ProviderError, Usage, provider_for_model
+from core.errors import UserFacingError
 from core.tenancy import tenant
-from metrics import services as metering
+from metrics import limits
 
 from . import selectors, services
-from .models import Conversation, Message, MessageRole
-from .rendering import message_body, render_markdown
+from .models import Conversation, Message
+from .rendering import message_body, message_item, render_markdown
+
+if TYPE_CHECKING:
+    from rag.types import Citation, CitedPassage
 
 logger = logging.getLogger(__name__)
 
@@ -48,17 +53,17 @@ class TurnContext:
     temperature: float
     max_tokens: int
     messages: list[ChatMessage]
-    passages: list[Passage] = field(default_factory=list)
-    citations: dict[int, dict] = field(default_factory=dict)
+    passages: list[Passage] = field(default_factory=list)  # what the model reads and cites
+    citations: tuple[Citation, ...] = ()  # what each passage's number links to, for the answer
     trimmed: int = 0
 
 
-def retrieve_passages(*, user, query: str) -> tuple[list[Passage], dict[int, dict]]:
+def retrieve_passages(*, user, query: str) -> list[CitedPassage]:
     """The user's document passages for this question, numbered for citation (RAG, when enabled)."""
     try:
         from rag import retrieval  # noqa: PLC0415 - RAG is optional for a turn
     except ImportError:
-        return [], {}
+        return []
     return retrieval.passages_for_chat(user=user, query=query)
 
 
@@ -66,16 +71,11 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
     agent = conversation.agent
     info = registry.get_model(agent.model)
     with tenant(user.id):
-        user_settings = UserSettings.objects.filter(user=user).first()
-        history = list(
-            conversation.messages.filter(timestamp__lte=user_message.timestamp)
-            .exclude(role=MessageRole.ASSISTANT, content="")
-            .order_by("timestamp", "id")
-            .values_list("role", "content")
-        )
-    passages, citations = ([], {})
-    if user_settings is None or user_settings.rag_enabled:
-        passages, citations = retrieve_passages(user=user, query=user_message.content)
+        rag_enabled = user_settings_get(user=user).rag_enabled
+        history = selectors.history_for_turn(conversation=conversation, user_message=user_message)
+    found = retrieve_passages(user=user, query=user_message.content) if rag_enabled else []
+    # The model gets the passages by number (no address: it cites [n]); the answer keeps the links.
+    passages = [Passage(number=p.citation.number, title=p.citation.title, text=p.text) for p in found]
     max_tokens = min(agent.max_tokens, info.max_output_tokens) if info else agent.max_tokens
     system = [ChatMessage("system", agent.system_prompt)] if agent.system_prompt.strip() else []
     conversation_messages = [ChatMessage(role, content) for role, content in history if role in ("user", "assistant")]
@@ -89,7 +89,7 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
         max_tokens=max_tokens,
         messages=trimmed,
         passages=passages,
-        citations=citations,
+        citations=tuple(p.citation for p in found),
         trimmed=len(system) + len(conversation_messages) - len(trimmed),
     )
 
@@ -97,7 +97,7 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
 STATUSES = ("complete", "cancelled", "failed")
 
 
-def _done_payload(answer: Message) -> dict:
+def _done_payload(answer: Message, agent_name: str) -> dict:
     metadata = answer.metadata if isinstance(answer.metadata, dict) else {}
     status = metadata.get("status", "complete")
     return {
@@ -105,6 +105,8 @@ def _done_payload(answer: Message) -> dict:
         "status": status if status in STATUSES else "failed",
         "html": message_body(answer),  # cleaned again: a replayed answer comes from the database
         "error": str(metadata.get("error") or ""),
+        # The whole list item as the page renders it (status note, sources): the page swaps it in.
+        "item": message_item(answer, agent_name),
     }
 
 
@@ -113,12 +115,12 @@ def reply_events(*, user, conversation_id, user_message_id) -> Iterator[bytes]:
     a message being answered gets an error event; one for an answered message gets its answer."""
     started = time.monotonic()
     with tenant(user.id):
-        conversation = Conversation.objects.select_related("agent").get(pk=conversation_id, user=user)
-        user_message = Message.objects.get(pk=user_message_id, conversation=conversation, role=MessageRole.USER)
+        conversation = selectors.conversation_get_for_user(user=user, conversation_id=conversation_id)
+        user_message = selectors.question_get(conversation=conversation, message_id=user_message_id)
         existing = selectors.answer_for(user_message)
     yield b"retry: 3000\n\n"
     if existing is not None:
-        yield sse("done", _done_payload(existing))
+        yield sse("done", _done_payload(existing, conversation.agent.name))
         return
     lock = LOCK_KEY.format(user_message_id)
     if not cache.add(lock, 1, timeout=LOCK_TTL):
@@ -132,12 +134,11 @@ def reply_events(*, user, conversation_id, user_message_id) -> Iterator[bytes]:
 
 
 def _stream_turn(*, user, conversation: Conversation, user_message: Message, started: float) -> Iterator[bytes]:
-    # The authoritative limit check: it reserves this turn atomically (see metrics.services), since
-    # the check when the message was posted cannot see turns started since or streams opened later.
+    # The second limit check, which reserves the turn (why twice: chats.services._refuse_over_limit).
     try:
-        reservation = metering.usage_reserve_turn(user=user, tokens=tokens.estimate_tokens(user_message.content))
-    except metering.LimitExceeded as exc:
-        yield sse("failed", {"error": str(exc.user_message)})
+        reservation = limits.usage_reserve_turn(user=user, tokens=tokens.estimate_tokens(user_message.content))
+    except UserFacingError as exc:
+        yield sse("failed", {"error": str(exc.message)})
         return
     holder = [reservation]  # renewing may replace it: the one to release is the latest
     try:
@@ -145,14 +146,14 @@ def _stream_turn(*, user, conversation: Conversation, user_message: Message, sta
     finally:
         # Released once the usage log is written (``_answer`` does), or here when the turn died
         # before it. A process that dies leaves it to expire.
-        metering.usage_release_turn(holder[0])
+        limits.usage_release_turn(holder[0])
 
 
 def _answer(*, user, conversation: Conversation, user_message: Message, started: float, reservation: list) -> Iterator[bytes]:
     context = build_context(user=user, conversation=conversation, user_message=user_message)
-    reservation[0] = metering.usage_renew_reservation(reservation[0], tokens=_prompt_tokens(context))
+    reservation[0] = limits.usage_renew_reservation(reservation[0], tokens=_prompt_tokens(context))
     if context.passages:
-        yield sse("sources", {"citations": {str(n): c for n, c in context.citations.items()}})
+        yield sse("sources", {"citations": services.citations_json(context.citations)})
     cancel = threading.Event()
     parts: list[str] = []
     usage = None
@@ -184,14 +185,14 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
                     last_poll = now
                     if services.reply_cancel_requested(user_message.id):
                         cancel.set()
-                if now - last_renewal >= metering.RESERVATION_RENEW_SECONDS:
+                if now - last_renewal >= limits.RESERVATION_RENEW_SECONDS:
                     last_renewal = now
-                    reservation[0] = metering.usage_renew_reservation(reservation[0])
+                    reservation[0] = limits.usage_renew_reservation(reservation[0])
         finally:
             events.close()
     except ProviderError as exc:
         logger.warning("model call failed for conversation %s: %s", conversation.id, exc.detail or exc)
-        error = str(exc.user_message)
+        error = str(exc.message)
         usage = exc.usage
         if exc.partial_text and not parts:
             parts.append(exc.partial_text)
@@ -214,21 +215,19 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
             tokens_output=usage.output_tokens,
             duration_ms=int((time.monotonic() - started) * 1000),
             error=error,
-            citations=context.citations or None,
+            citations=context.citations,
         )
         answer = services.reply_save(user=user, conversation=conversation, user_message=user_message, result=result)
-        metering.usage_release_turn(reservation[0])  # the usage log now counts this turn
+        limits.usage_release_turn(reservation[0])  # the usage log now counts this turn
         reservation[0] = None
-    yield sse("done", _done_payload(answer))
+    yield sse("done", _done_payload(answer, conversation.agent.name))
 
 
 def _prompt_tokens(context: TurnContext) -> int:
     return tokens.estimate_messages_tokens(context.messages) + sum(tokens.estimate_tokens(p.text) for p in context.passages)
 
 
-def _estimate_usage(context: TurnContext, text: str):
-    from agents.providers import Usage
-
+def _estimate_usage(context: TurnContext, text: str) -> Usage:
     return Usage(input_tokens=_prompt_tokens(context), output_tokens=tokens.estimate_tokens(text) if text else 0, estimated=True)
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.selectors import agent_get_usable, agent_is_usable_by
+from core.errors import UserFacingError
 from core.params import query_page, query_text
 
 from . import selectors, services, streaming
@@ -67,8 +68,8 @@ def conversation_new(request, slug):
     if request.method == "POST" and form.is_valid():
         try:
             conversation, message = services.conversation_start(user=request.user, agent=agent, content=form.cleaned_data["content"])
-        except services.ChatError as exc:
-            form.add_error("content", exc.user_message)
+        except UserFacingError as exc:
+            form.add_error("content", exc.message)
         else:
             url = reverse("chats:detail", args=[conversation.id])
             if _wants_json(request):
@@ -119,8 +120,8 @@ def message_create(request, conversation_id):
     if form.is_valid():
         try:
             message = services.message_post(user=request.user, conversation=conversation, content=form.cleaned_data["content"])
-        except services.ChatError as exc:
-            form.add_error("content", exc.user_message)
+        except UserFacingError as exc:
+            form.add_error("content", exc.message)
         else:
             if _wants_json(request):
                 html = message_item(message, conversation.agent.name)
@@ -176,10 +177,10 @@ def reply_regenerate(request, conversation_id):
     conversation = selectors.conversation_get_for_chat(user=request.user, conversation_id=conversation_id)
     try:
         question = services.reply_regenerate(user=request.user, conversation=conversation)
-    except services.ChatError as exc:
+    except UserFacingError as exc:
         if _wants_json(request):
-            return JsonResponse({"errors": [exc.user_message]}, status=400)
-        flash.error(request, exc.user_message)
+            return JsonResponse({"errors": [exc.message]}, status=400)
+        flash.error(request, exc.message)
         return redirect("chats:detail", conversation_id=conversation.id)
     if _wants_json(request):
         return JsonResponse(_turn_urls(conversation, question))
@@ -194,8 +195,8 @@ def conversation_rename(request, conversation_id):
     if form.is_valid():
         try:
             services.conversation_rename(user=request.user, conversation=conversation, title=form.cleaned_data["title"])
-        except services.ChatError as exc:
-            flash.error(request, exc.user_message)
+        except UserFacingError as exc:
+            flash.error(request, exc.message)
         else:
             flash.success(request, _("The conversation was renamed."))
     else:

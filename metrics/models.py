@@ -78,6 +78,12 @@ class AlertType(models.TextChoices):
     TOKENS = "TOKENS", _("Tokens")
 
 
+# What a monthly limit counts (``LimitExceeded.kind``, the banner's ``kind``), and each alert type's.
+KIND_MESSAGES = "messages"
+KIND_TOKENS = "tokens"
+ALERT_TYPE_TO_KIND = {AlertType.MESSAGES: KIND_MESSAGES, AlertType.TOKENS: KIND_TOKENS}
+
+
 class UsageAlert(UUIDModel, CreatedAtModel):
     """A limit threshold reached. ``year``/``month`` are beyond the ERD: one alert per threshold
     per month, enforced by a unique constraint."""

@@ -15,17 +15,8 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import User
 
-from .models import AlertType, MonthlyUsage, UsageAlert, UsageLog
-from .services import (
-    ALERT_TYPE_TO_KIND,
-    KIND_MESSAGES,
-    KIND_TOKENS,
-    limit_resets_on,
-    limits_for,
-    month_start,
-    next_month,
-    utc_month,
-)
+from .models import ALERT_TYPE_TO_KIND, KIND_MESSAGES, KIND_TOKENS, AlertType, MonthlyUsage, UsageAlert, UsageLog
+from .plans import limit_resets_on, limits_for, month_start, next_month, utc_month
 
 ZERO_COST = Decimal("0")
 

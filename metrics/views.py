@@ -9,17 +9,15 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from core.errors import UserFacingError
 from core.params import query_text
 
 from . import selectors
-from .services import utc_month
+from .errors import InvalidMonth
+from .plans import utc_month
 
 MONTH_PATTERN = re.compile(r"(\d{4})-(\d{2})")
 EARLIEST_MONTH = (2000, 1)
-
-
-class InvalidMonth(ValueError):
-    """A ``?month=`` the page cannot show; the message says why, in the user's language."""
 
 
 def _parse_month(value: str) -> tuple[int, int]:
@@ -73,9 +71,9 @@ def usage_view(request):
     if raw:
         try:
             year, month = _parse_month(raw)
-        except InvalidMonth as exc:
+        except UserFacingError as exc:
             months = selectors.month_choices(selectors.available_months(request.user), selected=None)
-            return render(request, "metrics/usage.html", {"error": str(exc), "months": months}, status=400)
+            return render(request, "metrics/usage.html", {"error": exc.message, "months": months}, status=400)
     else:
         year, month = utc_month()
     usage = selectors.usage_for_month(user=request.user, year=year, month=month)

@@ -21,11 +21,11 @@ from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
-from agents.providers import Passage
 from core.tenancy import tenant
 
 from .embedders import EmbeddingError, get_embedder
 from .models import RagSettings, Status
+from .types import Citation, CitedPassage
 from .vectorstores import get_vector_store, namespace_for_user
 from .vectorstores.base import VectorStoreError
 
@@ -195,12 +195,13 @@ def passage_url(result: Retrieved) -> str:
     return reverse("rag:document", args=[result.document_id]) + f"#chunk-{result.position}"
 
 
-def passages_for_chat(*, user, query: str) -> tuple[list[Passage], dict[int, dict]]:
-    """Numbered passages for the model, and what each citation number links to."""
-    results = retrieve(user=user, query=query)
-    passages, citations = [], {}
-    for number, result in enumerate(results, start=1):
-        passages.append(Passage(number=number, title=result.title, text=result.content, url=""))
-        citations[number] = {"url": passage_url(result), "title": result.title, "document_id": result.document_id,
-                             "position": result.position}
-    return passages, citations
+def passages_for_chat(*, user, query: str) -> list[CitedPassage]:
+    """The passages for this question, numbered from 1, each with what its number links to."""
+    return [
+        CitedPassage(
+            citation=Citation(number=number, title=result.title, url=passage_url(result),
+                              document_id=result.document_id, position=result.position),
+            text=result.content,
+        )
+        for number, result in enumerate(retrieve(user=user, query=query), start=1)
+    ]

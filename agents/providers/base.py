@@ -4,6 +4,10 @@ Every provider (OpenAI-compatible, Anthropic, the built-in offline model) yields
 one per text delta, then exactly one final event with ``finished=True`` and the usage. Failures
 raise ``ProviderError`` (or a subclass) carrying what had been streamed so far, so the caller can
 keep a partial answer and account for its tokens.
+
+``Provider.stream`` is the one entry point; a provider implements ``generate``. The providers
+reached through an SDK over HTTP (OpenAI, Anthropic) share ``RemoteProvider.generate``: they only
+say how to open the stream and how to read its events.
 """
 
 from __future__ import annotations
@@ -12,10 +16,14 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import ModuleType
 
+import httpx2
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from agents import tokens
+from core.errors import UserFacingError
 
 
 @dataclass(frozen=True)
@@ -49,34 +57,33 @@ class StreamEvent:
     cancelled: bool = False
 
 
-class ProviderError(Exception):
-    """A model call failed. ``user_message`` is safe to show; ``partial_text`` is what was streamed."""
+class ProviderError(UserFacingError):
+    """A model call failed. ``message`` is safe to show; ``partial_text`` is what was streamed."""
 
     default_message = _("The model could not answer. Please try again.")
 
     def __init__(
         self,
-        user_message: str | None = None,
+        message: str | None = None,
         *,
         partial_text: str = "",
         usage: Usage | None = None,
         retryable: bool = False,
         detail: str = "",
     ) -> None:
-        self.user_message = user_message if user_message is not None else self.default_message
+        super().__init__(message, *([detail] if detail else []))
         self.partial_text = partial_text
         self.usage = usage
         self.retryable = retryable
         self.detail = detail  # technical detail for logs, never shown to the user
-        super().__init__(detail or str(self.user_message))
 
 
 class ProviderTimeout(ProviderError):
     default_message = _("The model took too long to answer. Please try again.")
 
-    def __init__(self, user_message: str | None = None, **kwargs) -> None:
+    def __init__(self, message: str | None = None, **kwargs) -> None:
         kwargs.setdefault("retryable", True)
-        super().__init__(user_message, **kwargs)
+        super().__init__(message, **kwargs)
 
 
 class ProviderUnavailable(ProviderError):
@@ -85,13 +92,25 @@ class ProviderUnavailable(ProviderError):
     default_message = _("This model is not available: its provider is not configured.")
 
 
+@dataclass(frozen=True)
+class Prompt:
+    """One call's input, as ``Provider.stream`` received it and with the system prompt joined."""
+
+    model: str
+    messages: list[ChatMessage]  # as given
+    passages: list[Passage] | None
+    system: str  # the system messages and the passages section (``split_system``)
+    conversation: list[ChatMessage]  # the messages other than system ones
+    temperature: float
+    max_tokens: int
+
+
 class Provider(ABC):
     name: str
 
     @abstractmethod
     def is_configured(self) -> bool: ...
 
-    @abstractmethod
     def stream(
         self,
         *,
@@ -104,6 +123,110 @@ class Provider(ABC):
         timeout: float | None = None,
     ) -> Iterator[StreamEvent]:
         """Yield a ``StreamEvent(text=...)`` per delta, then one ``StreamEvent(usage=..., finished=True)``."""
+        system, conversation = split_system(messages, passages)
+        prompt = Prompt(model=model, messages=messages, passages=passages, system=system, conversation=conversation,
+                        temperature=temperature, max_tokens=max_tokens)
+        yield from self.generate(prompt, cancel=cancel, timeout=timeout)
+
+    @abstractmethod
+    def generate(self, prompt: Prompt, *, cancel: threading.Event | None, timeout: float | None) -> Iterator[StreamEvent]:
+        """The events of ``stream`` (runs lazily, as the caller iterates)."""
+
+
+class StreamTally:
+    """What a remote stream has produced so far: its text and the token counts the provider reported."""
+
+    def __init__(self, prompt_estimate: int) -> None:
+        self.prompt_estimate = prompt_estimate
+        self.parts: list[str] = []
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def usage(self) -> Usage:
+        """The usage so far: what the provider reported, estimated where it did not report (yet)."""
+        return combine_usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens,
+                             prompt_estimate=self.prompt_estimate, partial_text=self.text)
+
+
+class RemoteProvider(Provider):
+    """A provider reached over HTTP through its SDK, which shares one stream skeleton: refuse when not
+    configured, send nothing when already cancelled, read the events until the end or a cancel
+    (closing the response drops the connection, so the server stops generating), keep the usage so
+    far, and turn every SDK or transport failure into a ``ProviderError`` carrying the partial text."""
+
+    sdk: ModuleType  # ``openai`` or ``anthropic``: both name their errors alike
+
+    @abstractmethod
+    def client(self, timeout: float):
+        """The SDK client (a context manager), with no retries of its own: the chat decides."""
+
+    @abstractmethod
+    def open_stream(self, client, prompt: Prompt, conversation: list[ChatMessage]):
+        """Start the streamed request (a context manager yielding the SDK's events)."""
+
+    @abstractmethod
+    def read(self, response, tally: StreamTally) -> Iterator[str]:
+        """The text of each event ("" for none), recording reported token counts in ``tally``."""
+
+    def for_api(self, conversation: list[ChatMessage]) -> list[ChatMessage]:
+        """The conversation as the API accepts it (what is sent, and what the estimate counts)."""
+        return conversation
+
+    def generate(self, prompt: Prompt, *, cancel: threading.Event | None, timeout: float | None) -> Iterator[StreamEvent]:
+        if not self.is_configured():
+            raise ProviderUnavailable()
+        conversation = self.for_api(prompt.conversation)
+        tally = StreamTally(estimate_prompt_tokens(prompt.system, conversation))
+        if is_cancelled(cancel):
+            yield StreamEvent(usage=Usage(0, 0), finished=True, cancelled=True)
+            return
+        with self.client(timeout if timeout is not None else settings.LLM_TIMEOUT_SECONDS) as client:
+            try:
+                response = self.open_stream(client, prompt, conversation)
+            except self.sdk.APIError as exc:
+                raise self.translate(exc, partial_text="", usage=None) from exc
+
+            cancelled = False
+            try:
+                with response:
+                    for text in self.read(response, tally):
+                        if text:
+                            tally.parts.append(text)
+                            yield StreamEvent(text=text)
+                        if is_cancelled(cancel):
+                            cancelled = True
+                            break
+            except self.sdk.APIError as exc:
+                raise self.translate(exc, partial_text=tally.text, usage=tally.usage()) from exc
+            # The SDKs do not wrap every transport error raised while reading the event stream.
+            except httpx2.TimeoutException as exc:
+                raise ProviderTimeout(partial_text=tally.text, usage=tally.usage(), detail=str(exc)) from exc
+            except httpx2.TransportError as exc:
+                raise ProviderError(
+                    MSG_INTERRUPTED, partial_text=tally.text, usage=tally.usage(), retryable=True, detail=str(exc)
+                ) from exc
+
+        yield StreamEvent(usage=tally.usage(), finished=True, cancelled=cancelled)
+
+    def translate(self, exc: Exception, *, partial_text: str, usage: Usage | None) -> ProviderError:
+        """Map an SDK error to ours; ``usage`` is None when the request never started streaming."""
+        kwargs = {"partial_text": partial_text, "usage": usage, "detail": f"{type(exc).__name__}: {exc}"}
+        if isinstance(exc, self.sdk.APITimeoutError):
+            return ProviderTimeout(**kwargs)
+        if isinstance(exc, self.sdk.APIConnectionError):
+            return ProviderError(MSG_INTERRUPTED if partial_text else MSG_CONNECTION, retryable=True, **kwargs)
+        if isinstance(exc, self.sdk.APIStatusError):
+            return self.status_error(exc, **kwargs)
+        # An error object inside the stream (HTTP status was 200): the provider's side broke mid-answer.
+        return error_for_status(None, **kwargs)
+
+    def status_error(self, exc, **kwargs) -> ProviderError:
+        """The ``ProviderError`` for an HTTP error status (``kwargs``: partial text, usage, detail)."""
+        return error_for_status(exc.status_code, **kwargs)
 
 
 # --- helpers shared by the providers -------------------------------------------------------------

@@ -94,7 +94,7 @@ def test_error_mid_stream_keeps_the_partial_text(server, fail_with, message):
     error = caught.value
     assert error.partial_text == "Boil it " == "".join(received)
     assert error.retryable is True
-    assert error.user_message == message
+    assert error.message == message
     # Input tokens were reported by message_start; output tokens are estimated.
     assert error.usage.input_tokens == 30 and error.usage.output_tokens >= 2 and error.usage.estimated
 
@@ -144,7 +144,7 @@ def test_http_errors_are_mapped(server, status, retryable, message):
         list(stream())
 
     assert caught.value.retryable is retryable
-    assert caught.value.user_message == message
+    assert caught.value.message == message
     assert caught.value.partial_text == "" and caught.value.usage is None
     assert len(server.requests) == 1  # max_retries=0
 
@@ -153,7 +153,7 @@ def test_wrong_key_is_an_authentication_error(server, settings):
     server.httpd.script = Script(api_key="sk-ant-right")
     with pytest.raises(ProviderError) as caught:
         list(stream())
-    assert caught.value.user_message == base.MSG_AUTH and not caught.value.retryable
+    assert caught.value.message == base.MSG_AUTH and not caught.value.retryable
 
 
 def test_not_configured_without_key(settings):

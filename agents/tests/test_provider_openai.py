@@ -160,7 +160,7 @@ def test_http_errors_are_mapped(server, status, retryable, message):
         list(stream())
 
     assert caught.value.retryable is retryable
-    assert str(caught.value.user_message) == str(message)
+    assert str(caught.value.message) == str(message)
     assert caught.value.partial_text == "" and caught.value.usage is None
     assert len(server.requests) == 1  # max_retries=0: the chat service decides about retries
 
@@ -170,7 +170,7 @@ def test_wrong_key_is_an_authentication_error(server, settings):
     settings.OPENAI_API_KEY = "sk-wrong"
     with pytest.raises(ProviderError) as caught:
         list(stream())
-    assert caught.value.user_message == base.MSG_AUTH and not caught.value.retryable
+    assert caught.value.message == base.MSG_AUTH and not caught.value.retryable
 
 
 def test_unreachable_server_is_a_retryable_connection_error(settings):
@@ -181,7 +181,7 @@ def test_unreachable_server_is_a_retryable_connection_error(settings):
     settings.OPENAI_API_KEY = "sk-test-key"
     with pytest.raises(ProviderError) as caught:
         list(stream())
-    assert caught.value.retryable and caught.value.user_message == base.MSG_CONNECTION
+    assert caught.value.retryable and caught.value.message == base.MSG_CONNECTION
 
 
 def test_not_configured_without_key_or_base_url(settings):

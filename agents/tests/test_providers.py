@@ -55,7 +55,7 @@ def test_format_passages_numbers_them_and_asks_for_citations():
 def test_errors_carry_defaults():
     error = ProviderError(partial_text="abc")
     assert error.partial_text == "abc" and error.usage is None and not error.retryable
-    assert str(error.user_message)
+    assert str(error.message)
     assert ProviderTimeout().retryable is True
     assert isinstance(ProviderUnavailable(), ProviderError)
 

@@ -11,8 +11,9 @@ from django.urls import reverse
 
 from chats.models import Conversation, Message
 from core.tenancy import tenant
-from metrics import services as metering
+from metrics import limits as metering
 from metrics.models import MonthlyUsage, UsageLog
+from metrics.plans import utc_month
 from testutils.fakes.openai import FakeOpenAI, Script
 from testutils.fakes.server import FakeServer
 
@@ -58,7 +59,7 @@ def test_a_failed_turn_releases_its_reservation(owner, owner_client, conversatio
 
 
 def test_a_turn_in_flight_counts_and_an_expired_one_does_not(owner, owner_client, conversation, tight_limits):
-    year, month = metering.utc_month()
+    year, month = utc_month()
     with tenant(owner.id):
         MonthlyUsage.objects.create(user=owner, year=year, month=month, total_messages=2)
     # Another tab's turn holds the last message of the month.

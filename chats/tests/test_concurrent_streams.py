@@ -94,13 +94,14 @@ def test_twenty_streams_at_the_last_message_of_the_month_answer_exactly_one():
     """At 299 of 300 messages, twenty streams opened at once: one is answered, nineteen are told the
     limit is reached, and the month ends at 300 (the turn is reserved atomically before the call)."""
     from chats.models import Message
-    from metrics import services as metering
+    from metrics import limits as metering
     from metrics.models import MonthlyUsage, UsageLog
+    from metrics.plans import utc_month
 
     user = make_user("racer@example.com", tier="FREE")
     limit = settings.TIER_LIMITS["FREE"]["messages"]
     agent = factories.agent(user, is_public=True)
-    year, month = metering.utc_month()
+    year, month = utc_month()
     pending = []
     with tenant(user.id):
         MonthlyUsage.objects.create(user=user, year=year, month=month, total_messages=limit - 1)
@@ -144,13 +145,14 @@ def test_a_stream_cut_by_the_browser_releases_its_reservation():
     """The browser leaves mid-answer: the partial answer is stored and counted, and the turn no
     longer holds a reservation, so the month is exactly at its limit, not past it or stuck."""
     from chats.models import Message
-    from metrics import services as metering
+    from metrics import limits as metering
     from metrics.models import MonthlyUsage
+    from metrics.plans import utc_month
 
     user = make_user("leaver@example.com", tier="FREE")
     limit = settings.TIER_LIMITS["FREE"]["messages"]
     agent = factories.agent(user, is_public=True)
-    year, month = metering.utc_month()
+    year, month = utc_month()
     with tenant(user.id):
         MonthlyUsage.objects.create(user=user, year=year, month=month, total_messages=limit - 2)
         conversation = factories.conversation(user, agent_=agent)

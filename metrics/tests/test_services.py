@@ -15,8 +15,11 @@ from django.utils import timezone, translation
 
 from accounts.models import UserSettings
 from core.tenancy import tenant
+from metrics.errors import LimitExceeded
+from metrics.limits import usage_check_before_turn
 from metrics.models import MonthlyUsage, UsageAlert, UsageLog
-from metrics.services import LimitExceeded, limits_for, usage_check_before_turn, usage_record_turn, utc_month
+from metrics.plans import limits_for, utc_month
+from metrics.services import usage_record_turn
 from testutils import factories
 from testutils.testing import make_user
 
@@ -96,7 +99,7 @@ def test_check_refuses_at_the_message_limit_and_marks_the_month(owner):
     with pytest.raises(LimitExceeded) as caught:
         usage_check_before_turn(user=owner)
     assert caught.value.kind == "messages"
-    message = caught.value.user_message
+    message = caught.value.message
     assert message.startswith("You have used all 300 messages of your Free plan this month. The limit resets on ")
     assert _next_month_name() in message and " 1." in message
     row = _month_row(owner)
@@ -109,7 +112,7 @@ def test_check_refuses_at_the_token_limit(owner):
     with pytest.raises(LimitExceeded) as caught:
         usage_check_before_turn(user=owner)
     assert caught.value.kind == "tokens"
-    assert caught.value.user_message.startswith("You have used all 300,000 tokens of your Free plan this month.")
+    assert caught.value.message.startswith("You have used all 300,000 tokens of your Free plan this month.")
     assert _month_row(owner).exceeded_limit is True
 
 
@@ -139,7 +142,7 @@ def test_refusal_message_speaks_the_active_language(owner):
     with pytest.raises(LimitExceeded) as caught:
         usage_check_before_turn(user=owner)
     with translation.override("es"):
-        message = caught.value.user_message
+        message = caught.value.message
     assert "300" in message and " de " in message  # the date: "1 de <month>", Django's Spanish format
 
 
@@ -362,7 +365,7 @@ def test_concurrent_turns_across_the_threshold_create_one_alert(settings):
 
 @pytest.mark.django_db
 def test_turns_in_flight_hold_their_prompt_tokens_against_the_token_limit(owner, small_limits):
-    from metrics.services import usage_release_turn, usage_reserve_turn, usage_turns_in_flight
+    from metrics.limits import usage_release_turn, usage_reserve_turn, usage_turns_in_flight
 
     agent = factories.agent(owner)
     usage_record_turn(user=owner, agent=agent, conversation=None, model="offline", tokens_input=150, tokens_output=50, duration_ms=5, success=True)
@@ -378,7 +381,7 @@ def test_turns_in_flight_hold_their_prompt_tokens_against_the_token_limit(owner,
 
 @pytest.mark.django_db
 def test_an_unlimited_plan_reserves_nothing(small_limits):
-    from metrics.services import usage_reserve_turn, usage_turns_in_flight
+    from metrics.limits import usage_reserve_turn, usage_turns_in_flight
 
     boss = make_user("boss@example.com", tier="ENTERPRISE")
     assert usage_reserve_turn(user=boss, tokens=10) is None

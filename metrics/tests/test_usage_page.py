@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from core.tenancy import tenant
 from metrics.models import MonthlyUsage, UsageLog
-from metrics.services import usage_record_turn, utc_month
+from metrics.plans import utc_month
+from metrics.services import usage_record_turn
 from testutils import factories
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 // Chat: send without reloading, stream the answer over Server-Sent Events, stop, regenerate.
 // Everything the server sends is put in the page as text while streaming; the final answer's
-// HTML comes from the server already sanitised.
+// list item comes from the server already rendered and sanitised.
 (function () {
   "use strict";
 
@@ -108,17 +108,11 @@
   }
 
   function finish(element, data) {
-    var body = element.querySelector(".msg-body");
-    body.innerHTML = data.html; // sanitised on the server (markdown-it with HTML off, then nh3)
-    element.classList.remove("msg-streaming");
-    element.id = "m-" + data.message_id;
-    if (data.status !== "complete") {
-      element.classList.add("msg-" + data.status);
-      var note = document.createElement("p");
-      note.className = "msg-note" + (data.status === "failed" ? " error" : "");
-      note.textContent = data.status === "failed" ? (data.error || i18n.failed) : i18n.stopped;
-      element.appendChild(note);
-    }
+    // The server sends the stored answer's list item exactly as the page renders it (body
+    // sanitised by markdown-it with HTML off and nh3, status note, sources): it replaces the draft.
+    var item = document.createElement("template");
+    item.innerHTML = data.item;
+    if (item.content.firstElementChild) { element.replaceWith(item.content.firstElementChild); }
     end();
   }
 
