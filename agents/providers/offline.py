@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -30,36 +29,12 @@ from agents.providers.base import (
     estimate_prompt_tokens,
     is_cancelled,
 )
+from core.text import STOP_WORDS_EN, STOP_WORDS_ES, detect_language, fold, stem_word
 
 MAX_QUOTES = 3
 MAX_QUOTE_CHARS = 320
 MAX_QUESTION_CHARS = 160
 MAX_TITLE_CHARS = 60
-
-# Accents are stripped before lookup, so these are written without them.
-STOP_WORDS_EN = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had has
-    have having he her here hers him his how i if in into is it its just me more most my no nor not now
-    of off on once only or other our out over own please same she should so some such tell than that the
-    their them then there these they this those through to too under until up very want was we were what
-    when where which while who whom why will with would you your""".split()
-)
-STOP_WORDS_ES = frozenset(
-    """a al algo algun alguna algunas alguno algunos ante antes aqui asi cada como con contra cual cuales
-    cuando cuanto de del desde donde dos el ella ellas ellos en entre era eran es esa esas ese eso esos
-    esta estaba estan estar este esto estos fue fueron ha habia han hasta hay la las le les lo los mas
-    me mi mis mucho muy nada ni no nos nosotros o os otra otro otros para pero poco por porque puede
-    puedo que quien quienes se sea ser si sin sobre son su sus tambien te tengo tiene tienen todo todos
-    tu tus un una uno unos usted y ya yo""".split()
-)
-# Words that tell the languages apart (shared ones such as "a", "no", "me" prove nothing).
-_SPANISH_MARKERS = (STOP_WORDS_ES - STOP_WORDS_EN) | {"hola", "gracias", "buenos", "buenas", "favor"}
-_ENGLISH_MARKERS = (STOP_WORDS_EN - STOP_WORDS_ES) | {"hello", "hi", "thanks", "thank"}
-
-# Light stemming, longest suffix first; plural "s" and a final "e" are handled after.
-_SUFFIXES = ("amientos", "imientos", "amiento", "imiento", "aciones", "ations", "ciones", "mente",
-             "ation", "cion", "ings", "ness", "edly", "ing", "ed", "ly")
 
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -103,44 +78,16 @@ TEXTS = {
 # --- text analysis -------------------------------------------------------------------------------
 
 
-def _fold(text: str) -> str:
-    """Lower-case without accents, so "Información" and "informacion" match."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def _stem(word: str) -> str:
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
-        word = word[:-1]
-    if word.endswith("e") and len(word) > 3:  # passage/passages, ciudad/ciudades
-        word = word[:-1]
-    return word
-
-
 def keywords(text: str) -> dict[str, str]:
     """Content words of ``text``: stem -> the first original form seen (for display)."""
     found: dict[str, str] = {}
     for match in _WORD.finditer(text):
         original = match.group()
-        folded = _fold(original)
+        folded = fold(original, casefold=False, every_mark=True)
         if len(folded) < 2 or folded in STOP_WORDS_EN or folded in STOP_WORDS_ES:
             continue
-        found.setdefault(_stem(folded), original.lower())
+        found.setdefault(stem_word(folded, light=True), original.lower())
     return found
-
-
-def detect_language(text: str) -> str:
-    """ "es" when the text is clearly Spanish (more Spanish than English markers), else "en"."""
-    words = [_fold(w) for w in _WORD.findall(text)]
-    spanish = sum(w in _SPANISH_MARKERS for w in words) + (2 if "¿" in text or "¡" in text else 0)
-    english = sum(w in _ENGLISH_MARKERS for w in words)
-    return "es" if spanish > english else "en"
 
 
 def _first_sentence(text: str) -> str:
