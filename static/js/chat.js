@@ -109,10 +109,18 @@
 
   function finish(element, data) {
     // The server sends the stored answer's list item exactly as the page renders it (body
-    // sanitised by markdown-it with HTML off and nh3, status note, sources): it replaces the draft.
-    var item = document.createElement("template");
-    item.innerHTML = data.item;
-    if (item.content.firstElementChild) { element.replaceWith(item.content.firstElementChild); }
+    // sanitised by markdown-it with HTML off and nh3, status note, sources). The draft element
+    // takes its attributes and content rather than being replaced: a new node under
+    // content-visibility: auto would not be rendered (nor read by assistive technology) until
+    // the next frame decides it is on screen.
+    var template = document.createElement("template");
+    template.innerHTML = data.item;
+    var item = template.content.firstElementChild;
+    if (item) {
+      Array.prototype.slice.call(element.attributes).forEach(function (attribute) { element.removeAttribute(attribute.name); });
+      Array.prototype.forEach.call(item.attributes, function (attribute) { element.setAttribute(attribute.name, attribute.value); });
+      element.innerHTML = item.innerHTML;
+    }
     end();
   }
 
