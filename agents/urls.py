@@ -6,13 +6,13 @@ app_name = "agents"
 
 # "new" comes before "<slug:slug>/", which is why "new" is a reserved slug (agents.validation).
 urlpatterns = [
-    path("", views.catalog_view, name="catalog"),
-    path("new/", views.create_view, name="create"),
-    path("<slug:slug>/", views.detail_view, name="detail"),
-    path("<slug:slug>/edit/", views.edit_view, name="edit"),
-    path("<slug:slug>/deactivate/", views.deactivate_view, name="deactivate"),
-    path("<slug:slug>/activate/", views.activate_view, name="activate"),
-    path("<slug:slug>/access/", views.access_view, name="access"),
-    path("<slug:slug>/access/visibility/", views.visibility_view, name="visibility"),
-    path("<slug:slug>/access/revoke/<uuid:user_id>/", views.revoke_view, name="revoke"),
+    path("", views.agent_catalog, name="catalog"),
+    path("new/", views.agent_new, name="create"),
+    path("<slug:slug>/", views.agent_detail, name="detail"),
+    path("<slug:slug>/edit/", views.agent_edit, name="edit"),
+    path("<slug:slug>/deactivate/", views.agent_deactivate, name="deactivate"),
+    path("<slug:slug>/activate/", views.agent_activate, name="activate"),
+    path("<slug:slug>/access/", views.agent_access, name="access"),
+    path("<slug:slug>/access/visibility/", views.agent_visibility, name="visibility"),
+    path("<slug:slug>/access/revoke/<uuid:user_id>/", views.agent_access_revoke, name="revoke"),
 ]

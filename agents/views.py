@@ -52,7 +52,7 @@ def _status(form) -> int:
 
 
 @login_required
-def catalog_view(request):
+def agent_catalog(request):
     # Every query parameter through the shared cleaners: a NUL byte never reaches PostgreSQL.
     category = query_text(request, "category", max_length=40) or None
     if category and category not in Category.values:
@@ -76,7 +76,7 @@ def catalog_view(request):
 
 
 @login_required
-def detail_view(request, slug):
+def agent_detail(request, slug):
     agent = selectors.agent_get_viewable(user=request.user, slug=slug)
     card = AgentCard.of(agent, request.user)
     can_edit = selectors.agent_can_edit(user=request.user, agent=agent)
@@ -94,7 +94,7 @@ def detail_view(request, slug):
 
 
 @login_required
-def create_view(request):
+def agent_new(request):
     form = AgentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -108,7 +108,7 @@ def create_view(request):
 
 
 @login_required
-def edit_view(request, slug):
+def agent_edit(request, slug):
     agent = selectors.agent_get_editable(user=request.user, slug=slug)
     form = AgentForm(request.POST if request.method == "POST" else None, agent=agent)
     if request.method == "POST" and form.is_valid():
@@ -125,7 +125,7 @@ def edit_view(request, slug):
 
 @login_required
 @require_POST
-def deactivate_view(request, slug):
+def agent_deactivate(request, slug):
     agent = selectors.agent_get_editable(user=request.user, slug=slug)
     services.agent_deactivate(user=request.user, agent=agent)
     messages.success(request, _("The agent was deactivated: it no longer appears in the catalog."))
@@ -134,7 +134,7 @@ def deactivate_view(request, slug):
 
 @login_required
 @require_POST
-def activate_view(request, slug):
+def agent_activate(request, slug):
     agent = selectors.agent_get_editable(user=request.user, slug=slug)
     services.agent_activate(user=request.user, agent=agent)
     messages.success(request, _("The agent was activated."))
@@ -143,7 +143,7 @@ def activate_view(request, slug):
 
 @login_required
 @admin_required
-def access_view(request, slug):
+def agent_access(request, slug):
     agent = selectors.agent_get_editable(user=request.user, slug=slug)
     form = GrantForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -165,7 +165,7 @@ def access_view(request, slug):
 @login_required
 @require_POST
 @admin_required
-def visibility_view(request, slug):
+def agent_visibility(request, slug):
     agent = selectors.agent_get_editable(user=request.user, slug=slug)
     form = VisibilityForm(request.POST)
     if not form.is_valid():
@@ -182,7 +182,7 @@ def visibility_view(request, slug):
 @login_required
 @require_POST
 @admin_required
-def revoke_view(request, slug, user_id):
+def agent_access_revoke(request, slug, user_id):
     agent = selectors.agent_get_editable(user=request.user, slug=slug)
     grant = selectors.grant_get(agent=agent, user_id=user_id)
     services.agent_revoke(actor=request.user, agent=agent, user=grant.user)

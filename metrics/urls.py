@@ -5,5 +5,5 @@ from . import views
 app_name = "metrics"
 
 urlpatterns = [
-    path("", views.usage_view, name="usage"),
+    path("", views.usage_overview, name="usage"),
 ]

@@ -65,7 +65,7 @@ def _chart_data(usage: dict) -> dict:
 
 @login_required
 @require_GET
-def usage_view(request):
+def usage_overview(request):
     """This month's usage against the plan's limits; ``?month=YYYY-MM`` for an earlier month."""
     raw = query_text(request, "month", max_length=20)  # the shared cleaner: no control characters
     if raw:

@@ -6,7 +6,7 @@ vector candidates and ``t`` the full-text rank divided by the question's best ra
 that missed the chunk), ``w = RAG_FUSION_TEXT_WEIGHT`` (0.4). Reciprocal-rank fusion, weighted or
 not, keeps only the order of each half, so a passage matching one common word of a paraphrased
 question could push a clearly similar passage out of the top k; on our question set
-(``rag/tests/data``, ``manage.py evaluate_rag``) no RRF weights kept hybrid as good as its better
+(``rag/data/eval_corpus.json``, ``manage.py evaluate_rag``) no RRF weights kept hybrid as good as its better
 half with MiniLM, while this fusion does, for both embedders (figures in docs/decisions.md).
 ``threshold`` (retrieval settings) drops vector hits below that cosine similarity; full-text hits
 need at least one matching term.
@@ -23,11 +23,11 @@ from django.urls import reverse
 
 from core.tenancy import tenant
 
-from .embedders import EmbeddingError, get_embedder
+from .embedders import get_embedder
+from .errors import EmbeddingError, VectorStoreError
 from .models import RagSettings, Status
 from .types import Citation, CitedPassage
 from .vectorstores import get_vector_store, namespace_for_user
-from .vectorstores.base import VectorStoreError
 
 logger = logging.getLogger(__name__)
 

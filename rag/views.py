@@ -288,7 +288,7 @@ def document_delete(request, document_id):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def rag_settings_view(request):
+def rag_settings_edit(request):
     current = selectors.rag_settings_get(user=request.user)
     names = selectors.collections_for_user(request.user)
     # A chosen collection whose documents are all gone stays listed, so it can be unchecked.

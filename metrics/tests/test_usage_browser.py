@@ -9,7 +9,7 @@ import pytest
 
 from core.tenancy import tenant
 from metrics.models import UsageLog
-from metrics.services import utc_month
+from metrics.plans import utc_month
 from testutils import factories
 from testutils.testing import make_user
 

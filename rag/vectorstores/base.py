@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 # rag/retrieval.py (owned elsewhere) still imports the error from here; new code imports rag.errors.
-from rag.errors import VectorStoreError  # noqa: F401
 
 # Metadata keys every store writes and filters on.
 META_DOCUMENT_ID = "document_id"
