@@ -15,6 +15,8 @@ urlpatterns = [
     # --- config/ (this package): health probe, start page ---
     path("healthz", healthz, name="healthz"),
     path("", views.home, name="home"),
+    path("theme/", views.theme_set, name="theme_set"),
+    path("notices/offline/dismiss/", views.offline_notice_dismiss, name="offline_notice_dismiss"),
     # --- /admin/ → Django admin (each app's admin.py); its login goes through allauth ---
     path("admin/", admin.site.urls),
     # --- /accounts/ → allauth (sign-in, sign-up, e-mail, 2FA), with accounts/ views in front ---
