@@ -1,10 +1,11 @@
-"""One assistant turn, streamed as Server-Sent Events.
+"""One assistant turn, as the events a page receives over Server-Sent Events.
 
-``reply_events`` runs after the view has returned (inside the WSGI server's iteration), so it
-sets its own RLS context for each database step. It builds the model's context (system prompt,
-retrieved passages, history trimmed to the model's window, oldest first), streams the provider's
-answer as ``delta`` events, and always stores what it got — complete, stopped by the user, cut by
-an error, or cut by the browser going away — with its usage log, before a final ``done`` event.
+``turn_events`` runs in ``chats.generation``'s runner (a thread of its own, apart from any
+request), so it sets its own RLS context for each database step. It builds the model's context
+(system prompt, retrieved passages, history trimmed to the model's window, oldest first), streams
+the provider's answer as ``delta`` events, and always stores what it got — complete, stopped by the
+user, or cut by an error — with its usage log, before a final ``done`` event. The per-question lock
+(``lock_*``) says a runner is writing the answer.
 """
 
 from __future__ import annotations
@@ -37,14 +38,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LOCK_KEY = "chat:stream:{}"
-LOCK_TTL = 900
 CANCEL_POLL_SECONDS = 0.2
 # Room kept free in the context window for the tokenizer's estimate being off.
 CONTEXT_MARGIN = 256
 
 
-def sse(event: str, data: dict) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+def sse(event: str, data: dict, event_id: str = "") -> bytes:
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
 @dataclass
@@ -97,7 +98,7 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
 STATUSES = ("complete", "cancelled", "failed")
 
 
-def _done_payload(answer: Message, agent_name: str) -> dict:
+def done_payload(answer: Message, agent_name: str) -> dict:
     metadata = answer.metadata if isinstance(answer.metadata, dict) else {}
     status = metadata.get("status", "complete")
     return {
@@ -110,35 +111,18 @@ def _done_payload(answer: Message, agent_name: str) -> dict:
     }
 
 
-def reply_events(*, user, conversation_id, user_message_id) -> Iterator[bytes]:
-    """The SSE body for the answer to ``user_message_id``. Safe to open twice: a second stream for
-    a message being answered gets an error event; one for an answered message gets its answer."""
-    started = time.monotonic()
-    with tenant(user.id):
-        conversation = selectors.conversation_get_for_user(user=user, conversation_id=conversation_id)
-        user_message = selectors.question_get(conversation=conversation, message_id=user_message_id)
-        existing = selectors.answer_for(user_message)
-    yield b"retry: 3000\n\n"
-    if existing is not None:
-        yield sse("done", _done_payload(existing, conversation.agent.name))
-        return
-    lock = LOCK_KEY.format(user_message_id)
-    if not cache.add(lock, 1, timeout=LOCK_TTL):
-        yield sse("failed", {"error": _("This answer is already being written in another tab.")})
-        return
-    try:
-        yield from _stream_turn(user=user, conversation=conversation, user_message=user_message, started=started)
-    finally:
-        cache.delete(lock)
-        services.reply_cancel_clear(user_message_id)
+def turn_events(*, user, conversation: Conversation, user_message: Message, started: float) -> Iterator[tuple[str, dict]]:
+    """The answer to ``user_message`` as (event, data) pairs: ``sources``, ``delta``…, then
+    ``done`` with the stored answer, or ``failed`` when the turn could not be reserved.
 
-
-def _stream_turn(*, user, conversation: Conversation, user_message: Message, started: float) -> Iterator[bytes]:
+    Run by ``chats.generation`` (which holds the per-question lock and publishes the events),
+    never by a request's own iteration: a browser going away does not end it.
+    """
     # The second limit check, which reserves the turn (why twice: chats.services._refuse_over_limit).
     try:
         reservation = limits.usage_reserve_turn(user=user, tokens=tokens.estimate_tokens(user_message.content))
     except UserFacingError as exc:
-        yield sse("failed", {"error": str(exc.message)})
+        yield "failed", {"error": str(exc.message)}
         return
     holder = [reservation]  # renewing may replace it: the one to release is the latest
     try:
@@ -149,11 +133,11 @@ def _stream_turn(*, user, conversation: Conversation, user_message: Message, sta
         limits.usage_release_turn(holder[0])
 
 
-def _answer(*, user, conversation: Conversation, user_message: Message, started: float, reservation: list) -> Iterator[bytes]:
+def _answer(*, user, conversation: Conversation, user_message: Message, started: float, reservation: list) -> Iterator[tuple[str, dict]]:
     context = build_context(user=user, conversation=conversation, user_message=user_message)
     reservation[0] = limits.usage_renew_reservation(reservation[0], tokens=_prompt_tokens(context))
     if context.passages:
-        yield sse("sources", {"citations": services.citations_json(context.citations)})
+        yield "sources", {"citations": services.citations_json(context.citations)}
     cancel = threading.Event()
     parts: list[str] = []
     usage = None
@@ -176,7 +160,7 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
             for event in events:
                 if event.text:
                     parts.append(event.text)
-                    yield sse("delta", {"t": event.text})
+                    yield "delta", {"t": event.text}
                 if event.finished:
                     usage = event.usage
                     status = "cancelled" if event.cancelled else "complete"
@@ -188,6 +172,7 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
                 if now - last_renewal >= limits.RESERVATION_RENEW_SECONDS:
                     last_renewal = now
                     reservation[0] = limits.usage_renew_reservation(reservation[0])
+                    lock_renew(user_message.id)
         finally:
             events.close()
     except ProviderError as exc:
@@ -196,10 +181,6 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
         usage = exc.usage
         if exc.partial_text and not parts:
             parts.append(exc.partial_text)
-    except GeneratorExit:
-        # The browser went away mid-answer: keep what was written, as if stopped.
-        status = "cancelled"
-        raise
     except Exception:  # a bug must not lose the partial answer or leave the turn unrecorded
         logger.exception("chat turn failed for conversation %s", conversation.id)
         error = _("Something went wrong while writing the answer. Please try again.")
@@ -220,7 +201,29 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
         answer = services.reply_save(user=user, conversation=conversation, user_message=user_message, result=result)
         limits.usage_release_turn(reservation[0])  # the usage log now counts this turn
         reservation[0] = None
-    yield sse("done", _done_payload(answer, conversation.agent.name))
+    yield "done", done_payload(answer, conversation.agent.name)
+
+
+def lock_ttl() -> int:
+    """The per-question lock lives as long as the turn's reservation and is renewed with it, so a
+    lock left by a process that died frees the question when its reservation expires."""
+    return limits.reservation_ttl()
+
+
+def lock_take(user_message_id) -> bool:
+    return cache.add(LOCK_KEY.format(user_message_id), 1, timeout=lock_ttl())
+
+
+def lock_renew(user_message_id) -> None:
+    cache.touch(LOCK_KEY.format(user_message_id), lock_ttl())
+
+
+def lock_held(user_message_id) -> bool:
+    return cache.get(LOCK_KEY.format(user_message_id)) is not None
+
+
+def lock_release(user_message_id) -> None:
+    cache.delete(LOCK_KEY.format(user_message_id))
 
 
 def _prompt_tokens(context: TurnContext) -> int:
@@ -231,10 +234,4 @@ def _estimate_usage(context: TurnContext, text: str) -> Usage:
     return Usage(input_tokens=_prompt_tokens(context), output_tokens=tokens.estimate_tokens(text) if text else 0, estimated=True)
 
 
-def reply_collect(*, user, conversation_id, user_message_id) -> None:
-    """Run a whole turn without streaming (the no-JavaScript path)."""
-    for _chunk in reply_events(user=user, conversation_id=conversation_id, user_message_id=user_message_id):
-        pass
-
-
-__all__ = ["reply_events", "reply_collect", "build_context", "sse", "render_markdown"]
+__all__ = ["turn_events", "build_context", "done_payload", "sse", "render_markdown"]

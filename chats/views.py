@@ -1,5 +1,5 @@
 """Chat pages. Views are thin: a selector finds what the user may touch (404 otherwise), a service
-writes, and the stream is produced by ``chats.streaming``."""
+writes, and the answer is written and streamed by ``chats.generation``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from agents.selectors import agent_get_usable, agent_is_usable_by
 from core.errors import UserFacingError
 from core.params import query_page, query_text
 
-from . import selectors, services, streaming
+from . import generation, selectors, services
 from .forms import MessageForm, RenameForm, SearchForm
 from .models import MessageRole
 from .rendering import message_item, message_items
@@ -140,8 +140,13 @@ def reply_stream(request, conversation_id, message_id):
     message = selectors.message_get_for_user(user=request.user, conversation=conversation, message_id=message_id)
     if message.role != MessageRole.USER:
         return HttpResponse(status=404)
+    # The answer is written apart from this connection; a reconnecting browser sends the id of the
+    # last event it got and resumes after it (chats.generation).
     response = StreamingHttpResponse(
-        streaming.reply_events(user=request.user, conversation_id=conversation.id, user_message_id=message.id),
+        generation.reply_events(
+            user=request.user, conversation_id=conversation.id, user_message_id=message.id,
+            last_event_id=request.headers.get("Last-Event-ID"),
+        ),
         content_type="text/event-stream; charset=utf-8",
     )
     response["Cache-Control"] = "no-cache, no-transform"
@@ -156,7 +161,7 @@ def reply_generate(request, conversation_id, message_id):
     conversation = selectors.conversation_get_for_chat(user=request.user, conversation_id=conversation_id)
     message = selectors.message_get_for_user(user=request.user, conversation=conversation, message_id=message_id)
     if message.role == MessageRole.USER:
-        streaming.reply_collect(user=request.user, conversation_id=conversation.id, user_message_id=message.id)
+        generation.reply_collect(user=request.user, conversation_id=conversation.id, user_message_id=message.id)
     return redirect("chats:detail", conversation_id=conversation.id)
 
 

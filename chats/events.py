@@ -1,0 +1,111 @@
+"""The events of an answer being written, kept in a Redis Stream per question.
+
+The generation (``chats.generation``) appends each event (``sources``, ``delta``, ``done``,
+``failed``) with XADD; any number of SSE connections tail it with XREAD BLOCK from the last id they
+sent, so a browser that went away picks up where it left off (``Last-Event-ID``). A stream is
+capped (MAXLEN) and expires ``EVENTS_TTL`` seconds after its last write: by then the answer is in
+the database, and a late resume gets it from there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from django.core.cache import cache
+
+KEY = "chat:events:{}"
+EVENTS_TTL = 3600
+# Far above any answer's deltas (one per provider chunk); a cap, not a limit anyone should meet.
+MAXLEN = 20_000
+TERMINAL = frozenset({"done", "failed"})
+_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+def _client():
+    return cache._cache.get_client(write=True)  # the redis-py client behind Django's cache
+
+
+def _key(message_id) -> str:
+    return KEY.format(message_id)
+
+
+def event_publish(message_id, event: str, data: dict) -> str:
+    """Append one event; its stream id (what the browser sends back as ``Last-Event-ID``)."""
+    client = _client()
+    pipe = client.pipeline(transaction=True)
+    pipe.xadd(_key(message_id), {"e": event, "d": json.dumps(data, ensure_ascii=False)}, maxlen=MAXLEN, approximate=True)
+    pipe.expire(_key(message_id), EVENTS_TTL)
+    entry_id, _ok = pipe.execute()
+    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+
+
+def events_clear(message_id) -> None:
+    """Drop a question's events (a new answer to it is about to be written)."""
+    _client().delete(_key(message_id))
+
+
+def events_exist(message_id) -> bool:
+    return bool(_client().exists(_key(message_id)))
+
+
+def _decode(entry_id, fields) -> tuple[str, str, dict]:
+    def text(value):
+        return value.decode() if isinstance(value, bytes) else value
+
+    fields = {text(k): text(v) for k, v in fields.items()}
+    try:
+        data = json.loads(fields.get("d") or "{}")
+    except ValueError:
+        data = {}
+    return text(entry_id), fields.get("e", ""), data if isinstance(data, dict) else {}
+
+
+def events_read(message_id, *, after: str, block_ms: int | None = None, count: int = 500) -> list[tuple[str, str, dict]]:
+    """(id, event, data) written after ``after`` ("0": from the start); with ``block_ms``, waits
+    that long for the first one."""
+    found = _client().xread({_key(message_id): after}, count=count, block=block_ms)
+    if not found:
+        return []
+    _name, entries = found[0]
+    return [_decode(entry_id, fields) for entry_id, fields in entries]
+
+
+def events_all(message_id) -> list[tuple[str, str, dict]]:
+    return [_decode(entry_id, fields) for entry_id, fields in _client().xrange(_key(message_id))]
+
+
+def events_finished(message_id) -> bool:
+    """Whether the question's last event is a final one (``done`` or ``failed``)."""
+    newest = _client().xrevrange(_key(message_id), count=1)
+    return bool(newest) and _decode(*newest[0])[1] in TERMINAL
+
+
+def _as_tuple(entry_id: str) -> tuple[int, int]:
+    milliseconds, _, sequence = entry_id.partition("-")
+    return int(milliseconds), int(sequence)
+
+
+def resume_point(message_id, last_event_id: str | None) -> tuple[str, bool]:
+    """Where a (re)connecting browser resumes: (stream id to read after, replaying from the start).
+
+    A missing ``Last-Event-ID`` starts at the beginning. One that is not a stream id, or lies past
+    the last event written (forged), or before the first one kept (from an earlier answer to the
+    same question, or trimmed away), replays what exists from the start, and says so, so that the
+    page drops what it showed.
+    """
+    raw = (last_event_id or "").strip()
+    if not raw:
+        return "0", False
+    if not _ID.match(raw):
+        return "0", True
+    client = _client()
+    newest, oldest = client.xrevrange(_key(message_id), count=1), client.xrange(_key(message_id), count=1)
+    if not newest:
+        return "0", True
+    def text(value):
+        return value.decode() if isinstance(value, bytes) else value
+
+    if not _as_tuple(text(oldest[0][0])) <= _as_tuple(raw) <= _as_tuple(text(newest[0][0])):
+        return "0", True
+    return raw, False

@@ -1,0 +1,189 @@
+"""Answers written apart from the browser: a runner thread writes, SSE connections tail.
+
+``generation_start`` takes the question's lock and runs the turn (``chats.streaming.turn_events``)
+in a background thread of the web process, publishing every event to the question's Redis Stream
+(``chats.events``). ``reply_events`` is the body of the SSE endpoint: it starts the runner when
+nobody is writing the answer, then tails the stream from the browser's ``Last-Event-ID``. Closing
+the page, switching apps or losing the network only ends the tail; the answer is finished and
+stored all the same, and the next visit replays it (or shows it from the database).
+
+A caller inside an open transaction (the no-JavaScript request, which waits for the answer
+anyway; a test's transaction) writes the turn itself instead, publishing as it goes: a thread's
+own connection would not see that transaction's rows.
+
+When the web process dies mid-answer its thread dies with it: the reservation and the lock
+expire (``limits.reservation_ttl``), and the next tail that finds the lock gone without a final
+event stores the partial answer as failed (``_finish_orphan``), so the page says so and offers to
+regenerate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+
+from django.contrib.auth import get_user_model
+from django.db import connection, connections
+from django.utils.translation import gettext as _
+
+from agents import tokens
+from core.tenancy import tenant
+
+from . import events, selectors, services, streaming
+
+logger = logging.getLogger(__name__)
+
+# A tail waits this long for the next event before a keep-alive comment (which also tells a
+# server that the browser has gone) and a look at whether the runner is still alive.
+TAIL_BLOCK_MS = 5000
+
+
+def _claim(*, user, conversation_id, user_message_id):
+    """Take the question's lock to write its answer: (conversation, question), or None when an
+    answer is being written or already exists."""
+    if not streaming.lock_take(user_message_id):
+        return None
+    try:
+        with tenant(user.id):
+            conversation = selectors.conversation_get_for_user(user=user, conversation_id=conversation_id)
+            user_message = selectors.question_get(conversation=conversation, message_id=user_message_id)
+            answered = selectors.answer_for(user_message) is not None
+        if answered:  # finished between the caller's look and the lock
+            streaming.lock_release(user_message_id)
+            return None
+        events.events_clear(user_message_id)  # an earlier answer's events (regenerate)
+    except BaseException:
+        streaming.lock_release(user_message_id)
+        raise
+    return conversation, user_message
+
+
+def generation_start(*, user, conversation_id, user_message_id) -> bool:
+    """Start writing the answer to ``user_message_id`` in a background thread, unless one is being
+    written or exists. True when this call started it."""
+    if _claim(user=user, conversation_id=conversation_id, user_message_id=user_message_id) is None:
+        return False
+    thread = threading.Thread(
+        target=_run_detached, args=(user.pk, conversation_id, user_message_id),
+        name=f"chat-answer-{user_message_id}", daemon=True,
+    )
+    thread.start()
+    return True
+
+
+def _run_detached(user_id, conversation_id, user_message_id) -> None:
+    try:
+        with tenant(user_id):
+            user = get_user_model().objects.get(pk=user_id)
+            conversation = selectors.conversation_get_for_user(user=user, conversation_id=conversation_id)
+            user_message = selectors.question_get(conversation=conversation, message_id=user_message_id)
+        for _published in _run(user=user, conversation=conversation, user_message=user_message):
+            pass
+    except Exception:
+        logger.exception("chat answer runner failed for message %s", user_message_id)
+        streaming.lock_release(user_message_id)  # the next tail records the turn as failed
+    finally:
+        connections.close_all()  # this thread's connections only
+
+
+def _run(*, user, conversation, user_message) -> Iterator[tuple[str, str, dict]]:
+    """Write the whole answer, publishing each event (and yielding it with its stream id); the lock
+    is released once the final one is published."""
+    started = time.monotonic()
+    try:
+        for event, data in streaming.turn_events(user=user, conversation=conversation, user_message=user_message, started=started):
+            yield events.event_publish(user_message.id, event, data), event, data
+    finally:
+        streaming.lock_release(user_message.id)
+        services.reply_cancel_clear(user_message.id)
+
+
+def _run_inline(*, user, conversation, user_message) -> Iterator[bytes]:
+    """The turn written by this very request (inside a transaction a thread could not see into)."""
+    run = _run(user=user, conversation=conversation, user_message=user_message)
+    try:
+        for entry_id, event, data in run:
+            yield streaming.sse(event, data, entry_id)
+    except GeneratorExit:
+        for _published in run:  # the reader left: the answer is finished all the same
+            pass
+        raise
+
+
+def reply_events(*, user, conversation_id, user_message_id, last_event_id: str | None = None) -> Iterator[bytes]:
+    """The SSE body for the answer to ``user_message_id``: its events from ``last_event_id`` on
+    (from the start when it is missing, forged or stale), ending with ``done`` or ``failed``."""
+    with tenant(user.id):
+        conversation = selectors.conversation_get_for_user(user=user, conversation_id=conversation_id)
+        user_message = selectors.question_get(conversation=conversation, message_id=user_message_id)
+        existing = selectors.answer_for(user_message)
+    yield b"retry: 3000\n\n"
+    if existing is not None:  # finished: the stored answer is all the page needs, resuming or not
+        yield streaming.sse("done", streaming.done_payload(existing, conversation.agent.name))
+        return
+    orphaned = events.events_exist(user_message.id) and not streaming.lock_held(user_message.id) \
+        and not events.events_finished(user_message.id)
+    if orphaned:
+        pass  # a runner died mid-answer: the tail replays what it wrote and stores it as failed
+    elif connection.in_atomic_block:
+        claimed = _claim(user=user, conversation_id=conversation.id, user_message_id=user_message.id)
+        if claimed is not None:
+            yield from _run_inline(user=user, conversation=claimed[0], user_message=claimed[1])
+            return
+    else:
+        generation_start(user=user, conversation_id=conversation.id, user_message_id=user_message.id)
+    after, replay = events.resume_point(user_message.id, last_event_id)
+    if replay:
+        yield streaming.sse("reset", {})  # the page drops what it showed: everything comes again
+    yield from _tail(user=user, conversation=conversation, user_message=user_message, after=after)
+
+
+def _tail(*, user, conversation, user_message, after: str) -> Iterator[bytes]:
+    while True:
+        found = events.events_read(user_message.id, after=after)
+        if not found:
+            if streaming.lock_held(user_message.id):
+                found = events.events_read(user_message.id, after=after, block_ms=TAIL_BLOCK_MS)
+            else:  # nobody is writing and nothing new: finish what a dead runner left
+                found = _finish_orphan(user=user, conversation=conversation, user_message=user_message, after=after)
+        if not found:
+            yield b": keep-alive\n\n"
+            continue
+        for entry_id, event, data in found:
+            after = entry_id
+            yield streaming.sse(event, data, entry_id)
+            if event in events.TERMINAL:
+                return
+
+
+def _finish_orphan(*, user, conversation, user_message, after: str) -> list:
+    """No runner and no final event: the process writing the answer died. Store what it wrote as
+    a failed answer (once: under the question's lock) and publish its ``done``; returns the events
+    that follow ``after``."""
+    if not streaming.lock_take(user_message.id):
+        return []  # another tail is finishing it, or a new runner started: keep tailing
+    try:
+        if not events.events_finished(user_message.id):  # the runner may have ended meanwhile
+            with tenant(user.id):
+                answer = selectors.answer_for(user_message)
+            if answer is None:
+                written = events.events_all(user_message.id)
+                text = "".join(str(data.get("t", "")) for _id, event, data in written if event == "delta")
+                result = services.TurnResult(
+                    content=text, status="failed", model=conversation.agent.model,
+                    tokens_input=0, tokens_output=tokens.estimate_tokens(text) if text else 0, duration_ms=0,
+                    error=_("The server stopped while writing this answer. Regenerate it to try again."),
+                )
+                answer = services.reply_save(user=user, conversation=conversation, user_message=user_message, result=result)
+            events.event_publish(user_message.id, "done", streaming.done_payload(answer, conversation.agent.name))
+    finally:
+        streaming.lock_release(user_message.id)
+    return events.events_read(user_message.id, after=after)
+
+
+def reply_collect(*, user, conversation_id, user_message_id) -> None:
+    """Run a whole turn and wait for it (the no-JavaScript path)."""
+    for _chunk in reply_events(user=user, conversation_id=conversation_id, user_message_id=user_message_id):
+        pass

@@ -1,0 +1,140 @@
+"""Answers are written apart from the browser's connection (chats.generation): a stream that is
+left ends only the reading, a reconnecting browser resumes after its ``Last-Event-ID`` (a forged
+or stale one replays from the start, never a 500), Stop reaches a generation nobody is reading,
+and a generation whose process died is stored as failed on the next view."""
+
+import json
+import time
+
+import pytest
+from django.urls import reverse
+
+from chats import events as chat_events
+from chats.models import Message
+from core.tenancy import tenant
+from metrics import limits as metering
+from metrics.models import UsageLog
+
+from .conftest import consume
+
+
+def _post(client, conversation, content="Tell me a long story about the mountains and the sea"):
+    response = client.post(reverse("chats:message_create", args=[conversation.id]), {"content": content}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _parse(body: str) -> list[tuple[str, str, dict]]:
+    """(id, event, data) of each event in an SSE body."""
+    parsed = []
+    for block in body.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        if "event" in lines:
+            parsed.append((lines.get("id", ""), lines["event"], json.loads(lines["data"])))
+    return parsed
+
+
+def _read_until(response, deltas: int) -> str:
+    """Read a streaming response until ``deltas`` delta events arrived, then hang up."""
+    received = []
+    for chunk in response.streaming_content:
+        received.append(chunk.decode())
+        if sum(c.count("event: delta") for c in received) >= deltas:
+            break
+    response.close()
+    return "".join(received)
+
+
+def _stored_answer(owner, *, bound=30.0):
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        with tenant(owner.id):
+            answer = Message.objects.filter(role="assistant").first()
+        if answer is not None:
+            return answer
+        time.sleep(0.05)
+    raise AssertionError("no answer was stored")
+
+
+def _text(parsed) -> str:
+    return "".join(data["t"] for _id, name, data in parsed if name == "delta")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leaving_mid_answer_finishes_it_and_a_reconnect_resumes_after_the_last_event(owner, owner_client, conversation, settings):
+    settings.OFFLINE_STREAM_DELAY = 0.05
+    data = _post(owner_client, conversation)
+    first = _parse(_read_until(owner_client.get(data["stream_url"]), 3))
+    assert [name for _id, name, _data in first] == ["delta"] * 3 and all(entry_id for entry_id, _n, _d in first)
+    with tenant(owner.id):
+        assert not Message.objects.filter(role="assistant").exists()  # still being written, unread
+    # The browser comes back with the id of the last event it got: the rest follows, no repeats.
+    rest = _parse(consume(owner_client.get(data["stream_url"], HTTP_LAST_EVENT_ID=first[-1][0])))
+    assert "reset" not in [name for _id, name, _data in rest]
+    assert rest[-1][1] == "done" and rest[-1][2]["status"] == "complete"
+    answer = _stored_answer(owner)
+    assert answer.metadata["status"] == "complete"
+    assert _text(first) + _text(rest) == answer.content
+    with tenant(owner.id):
+        assert UsageLog.objects.filter(success=True).count() == 1
+    assert metering.usage_turns_in_flight(user=owner) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("forged", ["not-an-id", "99999999999999-0", "1-0", "-1", "9" * 40])
+def test_a_forged_or_stale_last_event_id_replays_from_the_start(owner, owner_client, conversation, settings, forged):
+    settings.OFFLINE_STREAM_DELAY = 0.02
+    data = _post(owner_client, conversation)
+    _read_until(owner_client.get(data["stream_url"]), 2)
+    response = owner_client.get(data["stream_url"], HTTP_LAST_EVENT_ID=forged)
+    assert response.status_code == 200
+    parsed = _parse(consume(response))
+    names = [name for _id, name, _data in parsed]
+    assert names[0] == "reset" and names[-1] == "done"  # the page drops what it had, then all of it
+    assert _text(parsed) == _stored_answer(owner).content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stop_reaches_a_generation_nobody_is_reading(owner, owner_client, conversation, settings):
+    settings.OFFLINE_STREAM_DELAY = 0.1  # the whole answer would take many seconds
+    data = _post(owner_client, conversation)
+    _read_until(owner_client.get(data["stream_url"]), 3)  # then the tab is closed
+    stopped_at = time.monotonic()
+    assert owner_client.post(data["stop_url"], HTTP_ACCEPT="application/json").json() == {"stopping": True}
+    answer = _stored_answer(owner, bound=10)
+    took = time.monotonic() - stopped_at
+    assert answer.metadata["status"] == "cancelled"
+    assert took < 3, took  # within a poll or two of the provider's next words, not the whole answer
+    assert answer.content and len(answer.content.split()) < 40
+    # Coming back shows the stopped answer.
+    parsed = _parse(consume(owner_client.get(data["stream_url"])))
+    assert [name for _id, name, _data in parsed] == ["done"] and parsed[0][2]["status"] == "cancelled"
+    assert metering.usage_turns_in_flight(user=owner) == 0
+
+
+@pytest.mark.django_db
+def test_an_answer_whose_process_died_is_stored_as_failed_on_the_next_view(owner, owner_client, conversation):
+    data = _post(owner_client, conversation)
+    # What a runner had published when its process died: two deltas, no final event, no lock.
+    for piece in ("Once upon ", "a time"):
+        chat_events.event_publish(data["message_id"], "delta", {"t": piece})
+    parsed = _parse(consume(owner_client.get(data["stream_url"])))
+    assert [name for _id, name, _data in parsed] == ["delta", "delta", "done"]
+    done = parsed[-1][2]
+    assert done["status"] == "failed" and "server stopped" in done["error"]
+    with tenant(owner.id):
+        answer = Message.objects.get(role="assistant")
+        assert answer.content == "Once upon a time" and answer.metadata["status"] == "failed"
+        assert UsageLog.objects.get().success is False
+    page = owner_client.get(reverse("chats:detail", args=[conversation.id])).content.decode()
+    assert "Once upon a time" in page and data["stream_url"] not in page  # no longer pending
+
+
+@pytest.mark.django_db
+def test_a_finished_answer_is_served_from_the_database_whatever_the_last_event_id(owner, owner_client, conversation):
+    data = _post(owner_client, conversation)
+    consume(owner_client.get(data["stream_url"]))
+    for last_event_id in ("", "1-0", "garbage\x00"):
+        response = owner_client.get(data["stream_url"], HTTP_LAST_EVENT_ID=last_event_id)
+        parsed = _parse(consume(response))
+        assert response.status_code == 200 and [name for _id, name, _data in parsed] == ["done"]
