@@ -189,6 +189,10 @@ def prepare() -> None:
     log(f"database migrated in {time.monotonic() - started:.1f}s")
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run() -> int:
     """Serve the app with its worker and scheduler; Ctrl-C stops them and the embedded services."""
     prepare()
@@ -199,10 +203,14 @@ def run() -> int:
     log(f"serving on http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
     os.environ["PATH"] = f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     honcho = subprocess.Popen([PYTHON, "-m", "honcho", "-f", str(BASE_DIR / "Procfile"), "start"], cwd=BASE_DIR)
+    # Ctrl-C, and SIGTERM from a supervisor, stop everything the same way. Started in the background
+    # by a non-interactive shell, SIGINT arrives ignored: install the handler for it explicitly.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         return honcho.wait()
     except KeyboardInterrupt:
-        honcho.send_signal(signal.SIGINT)
+        honcho.send_signal(signal.SIGTERM)  # honcho may have inherited an ignored SIGINT; TERM always stops it
         try:
             return honcho.wait(timeout=20)
         except subprocess.TimeoutExpired:
