@@ -141,9 +141,76 @@ def test_twenty_streams_at_the_last_message_of_the_month_answer_exactly_one():
     assert metering.usage_turns_in_flight(user=user) == 0  # every reservation released
 
 
+def test_twenty_clients_leaving_half_way_leave_twenty_complete_answers():
+    """Twenty streams, each client hanging up after a few words: every answer is written to the
+    end and stored once, every reservation is released, and a client coming back gets the whole
+    answer (resuming after its last event, or from the database once finished)."""
+    from chats.models import Message
+    from metrics import limits as metering
+    from metrics.models import UsageLog
+
+    user = make_user("wanderer@example.com", tier="FREE")
+    agent = factories.agent(user, is_public=True)
+    pending = []
+    with tenant(user.id):
+        for i in range(STREAMS):
+            conversation = factories.conversation(user, agent_=agent)
+            message = factories.message(user, conv=conversation, content=f"Tell me a long story number {i} about forests")
+            pending.append((conversation.id, message.id))
+
+    with gunicorn(database=settings.DATABASES["default"]["NAME"], env={"OFFLINE_STREAM_DELAY": "0.05"}) as url:
+        client = login(url, user.email, PASSWORD)
+        cookies = dict(client.cookies)
+        first_parts, last_ids, failures = {}, {}, []
+        start = threading.Barrier(STREAMS)
+
+        def leave_half_way(conversation_id, message_id):
+            try:
+                with httpx.Client(base_url=url, cookies=cookies, timeout=60) as http:
+                    start.wait()
+                    with http.stream("GET", f"/chat/{conversation_id}/messages/{message_id}/stream/") as response:
+                        body = ""
+                        for part in response.iter_text():
+                            body += part
+                            if body.count("event: delta") >= 5:
+                                break  # the tab is closed
+                first_parts[message_id] = body
+                last_ids[message_id] = [line[4:] for line in body.splitlines() if line.startswith("id: ")][-1]
+            except Exception as exc:  # reported below, with the others
+                failures.append(repr(exc))
+
+        threads = [threading.Thread(target=leave_half_way, args=item) for item in pending]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures, failures
+        assert all('"status"' not in body for body in first_parts.values())  # all left before the end
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with tenant(user.id):
+                if Message.objects.filter(role="assistant").count() == STREAMS:
+                    break
+            time.sleep(0.2)
+        # Coming back: the rest after the last event seen (or the stored answer once finished).
+        with httpx.Client(base_url=url, cookies=cookies, timeout=60) as http:
+            for conversation_id, message_id in pending:
+                body = http.get(f"/chat/{conversation_id}/messages/{message_id}/stream/",
+                                headers={"Last-Event-ID": last_ids[message_id]}).text
+                assert '"status": "complete"' in body, body[-300:]
+        assert metering.usage_turns_in_flight(user=user) == 0
+    with tenant(user.id):
+        answers = list(Message.objects.filter(role="assistant"))
+        assert len(answers) == STREAMS
+        assert all(a.metadata["status"] == "complete" and "offline" in a.content.lower() for a in answers)
+        assert UsageLog.objects.filter(user=user, success=True).count() == STREAMS
+
+
 def test_a_stream_cut_by_the_browser_releases_its_reservation():
-    """The browser leaves mid-answer: the partial answer is stored and counted, and the turn no
-    longer holds a reservation, so the month is exactly at its limit, not past it or stuck."""
+    """The browser leaves mid-answer: the answer is still written to the end, stored and counted,
+    and the turn no longer holds a reservation, so the month is exactly at its limit, not past it
+    or stuck."""
     from chats.models import Message
     from metrics import limits as metering
     from metrics.models import MonthlyUsage
@@ -165,13 +232,13 @@ def test_a_stream_cut_by_the_browser_releases_its_reservation():
                     if "event: delta" in part:
                         break
                 assert metering.usage_turns_in_flight(user=user) == 1
-        # The connection is closed; the server notices at its next write and ends the turn.
+        # The connection is closed; the answer goes on being written apart from it.
         deadline = time.monotonic() + 60
         while metering.usage_turns_in_flight(user=user) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert metering.usage_turns_in_flight(user=user) == 0
         with tenant(user.id):
-            assert Message.objects.get(role="assistant").metadata["status"] == "cancelled"
+            assert Message.objects.get(role="assistant").metadata["status"] == "complete"
             second = factories.message(user, conv=conversation, content="And another one")
         with httpx.Client(base_url=url, cookies=dict(client.cookies), timeout=60) as http:
             body = http.get(f"/chat/{conversation.id}/messages/{second.id}/stream/").text
