@@ -92,3 +92,22 @@ class Message(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.content[:40]}"
+
+
+class ConversationPin(UUIDModel):
+    """A conversation the person pinned to the top of their list. Beyond the ERD (schema decision 5:
+    ``conversations``' columns are fixed): one row per pinned conversation, tenant-owned with RLS;
+    ``user`` is filled from the conversation by a trigger, so it can never name another owner."""
+
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+", db_index=False)
+    conversation = fields.OneToOneField(Conversation, db_on_delete="CASCADE", related_name="pin")
+    pinned_at = models.DateTimeField(_("pinned"), default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "conversation_pins"
+        verbose_name = _("pinned conversation")
+        verbose_name_plural = _("pinned conversations")
+        indexes = [models.Index(fields=["user", "-pinned_at"], name="idx_conversation_pins_user")]
+
+    def __str__(self) -> str:
+        return f"pin {self.conversation_id}"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from agents.selectors import agent_is_usable_by
 
@@ -65,6 +68,57 @@ def answer_for(user_message: Message) -> Message | None:
 
 def conversations_for_user(*, user) -> QuerySet[Conversation]:
     return Conversation.objects.filter(user=user).select_related("agent").order_by("-last_message_at", "-id")
+
+
+# --- the conversation sidebar ---------------------------------------------------------------------
+
+SIDEBAR_LIMIT = 100  # the sidebar lists this many conversations; the list page has them all
+
+
+@dataclass
+class SidebarGroup:
+    key: str  # pinned | today | yesterday | week | month | YYYY-MM
+    label: str
+    conversations: list[Conversation] = field(default_factory=list)
+
+
+def _day_group(day: date, today: date) -> tuple[str, str]:
+    """(key, label) of the group a conversation last active on ``day`` belongs to."""
+    if day >= today:
+        return "today", _("Today")
+    if day == today - timedelta(days=1):
+        return "yesterday", _("Yesterday")
+    if day > today - timedelta(days=7):
+        return "week", _("Previous 7 days")
+    if day > today - timedelta(days=30):
+        return "month", _("Previous 30 days")
+    return f"{day:%Y-%m}", formats.date_format(day, "YEAR_MONTH_FORMAT")
+
+
+def conversation_sidebar(*, user, query: str = "", limit: int = SIDEBAR_LIMIT, now=None) -> list[SidebarGroup]:
+    """The person's conversations for the sidebar: pinned ones first (most recently pinned on top),
+    then the others grouped by the day of their last message in the current time zone (Today,
+    Yesterday, Previous 7 days, Previous 30 days, then by month). ``query`` keeps the conversations
+    whose title contains it. One query however many conversations there are."""
+    conversations = (
+        Conversation.objects.filter(user=user)
+        .select_related("agent")
+        .annotate(pinned_at=F("pin__pinned_at"))
+        .order_by(F("pin__pinned_at").desc(nulls_last=True), "-last_message_at", "-id")
+    )
+    if query:
+        conversations = conversations.filter(title__icontains=query)
+    today = timezone.localdate(now)
+    groups: list[SidebarGroup] = []
+    for conversation in conversations[:limit]:
+        if conversation.pinned_at is not None:
+            key, label = "pinned", _("Pinned")
+        else:
+            key, label = _day_group(timezone.localdate(conversation.last_message_at), today)
+        if not groups or groups[-1].key != key:
+            groups.append(SidebarGroup(key=key, label=label))
+        groups[-1].conversations.append(conversation)
+    return groups
 
 
 # --- full-text search over messages ---------------------------------------------------------------

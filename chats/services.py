@@ -20,7 +20,7 @@ from metrics import services as metering
 
 from . import tasks
 from .errors import ChatError
-from .models import ChatSession, Conversation, Message, MessageRole
+from .models import ChatSession, Conversation, ConversationPin, Message, MessageRole
 from .rendering import html_digest, render_markdown, render_plain
 
 if TYPE_CHECKING:
@@ -198,3 +198,14 @@ def conversation_delete(*, user, conversation: Conversation) -> None:
     with tenant(user.id):
         conversation.delete()
 
+
+
+def conversation_pin(*, user, conversation: Conversation, pinned: bool) -> bool:
+    """Pin ``conversation`` to the top of the person's list, or unpin it; returns the new state.
+    Pinning twice keeps the first pin (the unique conversation_id answers the race)."""
+    with tenant(user.id):
+        if pinned:
+            ConversationPin.objects.bulk_create([ConversationPin(conversation=conversation, user=user)], ignore_conflicts=True)
+        else:
+            ConversationPin.objects.filter(conversation=conversation).delete()
+    return pinned

@@ -6,6 +6,7 @@ app_name = "chats"
 
 urlpatterns = [
     path("", views.conversation_list, name="list"),
+    path("sidebar/", views.conversation_sidebar, name="sidebar"),
     path("new/<slug:slug>/", views.conversation_new, name="new"),
     path("<uuid:conversation_id>/", views.conversation_detail, name="detail"),
     path("<uuid:conversation_id>/messages/", views.message_create, name="message_create"),
@@ -15,4 +16,6 @@ urlpatterns = [
     path("<uuid:conversation_id>/regenerate/", views.reply_regenerate, name="regenerate"),
     path("<uuid:conversation_id>/rename/", views.conversation_rename, name="rename"),
     path("<uuid:conversation_id>/delete/", views.conversation_delete, name="delete"),
+    path("<uuid:conversation_id>/pin/", views.conversation_pin, name="pin"),
+    path("<uuid:conversation_id>/title/", views.conversation_title, name="title"),
 ]

@@ -9,8 +9,9 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.selectors import agent_get_usable, agent_is_usable_by
 from core.errors import UserFacingError
@@ -20,6 +21,7 @@ from . import generation, selectors, services
 from .forms import MessageForm, RenameForm, SearchForm
 from .models import MessageRole
 from .rendering import message_item, message_items
+from .sidebar import sidebar_context
 
 PAGE_SIZE = 25
 SEARCH_MAX_LENGTH = 200
@@ -192,27 +194,82 @@ def reply_regenerate(request, conversation_id):
     return redirect("chats:detail", conversation_id=conversation.id)
 
 
+def _safe_next(request, default: str) -> str:
+    """Where a sidebar form sends the person back to: the page it was posted from, if it is ours."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return default
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def conversation_rename(request, conversation_id):
+    """GET: the rename page (the sidebar menu's link without JavaScript); POST: rename."""
     conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    if request.method == "GET":
+        form = RenameForm(initial={"title": conversation.title})
+        return render(request, "chats/rename.html", {"conversation": conversation, "form": form})
     form = RenameForm(request.POST)
+    error = ""
     if form.is_valid():
         try:
             services.conversation_rename(user=request.user, conversation=conversation, title=form.cleaned_data["title"])
         except UserFacingError as exc:
-            flash.error(request, exc.message)
-        else:
-            flash.success(request, _("The conversation was renamed."))
+            error = exc.message
     else:
-        flash.error(request, _("A title must have between 1 and 200 characters."))
-    return redirect("chats:detail", conversation_id=conversation.id)
+        error = _("A title must have between 1 and 200 characters.")
+    if _wants_json(request):
+        if error:
+            return JsonResponse({"errors": [error]}, status=400)
+        return JsonResponse({"title": conversation.title})
+    if error:
+        flash.error(request, error)
+    else:
+        flash.success(request, _("The conversation was renamed."))
+    return redirect(_safe_next(request, reverse("chats:detail", args=[conversation.id])))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def conversation_delete(request, conversation_id):
+    """GET: the confirmation page (the sidebar menu's link without JavaScript); POST: delete. With
+    JavaScript the menu holds the delete for a few seconds behind an undo toast and posts here
+    when the toast expires or the page is left (docs/decisions.md)."""
+    conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    if request.method == "GET":
+        return render(request, "chats/delete.html", {"conversation": conversation})
+    services.conversation_delete(user=request.user, conversation=conversation)
+    if _wants_json(request):
+        return JsonResponse({"deleted": True})
+    flash.success(request, _("The conversation was deleted."))
+    return redirect("chats:list")
 
 
 @login_required
 @require_POST
-def conversation_delete(request, conversation_id):
+def conversation_pin(request, conversation_id):
+    """Pin (``pinned=1``) or unpin (``pinned=0``) a conversation in the sidebar."""
     conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
-    services.conversation_delete(user=request.user, conversation=conversation)
-    flash.success(request, _("The conversation was deleted."))
-    return redirect("chats:list")
+    pinned = services.conversation_pin(user=request.user, conversation=conversation,
+                                       pinned=request.POST.get("pinned") == "1")
+    if _wants_json(request):
+        return JsonResponse({"pinned": pinned})
+    return redirect(_safe_next(request, reverse("chats:detail", args=[conversation.id])))
+
+
+@login_required
+@require_GET
+def conversation_title(request, conversation_id):
+    """The conversation's title, for the page to show the generated one without a reload."""
+    conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    return JsonResponse({"title": conversation.title, "display": str(conversation)},
+                        headers={"Cache-Control": "no-store"})
+
+
+@login_required
+@require_GET
+def conversation_sidebar(request):
+    """The sidebar's list (grouped, searched with ``sq``), as HTML for sidebar.js to swap in."""
+    return render(request, "chats/_sidebar_list.html", sidebar_context(request))

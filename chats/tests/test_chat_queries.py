@@ -74,3 +74,23 @@ def test_search_never_returns_another_users_messages(other_client, owner, offlin
         Message.objects.create(conversation=mine, user=owner, role="user", content="my secret volcano plan")
     html = other_client.get(reverse("chats:list"), {"q": "volcano"}).content.decode()
     assert "secret" not in html and reverse("chats:detail", args=[mine.id]) not in html
+
+
+def test_sidebar_queries_do_not_grow_with_conversations_or_pins(owner_client, owner, offline_agent):
+    from chats.models import ConversationPin
+
+    with tenant(owner.id):
+        open_one = factories.conversation(owner, agent_=offline_agent)
+        factories.conversation(owner, agent_=offline_agent)
+    detail = reverse("chats:detail", args=[open_one.id])
+    few = _queries(owner_client, detail)
+    few_sidebar = _queries(owner_client, reverse("chats:sidebar"))
+    few_search = _queries(owner_client, reverse("chats:sidebar"), sq="hel")
+    with tenant(owner.id):
+        others = [factories.conversation(owner, agent_=factories.agent(owner, name=f"Agent {i}")) for i in range(40)]
+        ConversationPin.objects.bulk_create([ConversationPin(conversation=c, user=owner) for c in others[:10]])
+    html = owner_client.get(detail).content.decode()
+    assert html.count(' data-conversation="') == 42 and html.count(">Unpin</button>") == 10
+    assert _queries(owner_client, detail) == few
+    assert _queries(owner_client, reverse("chats:sidebar")) == few_sidebar
+    assert _queries(owner_client, reverse("chats:sidebar"), sq="hel") == few_search
