@@ -16,6 +16,16 @@
     if (!toggle || !sidebar) { return; }
     var root = document.documentElement;
 
+    // A control Tab can reach: shown, enabled, and not in the folded part of a closed <details>.
+    function reachable(el) {
+      if (el.disabled || el.type === "hidden") { return false; }
+      for (var node = el.parentElement; node && node !== sidebar; node = node.parentElement) {
+        if (node.tagName === "DETAILS" && !node.open && !(el.closest("summary") && el.closest("summary").parentElement === node)) {
+          return false;
+        }
+      }
+      return el.checkVisibility ? el.checkVisibility({ visibilityProperty: true }) : el.offsetParent !== null;
+    }
     function drawerOpen() { return root.classList.contains("drawer-open"); }
     function sync() {
       var expanded = WIDE.matches ? !root.classList.contains("sidebar-collapsed") : drawerOpen();
@@ -26,7 +36,7 @@
     function openDrawer() {
       root.classList.add("drawer-open");
       sync();
-      var first = sidebar.querySelector("a, button, summary, select, input");
+      var first = Array.prototype.find.call(sidebar.querySelectorAll("a, button, summary, select, input"), reachable);
       if (first) { first.focus(); }
     }
     function closeDrawer(returnFocus) {
@@ -61,10 +71,7 @@
     // Tab from the drawer's last control goes back to its first: focus stays in the open drawer.
     sidebar.addEventListener("keydown", function (event) {
       if (event.key !== "Tab" || WIDE.matches || !drawerOpen()) { return; }
-      var focusable = Array.prototype.filter.call(
-        sidebar.querySelectorAll("a, button, summary, select, input"),
-        function (el) { return el.offsetParent !== null; }
-      );
+      var focusable = Array.prototype.filter.call(sidebar.querySelectorAll("a, button, summary, select, input"), reachable);
       if (!focusable.length) { return; }
       var first = focusable[0], last = focusable[focusable.length - 1];
       if (event.shiftKey && document.activeElement === first) { event.preventDefault(); last.focus(); }
