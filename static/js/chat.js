@@ -1,11 +1,17 @@
 // Chat: send without reloading, stream the answer over Server-Sent Events, stop, regenerate.
 // Everything the server sends is put in the page as text while streaming; the final answer's
-// list item comes from the server already rendered and sanitised.
+// list item comes from the server already rendered and sanitised. The answer is written on the
+// server whatever happens to this page: a lost connection reconnects and resumes after the last
+// event received (EventSource sends Last-Event-ID), and a page opened later picks it up.
+// Reading: the page follows the answer only while the reader is at the bottom; scrolled up, it
+// stays put and offers "Jump to latest".
 (function () {
   "use strict";
 
-  var root, list, form, textarea, sendButton, stopButton, regenerateButton, statusLine, errors, i18n;
-  var current = null; // {source, element, stopUrl}
+  var root, list, form, textarea, sendButton, stopButton, regenerateButton, statusLine, errors, i18n, jumpButton;
+  var current = null; // {source, element, stopUrl, streamUrl}
+  var follow = true; // the reader is at the bottom: new text keeps it there
+  var BOTTOM_SLACK = 48; // px from the end that still count as "at the bottom"
 
   function csrfToken() {
     var input = form && form.querySelector("input[name=csrfmiddlewaretoken]");
@@ -26,11 +32,54 @@
     errors.hidden = !messages || messages.length === 0;
   }
 
+  function scroller() { return document.scrollingElement || document.documentElement; }
+
+  function atBottom() {
+    var page = scroller();
+    return page.scrollHeight - (page.scrollTop + window.innerHeight) <= BOTTOM_SLACK;
+  }
+
+  function showJump() {
+    if (jumpButton) { jumpButton.hidden = follow || atBottom(); }
+  }
+
+  // To the very end of the page: there the sticky composer sits in its own place below the
+  // list, so it covers none of the last message.
+  function toEnd() { window.scrollTo(0, scroller().scrollHeight); }
+
   function scrollToEnd() {
+    follow = true;
+    toEnd();
+    showJump();
+  }
+
+  function keepUp() {
+    // New text: follow it only when the reader was at the bottom.
+    if (follow) { toEnd(); }
+    showJump();
+  }
+
+  // Only the reader stops the following (wheel, touch, keys, the scroll bar): the page also
+  // scrolls by itself while messages laid out lazily (content-visibility) take their real size.
+  var lastInput = 0;
+  function reading() { lastInput = Date.now(); }
+
+  function onScroll() {
+    if (atBottom()) {
+      follow = true;
+    } else if (Date.now() - lastInput < 1000) {
+      follow = false;
+    }
+    showJump();
+  }
+
+  function jumpToLatest() {
+    lastInput = 0; // this click asks to follow: the scrolling it starts is not the reader's
+    scrollToEnd();
     var last = list.lastElementChild;
-    if (last && last.scrollIntoView) {
-      var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-      last.scrollIntoView({ block: "end", behavior: reduce ? "auto" : "smooth" });
+    if (last) {
+      last.setAttribute("tabindex", "-1");
+      last.focus({ preventScroll: true });
     }
   }
 
@@ -73,15 +122,24 @@
 
   function stream(streamUrl, stopUrl, existing) {
     var element = assistantElement(existing);
-    var text = element.querySelector(".streaming-text");
-    var source = new EventSource(streamUrl);
-    current = { source: source, element: element, stopUrl: stopUrl };
+    current = { element: element, stopUrl: stopUrl, streamUrl: streamUrl };
     setBusy(true);
     announce(i18n.thinking);
-    scrollToEnd();
+    if (follow) { scrollToEnd(); }
+    listen(element);
+  }
+
+  function listen(element) {
+    var text = element.querySelector(".streaming-text");
+    text.textContent = ""; // a new EventSource gets the answer from its start
+    var source = new EventSource(current.streamUrl);
+    current.source = source;
+    source.addEventListener("reset", function () {
+      text.textContent = ""; // the server replays the answer from its start
+    });
     source.addEventListener("delta", function (event) {
       text.textContent += JSON.parse(event.data).t;
-      scrollToEnd();
+      keepUp();
     });
     source.addEventListener("done", function (event) {
       var data = JSON.parse(event.data);
@@ -97,6 +155,9 @@
     });
     source.onerror = function () {
       // The server closes the stream after "done"; an error before that is a lost connection.
+      // While the browser is reconnecting (it sends the last event's id and the server resumes
+      // after it) there is nothing to say; only a connection given up on is reported.
+      if (source.readyState === EventSource.CONNECTING) { return; }
       if (current && current.source === source) {
         var note = document.createElement("p");
         note.className = "msg-note error";
@@ -122,13 +183,14 @@
       element.innerHTML = item.innerHTML;
     }
     end();
+    keepUp(); // the rendered answer may be taller than its draft: its end stays in view
   }
 
   function end() {
-    if (current) { current.source.close(); }
+    if (current && current.source) { current.source.close(); }
     current = null;
     setBusy(false);
-    textarea.focus();
+    textarea.focus({ preventScroll: true });
   }
 
   function send(event) {
@@ -148,6 +210,7 @@
       var empty = list.querySelector(".chat-empty");
       if (empty) { empty.remove(); }
       list.insertAdjacentHTML("beforeend", result.data.user_html); // rendered and escaped by the server
+      follow = true; // one's own question: show it and its answer
       stream(result.data.stream_url, result.data.stop_url);
     }).catch(function () {
       sendButton.disabled = false;
@@ -180,24 +243,42 @@
     form = document.getElementById("composer");
     statusLine = document.getElementById("chat-status");
     i18n = document.getElementById("i18n").dataset;
-    if (!form) { return; }
+    window.addEventListener("scroll", onScroll, { passive: true });
+    ["wheel", "touchmove", "keydown", "mousedown"].forEach(function (name) {
+      window.addEventListener(name, reading, { passive: true, capture: true });
+    });
+    // Whatever changes the list's height (an answer growing or rendered, messages coming into
+    // view at their real size) keeps a following reader at the end.
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { if (follow) { toEnd(); } showJump(); }).observe(list);
+    }
+    window.addEventListener("resize", showJump);
+    if (!form) { scrollToEnd(); return; }
     textarea = form.querySelector("textarea");
     sendButton = document.getElementById("send");
     stopButton = document.getElementById("stop");
     regenerateButton = document.getElementById("regenerate");
     errors = document.getElementById("composer-errors");
+    jumpButton = document.getElementById("jump-latest");
+    if (jumpButton) { jumpButton.addEventListener("click", jumpToLatest); }
+    // Back from the back/forward cache with the stream closed: listen again (from the start).
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted && current && current.source && current.source.readyState === EventSource.CLOSED) {
+        listen(current.element);
+      }
+    });
     form.addEventListener("submit", send);
     textarea.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { send(event); }
     });
     stopButton.addEventListener("click", stop);
     if (regenerateButton) { regenerateButton.addEventListener("click", regenerate); }
+    // A conversation opens at its latest message.
+    scrollToEnd();
     var pending = list.querySelector(".msg-pending[data-stream-url]");
     if (pending) {
       stream(pending.dataset.streamUrl, pending.dataset.stopUrl, pending);
-    } else {
-      scrollToEnd();
     }
-    textarea.focus();
+    textarea.focus({ preventScroll: true });
   });
 })();
