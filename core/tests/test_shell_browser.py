@@ -199,3 +199,21 @@ def test_offline_notice_shows_once_and_stays_dismissed(signed_in_page, walker, s
     assert notice.count() == 0
     assert page.get_by_label("Message").is_visible()
     assert page.problems == []
+
+
+def test_desktop_sidebar_stays_in_view_on_short_and_long_pages(signed_in_page, walker):
+    agent = factories.agent(walker, name="Helper")
+    with tenant(walker.id):
+        conversation = factories.conversation(walker, agent_=agent)
+        for _ in range(30):
+            factories.message(walker, conv=conversation, content="A long conversation line. " * 8)
+    page = signed_in_page(walker, "desktop")
+    for url in (f"/chat/new/{agent.slug}/", f"/chat/{conversation.id}/", "/usage/"):
+        page.goto(url)
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        page.wait_for_function("() => window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 1")
+        topbar_bottom = page.locator(".topbar").bounding_box()["height"]
+        first = page.get_by_role("link", name="Chat", exact=True).bounding_box()
+        account = page.locator(".account-summary").bounding_box()
+        assert first["y"] >= topbar_bottom - 1, url  # not slid under the top bar
+        assert account["y"] + account["height"] <= 900 + 1, url  # the account menu is on screen
