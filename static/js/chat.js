@@ -12,6 +12,7 @@
   var current = null; // {source, element, stopUrl, streamUrl}
   var follow = true; // the reader is at the bottom: new text keeps it there
   var BOTTOM_SLACK = 48; // px from the end that still count as "at the bottom"
+  var MAX_RETRIES = 5, RETRY_MS = 3000; // reopening a stream the browser gave up on
 
   function csrfToken() {
     var input = form && form.querySelector("input[name=csrfmiddlewaretoken]");
@@ -122,7 +123,7 @@
 
   function stream(streamUrl, stopUrl, existing) {
     var element = assistantElement(existing);
-    current = { element: element, stopUrl: stopUrl, streamUrl: streamUrl };
+    current = { element: element, stopUrl: stopUrl, streamUrl: streamUrl, retries: 0 };
     setBusy(true);
     announce(i18n.thinking);
     if (follow) { scrollToEnd(); }
@@ -138,6 +139,7 @@
       text.textContent = ""; // the server replays the answer from its start
     });
     source.addEventListener("delta", function (event) {
+      current.retries = 0;
       text.textContent += JSON.parse(event.data).t;
       keepUp();
     });
@@ -158,6 +160,13 @@
       // While the browser is reconnecting (it sends the last event's id and the server resumes
       // after it) there is nothing to say; only a connection given up on is reported.
       if (source.readyState === EventSource.CONNECTING) { return; }
+      if (current && current.source === source && current.retries < MAX_RETRIES) {
+        // Given up by the browser (an error page from a proxy, say): the answer is still being
+        // written on the server, so open the stream again, a little later, from its start.
+        current.retries += 1;
+        window.setTimeout(function () { if (current && current.source === source) { listen(element); } }, RETRY_MS);
+        return;
+      }
       if (current && current.source === source) {
         var note = document.createElement("p");
         note.className = "msg-note error";
