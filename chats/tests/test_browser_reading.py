@@ -123,3 +123,24 @@ def test_a_conversation_of_500_messages_opens_at_its_latest_message(signed_in_pa
     assert page.get_by_role("button", name="Jump to latest").is_hidden()
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
     assert not page.problems
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_coming_back_to_an_answer_still_being_written_it_can_be_stopped(signed_in_page, settings, viewport):
+    settings.OFFLINE_STREAM_DELAY = 0.1  # the whole answer would take many seconds
+    user = make_user(f"returner-{viewport}@example.com")
+    conversation, _pending = _conversation(user, history=0)
+    page = signed_in_page(user, viewport)
+    page.goto(reverse("chats:detail", args=[conversation.id]))
+    page.locator(".msg-streaming .streaming-text").wait_for()
+    page.goto(reverse("chats:list"))
+    page.goto(reverse("chats:detail", args=[conversation.id]))
+    # Still being written: the page picks it up (from its start) and offers Stop.
+    page.wait_for_function("() => { const el = document.querySelector('.msg-streaming .streaming-text'); return el && el.innerText.split(' ').length > 4; }")
+    assert _answer(user) is None
+    page.get_by_role("button", name="Stop").click()
+    page.locator(".msg-cancelled").wait_for()
+    answer = _answer(user)
+    assert answer.metadata["status"] == "cancelled" and answer.content.strip()
+    assert page.get_by_role("button", name="Stop").is_hidden()
+    assert not page.problems
