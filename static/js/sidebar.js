@@ -102,6 +102,7 @@
     var text = title || i18n.untitled;
     if (item) {
       item.querySelector("[data-title]").textContent = text;
+      item.querySelector(".convo-menu-button").setAttribute("aria-label", i18n.options.replace("__TITLE__", text));
       item.classList.toggle("untitled", !title);
     }
     if (id === root.dataset.current) {
