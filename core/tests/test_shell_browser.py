@@ -35,8 +35,9 @@ def test_phone_drawer_opens_and_closes_with_the_keyboard(signed_in_page, walker)
     toggle.focus()
     page.keyboard.press("Enter")
     assert sidebar.is_visible()
-    assert page.get_by_role("button", name="Close the menu").get_attribute("aria-expanded") == "true"
+    assert page.locator(".nav-toggle").get_attribute("aria-expanded") == "true"
     assert page.evaluate("document.activeElement.closest('#sidebar') !== null")  # focus moved in
+    assert page.evaluate("document.querySelector('.shell-main').inert")  # the page behind is out of reach
     assert page.get_by_role("link", name="Documents").is_visible()
     assert page.evaluate(FITS)
     # Tab stays inside the open drawer.
@@ -47,10 +48,15 @@ def test_phone_drawer_opens_and_closes_with_the_keyboard(signed_in_page, walker)
     page.wait_for_function("() => getComputedStyle(document.getElementById('sidebar')).visibility === 'hidden'")
     assert page.evaluate("document.activeElement.classList.contains('nav-toggle')")  # focus returned
     assert toggle.get_attribute("aria-expanded") == "false"
-    # The backdrop closes it too, and a link in it navigates.
+    assert not page.evaluate("document.querySelector('.shell-main').inert")
+    # The backdrop and the drawer's own close button close it too, and a link in it navigates.
     toggle.click()
     page.locator(".sidebar-backdrop").click(position={"x": 370, "y": 400})
     page.wait_for_function("() => getComputedStyle(document.getElementById('sidebar')).visibility === 'hidden'")
+    toggle.click()
+    page.locator("#sidebar").get_by_role("button", name="Close the menu").click()
+    page.wait_for_function("() => getComputedStyle(document.getElementById('sidebar')).visibility === 'hidden'")
+    assert page.evaluate("document.activeElement.classList.contains('nav-toggle')")
     toggle.click()
     page.get_by_role("link", name="Agents", exact=True).click()
     page.wait_for_url(re.compile(r"/agents/$"))
@@ -96,7 +102,7 @@ def test_no_horizontal_scroll_on_the_main_pages(signed_in_page, browser_page, wa
     agent = factories.agent(walker, name="A planner with a rather long name for a narrow phone screen")
     with tenant(walker.id):
         conversation = factories.conversation(walker, agent_=agent)
-        factories.message(walker, conv=conversation, content="word " * 200)
+        factories.message(walker, conv=conversation, content="word " * 200, role="assistant")  # no pending answer
     page = signed_in_page(walker, viewport)
     for url in ("/", "/chat/", f"/chat/new/{agent.slug}/", f"/chat/{conversation.id}/", "/documents/",
                 "/agents/", "/usage/", "/account/settings/", "/account/sessions/", "/accounts/2fa/"):
@@ -178,6 +184,7 @@ def test_a_starter_prompt_starts_the_chat(signed_in_page, walker):
     page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}/$"))
     assert "Help me plan my week" in page.locator(".msg-user").first.inner_text()
     page.locator(".msg-assistant:not(.msg-streaming):not(.msg-pending)").last.wait_for()
+    page.goto("/usage/")  # leave the chat page before the test's database goes away
 
 
 def test_offline_notice_shows_once_and_stays_dismissed(signed_in_page, walker, settings):
@@ -205,8 +212,9 @@ def test_desktop_sidebar_stays_in_view_on_short_and_long_pages(signed_in_page, w
     agent = factories.agent(walker, name="Helper")
     with tenant(walker.id):
         conversation = factories.conversation(walker, agent_=agent)
-        for _ in range(30):
-            factories.message(walker, conv=conversation, content="A long conversation line. " * 8)
+        for n in range(30):  # ends with an answer: nothing left to stream when the page opens
+            factories.message(walker, conv=conversation, content="A long conversation line. " * 8,
+                              role="assistant" if n % 2 else "user")
     page = signed_in_page(walker, "desktop")
     for url in (f"/chat/new/{agent.slug}/", f"/chat/{conversation.id}/", "/usage/"):
         page.goto(url)

@@ -32,6 +32,8 @@
       toggle.setAttribute("aria-expanded", expanded ? "true" : "false");
       toggle.setAttribute("aria-label", expanded ? toggle.dataset.labelClose : toggle.dataset.labelOpen);
       if (backdrop) { backdrop.hidden = WIDE.matches || !drawerOpen(); }
+      // While the drawer is open the page behind it is out of reach (focus, clicks, screen readers).
+      document.querySelectorAll(".shell-main, .topbar").forEach(function (el) { el.inert = !WIDE.matches && drawerOpen(); });
     }
     function openDrawer() {
       root.classList.add("drawer-open");
@@ -57,7 +59,9 @@
         openDrawer();
       }
     });
-    if (backdrop) { backdrop.addEventListener("click", function () { closeDrawer(true); }); }
+    document.querySelectorAll("[data-sidebar-close]").forEach(function (el) {
+      el.addEventListener("click", function () { closeDrawer(true); });
+    });
     document.addEventListener("keydown", function (event) {
       if (event.key !== "Escape") { return; }
       var menu = document.querySelector("details.menu[open]");
