@@ -1,15 +1,16 @@
 """Answers written apart from the browser: a runner thread writes, SSE connections tail.
 
-``generation_start`` takes the question's lock and runs the turn (``chats.streaming.turn_events``)
-in a background thread of the web process, publishing every event to the question's Redis Stream
-(``chats.events``). ``reply_events`` is the body of the SSE endpoint: it starts the runner when
-nobody is writing the answer, then tails the stream from the browser's ``Last-Event-ID``. Closing
-the page, switching apps or losing the network only ends the tail; the answer is finished and
-stored all the same, and the next visit replays it (or shows it from the database).
+``reply_events`` is the body of the SSE endpoint. When nobody is writing the answer it takes the
+question's lock (``_claim``) and runs the turn (``chats.streaming.turn_events``) in a background
+thread of the web process, which publishes every event to the question's Redis Stream
+(``chats.events``); then it tails that stream from the browser's ``Last-Event-ID``. Closing the
+page, switching apps or losing the network only ends the tail; the answer is finished and stored
+all the same, and the next visit replays it (or shows it from the database).
 
 A caller inside an open transaction (the no-JavaScript request, which waits for the answer
 anyway; a test's transaction) writes the turn itself instead, publishing as it goes: a thread's
-own connection would not see that transaction's rows.
+own connection would not see that transaction's rows. So does a request when the process already
+runs ``MAX_RUNNERS`` answers; a reader leaving such a request does not stop the answer either.
 
 When the web process dies mid-answer its thread dies with it: the reservation and the lock
 expire (``limits.reservation_ttl``), and the next tail that finds the lock gone without a final
@@ -38,6 +39,10 @@ logger = logging.getLogger(__name__)
 # A tail waits this long for the next event before a keep-alive comment (which also tells a
 # server that the browser has gone) and a look at whether the runner is still alive.
 TAIL_BLOCK_MS = 5000
+# Background answers one web process writes at once; past it, a request writes its own answer
+# (as before issue 07: bounded by the server's threads, and still finished if the reader leaves).
+MAX_RUNNERS = 64
+_runners = threading.BoundedSemaphore(MAX_RUNNERS)
 
 
 def _claim(*, user, conversation_id, user_message_id):
@@ -60,16 +65,19 @@ def _claim(*, user, conversation_id, user_message_id):
     return conversation, user_message
 
 
-def generation_start(*, user, conversation_id, user_message_id) -> bool:
-    """Start writing the answer to ``user_message_id`` in a background thread, unless one is being
-    written or exists. True when this call started it."""
-    if _claim(user=user, conversation_id=conversation_id, user_message_id=user_message_id) is None:
+def _start_runner(*, user, user_message) -> bool:
+    """Write the claimed answer in a background thread; False when this process already runs
+    ``MAX_RUNNERS`` of them (the request's own thread then writes it)."""
+    if not _runners.acquire(blocking=False):
         return False
-    thread = threading.Thread(
-        target=_run_detached, args=(user.pk, conversation_id, user_message_id),
-        name=f"chat-answer-{user_message_id}", daemon=True,
-    )
-    thread.start()
+    try:
+        threading.Thread(
+            target=_run_detached, args=(user.pk, user_message.conversation_id, user_message.id),
+            name=f"chat-answer-{user_message.id}", daemon=True,
+        ).start()
+    except BaseException:
+        _runners.release()
+        raise
     return True
 
 
@@ -86,6 +94,7 @@ def _run_detached(user_id, conversation_id, user_message_id) -> None:
         streaming.lock_release(user_message_id)  # the next tail records the turn as failed
     finally:
         connections.close_all()  # this thread's connections only
+        _runners.release()
 
 
 def _run(*, user, conversation, user_message) -> Iterator[tuple[str, str, dict]]:
@@ -125,15 +134,17 @@ def reply_events(*, user, conversation_id, user_message_id, last_event_id: str |
         return
     orphaned = events.events_exist(user_message.id) and not streaming.lock_held(user_message.id) \
         and not events.events_finished(user_message.id)
-    if orphaned:
-        pass  # a runner died mid-answer: the tail replays what it wrote and stores it as failed
-    elif connection.in_atomic_block:
+    # A runner that died mid-answer left events without a final one and no lock: the tail replays
+    # them and stores the answer as failed. Otherwise claim the question (unless another request
+    # has) and write its answer: in a thread, or in this request when inside a transaction or
+    # when the process runs as many threads as it may.
+    if not orphaned:
         claimed = _claim(user=user, conversation_id=conversation.id, user_message_id=user_message.id)
         if claimed is not None:
-            yield from _run_inline(user=user, conversation=claimed[0], user_message=claimed[1])
-            return
-    else:
-        generation_start(user=user, conversation_id=conversation.id, user_message_id=user_message.id)
+            conversation, user_message = claimed
+            if connection.in_atomic_block or not _start_runner(user=user, user_message=user_message):
+                yield from _run_inline(user=user, conversation=conversation, user_message=user_message)
+                return
     after, replay = events.resume_point(user_message.id, last_event_id)
     if replay:
         yield streaming.sse("reset", {})  # the page drops what it showed: everything comes again

@@ -138,3 +138,24 @@ def test_a_finished_answer_is_served_from_the_database_whatever_the_last_event_i
         response = owner_client.get(data["stream_url"], HTTP_LAST_EVENT_ID=last_event_id)
         parsed = _parse(consume(response))
         assert response.status_code == 200 and [name for _id, name, _data in parsed] == ["done"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_past_the_runner_limit_the_request_writes_the_answer_and_finishes_it_when_left(owner, owner_client, conversation, settings):
+    from chats import generation
+
+    settings.OFFLINE_STREAM_DELAY = 0.01
+    held = 0
+    try:
+        while generation._runners.acquire(blocking=False):  # the process is writing as many as it may
+            held += 1
+        assert held == generation.MAX_RUNNERS
+        data = _post(owner_client, conversation)
+        _read_until(owner_client.get(data["stream_url"]), 3)  # left after three words
+        with tenant(owner.id):  # finished by the request itself before it let go
+            answer = Message.objects.get(role="assistant")
+        assert answer.metadata["status"] == "complete" and "offline" in answer.content.lower()
+    finally:
+        for _ in range(held):
+            generation._runners.release()
+    assert metering.usage_turns_in_flight(user=owner) == 0
