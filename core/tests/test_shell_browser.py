@@ -225,3 +225,40 @@ def test_desktop_sidebar_stays_in_view_on_short_and_long_pages(signed_in_page, w
         account = page.locator(".account-summary").bounding_box()
         assert first["y"] >= topbar_bottom - 1, url  # not slid under the top bar
         assert account["y"] + account["height"] <= 900 + 1, url  # the account menu is on screen
+
+
+def test_without_javascript_the_shell_still_works(signed_in_page, walker):
+    factories.agent(walker, name="Helper")
+    page = signed_in_page(walker, "phone", java_script_enabled=False)
+    page.goto("/")
+    assert page.get_by_role("navigation", name="Main").is_visible()  # the sidebar sits above the page
+    assert page.locator(".nav-toggle").is_hidden() and page.locator(".drawer-close").is_hidden()
+    assert page.evaluate(FITS)
+    page.locator(".account-summary").click()
+    page.get_by_role("radio", name="Dark").check()
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    page.locator(".account-summary").click()
+    page.get_by_label("Language").select_option("es")
+    page.get_by_role("button", name="Change").click()
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.evaluate("document.documentElement.lang") == "es"
+    assert "Bienvenido" in page.get_by_role("heading", level=1).inner_text()
+    page.get_by_role("button", name="Ayúdame a planear mi semana").or_(
+        page.get_by_role("button", name="Help me plan my week")).click()
+    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}/$"))
+    with tenant(walker.id):
+        assert Conversation.objects.filter(user=walker).count() == 1
+
+
+def test_language_switch_in_the_account_menu_applies_on_change(signed_in_page, walker):
+    page = signed_in_page(walker, "desktop")
+    page.goto("/agents/")
+    page.locator(".account-summary").click()
+    with page.expect_navigation():
+        page.get_by_label("Language").select_option("es")
+    assert page.url.endswith("/agents/")
+    assert page.evaluate("document.documentElement.lang") == "es"
+    assert page.get_by_role("navigation", name="Principal").is_visible()
+    assert page.evaluate(FITS)
