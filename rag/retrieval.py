@@ -205,3 +205,9 @@ def passages_for_chat(*, user, query: str) -> list[CitedPassage]:
         )
         for number, result in enumerate(retrieve(user=user, query=query), start=1)
     ]
+
+
+def search_passages(*, user, query: str, collection: str | None = None, limit: int = 10) -> list[Retrieved]:
+    """Passages for the documents page's search: hybrid, over the whole library (or one collection),
+    whatever the chat's retrieval scope says."""
+    return retrieve(user=user, query=query, top_k=limit, collections=[collection] if collection else [])

@@ -32,6 +32,8 @@ from .forms import (
     UrlDocumentForm,
 )
 from .models import RagChunk, RagDocument, Source
+from .retrieval import passage_url, search_passages
+from .snippets import highlight
 from .uploads import LimitedUploadHandler, declared_length
 
 PAGE_SIZE = 25
@@ -103,8 +105,15 @@ def document_list(request):
     documents = selectors.documents_for_user(request.user, collection=collection or None, search=search)
     page = Paginator(documents, PAGE_SIZE).get_page(query_page(request))
     rows = list(page.object_list)
+    passages = []
+    if search and page.number == 1:
+        passages = [
+            {"result": hit, "url": passage_url(hit), "snippet": highlight(hit.content, search)}
+            for hit in search_passages(user=request.user, query=search, collection=collection or None)
+        ]
     return render(request, "rag/list.html", {
         "page": page,
+        "passages": passages,
         "documents": rows,
         "search": search,
         "collection": collection,
