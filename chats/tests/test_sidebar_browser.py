@@ -178,3 +178,40 @@ def test_the_generated_title_appears_without_a_reload(signed_in_page, viewport, 
     assert page.title().startswith(title)
     assert page.evaluate("() => window.__sameDocument === true")  # no reload happened
     assert page.problems == []
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_the_menu_works_from_the_keyboard_and_the_header_delete_has_the_toast_too(signed_in_page, viewport):
+    user = make_user(f"keyboard-{viewport}@example.com")
+    agent = factories.agent(make_user(f"curator5-{viewport}@example.com", role="ADMIN"), is_public=True, name="Guide")
+    other = _conversation(user, agent, "Other", 0)
+    opened = _conversation(user, agent, "Open one", 0)
+    page = signed_in_page(user, viewport)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(reverse("chats:detail", args=[opened.id]))
+    if viewport == "phone":
+        page.locator(".convo-summary").focus()
+        page.keyboard.press("Enter")  # unfold the list from the keyboard
+    menu = page.get_by_label("Options for “Other”")
+    menu.focus()
+    page.keyboard.press("Enter")
+    pin = page.get_by_role("button", name="Pin", exact=True)
+    pin.wait_for(state="visible")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent.trim()") == "Pin"
+    page.keyboard.press("Escape")
+    assert pin.is_hidden()
+    assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Options for “Other”"
+
+    # The header's Delete (the open conversation): the same toast, Undo keeps it ...
+    page.locator(".chat-actions").get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Undo").click()
+    assert "Deletion undone." in page.locator("[data-convo-toast]").inner_text()
+    # ... and once the toast expires it is deleted and the conversation list opens.
+    page.locator(".chat-actions").get_by_role("button", name="Delete").click()
+    page.wait_for_url(re.compile(re.escape(reverse("chats:list")) + "$"), timeout=30_000)
+    with tenant(user.id):
+        assert list(Conversation.objects.values_list("id", flat=True)) == [other.id]
+    assert dialogs == []
+    assert page.problems == []

@@ -32,6 +32,9 @@
 
   function say(text, withUndo) {
     toastText.textContent = text;
+    if (!withUndo && document.activeElement === undoButton) {
+      root.querySelector(".convo-summary").focus(); // the focus must not stay on a hidden button
+    }
     undoButton.hidden = !withUndo;
     toast.classList.toggle("open", Boolean(text));
   }
