@@ -40,12 +40,15 @@ def sidebar_context(request, *, current=None, new_chat_url: str | None = None) -
         back = _safe_path(request, request.GET.get("next", ""), reverse("chats:list"))
     else:
         current_id = str(current.id) if current else ""
-        back = request.get_full_path()
+        # A page rendered for a POST (a refused message) is not one to come back to with a GET.
+        page = reverse("chats:detail", args=[current.id]) if current else request.path
+        back = request.get_full_path() if request.method == "GET" else page
     return {
         "sidebar_groups": selectors.conversation_sidebar(user=request.user, query=query),
         "sidebar_query": query,
         "sidebar_current": current_id,
         "sidebar_next": back,
+        "sidebar_search_action": back.split("?", 1)[0],
         "sidebar_new_chat_url": new_chat_url or reverse("agents:catalog"),
         "sidebar_list_url": reverse("chats:sidebar"),
         "sidebar_search_param": SEARCH_PARAM,

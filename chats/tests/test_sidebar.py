@@ -326,3 +326,13 @@ def test_json_answers_are_json(owner_client, conversation):
     response = owner_client.post(reverse("chats:pin", args=[conversation.id]), {"pinned": "1"}, **JSON)
     assert response["Content-Type"].startswith("application/json")
     assert json.loads(response.content) == {"pinned": True}
+
+
+def test_after_a_refused_message_the_sidebar_forms_lead_back_to_the_conversation(owner_client, conversation):
+    response = owner_client.post(reverse("chats:message_create", args=[conversation.id]), {"content": "   "})
+    assert response.status_code == 400
+    html = response.content.decode()
+    detail = reverse("chats:detail", args=[conversation.id])
+    assert f'<form method="get" action="{detail}" class="convo-search"' in html
+    assert f'name="next" value="{detail}"' in html
+    assert owner_client.get(detail, {"sq": "hel"}).status_code == 200  # where the search goes
