@@ -215,3 +215,59 @@ def test_the_menu_works_from_the_keyboard_and_the_header_delete_has_the_toast_to
         assert list(Conversation.objects.values_list("id", flat=True)) == [other.id]
     assert dialogs == []
     assert page.problems == []
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_search_as_you_type_keeps_matching_titles(signed_in_page, viewport):
+    user = make_user(f"search-{viewport}@example.com")
+    agent = factories.agent(make_user(f"curator6-{viewport}@example.com", role="ADMIN"), is_public=True, name="Guide")
+    opened = _conversation(user, agent, "Trip to Iceland", 0)
+    _conversation(user, agent, "Groceries", 2)
+    _conversation(user, agent, "Iceland photos", 50)
+    page = signed_in_page(user, viewport)
+    page.goto(reverse("chats:detail", args=[opened.id]))
+    if viewport == "phone":
+        page.locator(".convo-summary").click()
+    page.get_by_label("Search conversation titles").fill("icel")
+    page.wait_for_function("() => document.querySelectorAll('.convo-item').length === 2")
+    assert sorted(page.locator("[data-title]").all_text_contents()) == ["Iceland photos", "Trip to Iceland"]
+    assert page.locator(".convo-item.current [data-title]").text_content() == "Trip to Iceland"
+    page.get_by_label("Search conversation titles").fill("zeppelin")
+    page.get_by_text("No conversation title contains “zeppelin”.").wait_for()
+    page.get_by_label("Search conversation titles").fill("")
+    page.wait_for_function("() => document.querySelectorAll('.convo-item').length === 3")
+    assert page.url.endswith(reverse("chats:detail", args=[opened.id]))  # no navigation
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_without_javascript_the_menu_pins_renames_and_deletes_through_pages(signed_in_page, viewport):
+    user = make_user(f"nojs-{viewport}@example.com")
+    agent = factories.agent(make_user(f"curator7-{viewport}@example.com", role="ADMIN"), is_public=True, name="Guide")
+    opened = _conversation(user, agent, "Open", 0)
+    _conversation(user, agent, "Later", 4)
+    page = signed_in_page(user, viewport, java_script_enabled=False)
+    detail = reverse("chats:detail", args=[opened.id])
+    page.goto(detail)
+    assert page.locator("[data-convo-list]").is_visible()  # unfolded without JavaScript
+
+    _menu(page, "Later")
+    page.get_by_role("button", name="Pin", exact=True).click()
+    page.wait_for_url(re.compile(re.escape(detail) + "$"))
+    assert page.locator(".convo-group").first.locator("[data-title]").all_text_contents() == ["Later"]
+
+    _menu(page, "Later")
+    page.get_by_role("link", name="Rename").click()
+    page.get_by_label("Title").fill("Later, renamed")
+    page.get_by_role("button", name="Save").click()
+    _item(page, "Later, renamed").wait_for()
+
+    _menu(page, "Later, renamed")
+    page.get_by_role("link", name="Delete").click()
+    page.get_by_role("heading", name="Delete the conversation").wait_for()
+    with tenant(user.id):
+        assert Conversation.objects.count() == 2  # asking deletes nothing
+    page.locator(".page-content").get_by_role("button", name="Delete").click()
+    page.wait_for_url(re.compile(re.escape(reverse("chats:list")) + "$"))
+    with tenant(user.id):
+        assert list(Conversation.objects.values_list("title", flat=True)) == ["Open"]
