@@ -164,7 +164,7 @@ def reply_generate(request, conversation_id, message_id):
     message = selectors.message_get_for_user(user=request.user, conversation=conversation, message_id=message_id)
     if message.role == MessageRole.USER:
         generation.reply_collect(user=request.user, conversation_id=conversation.id, user_message_id=message.id)
-    return redirect("chats:detail", conversation_id=conversation.id)
+    return redirect(_latest_url(conversation))  # back at the answer, not at the top of the page
 
 
 @login_required
@@ -175,7 +175,13 @@ def reply_stop(request, conversation_id, message_id):
     services.reply_cancel(message_id=message.id)
     if _wants_json(request):
         return JsonResponse({"stopping": True})
-    return redirect("chats:detail", conversation_id=conversation.id)
+    return redirect(_latest_url(conversation))
+
+
+def _latest_url(conversation) -> str:
+    """The conversation page at its latest message (``#latest`` follows the list): without
+    JavaScript too."""
+    return reverse("chats:detail", args=[conversation.id]) + "#latest"
 
 
 @login_required

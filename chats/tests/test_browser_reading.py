@@ -96,7 +96,7 @@ def test_scrolled_up_while_it_streams_the_page_stays_and_offers_jump_to_latest(s
     # More words arrive (or the answer ends) while the reader is up there.
     page.wait_for_function("n => { const el = document.querySelector('.msg-streaming .streaming-text'); return !el || el.innerText.length > n + 20; }", arg=length)
     assert abs(page.evaluate("() => document.scrollingElement.scrollTop") - where) <= 2  # not pulled down
-    page.locator(".msg-assistant:not(.msg-streaming):not(.msg-pending)").last.wait_for()
+    page.locator(".msg-streaming, .msg-pending").wait_for(state="detached", timeout=30_000)  # the answer ended
     assert _answer(user).metadata["status"] == "complete"
     assert abs(page.evaluate("() => document.scrollingElement.scrollTop") - where) <= 2
     assert jump.is_visible()
@@ -144,3 +144,20 @@ def test_coming_back_to_an_answer_still_being_written_it_can_be_stopped(signed_i
     assert answer.metadata["status"] == "cancelled" and answer.content.strip()
     assert page.get_by_role("button", name="Stop").is_hidden()
     assert not page.problems
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_without_javascript_get_the_answer_lands_at_the_answer(signed_in_page, viewport):
+    user = make_user(f"plain-{viewport}@example.com")
+    conversation, pending = _conversation(user, history=500)
+    page = signed_in_page(user, viewport, java_script_enabled=False)
+    page.goto(reverse("chats:detail", args=[conversation.id]))
+    page.get_by_role("button", name="Get the answer").click()
+    page.wait_for_url(f"**{reverse('chats:detail', args=[conversation.id])}#latest")
+    answer = _answer(user)
+    assert answer.metadata["reply_to"] == str(pending.id) and answer.metadata["status"] == "complete"
+    assert page.evaluate(GAP_TO_END) <= 48  # at the end of the page, where the answer is
+    last = page.locator("#messages > .msg").last
+    assert "offline" in last.inner_text().lower()
+    assert page.evaluate(LAST_CLEARS_COMPOSER)
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
