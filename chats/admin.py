@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import ChatSession, Conversation, Message
+from core.admin import ReadOnlyAdmin
+
+from .models import ChatSession, Conversation, ConversationPin, Message
 
 
 @admin.register(ChatSession)
@@ -57,3 +59,11 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.display(description=_("content"))
     def short_content(self, obj):
         return obj.content[:80]
+
+
+@admin.register(ConversationPin)
+class ConversationPinAdmin(ReadOnlyAdmin):
+    """Pins are the person's own sidebar order: staff may see them, never change them."""
+
+    list_display = ["conversation", "user", "pinned_at"]
+    list_select_related = ["conversation", "user"]
