@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Func, OuterRef, Q, QuerySet, TextField, Value
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -23,6 +23,14 @@ from accounts.models import User
 from accounts.permissions import is_admin
 
 from .models import Agent, Category, UserAgentPermission
+
+
+class Unaccented(Func):
+    """``public.immutable_unaccent(text)``: the text with its accents folded (chats migration 0004
+    creates it, over PostgreSQL's unaccent where the server has it)."""
+
+    function = "public.immutable_unaccent"
+    output_field = TextField()
 
 
 def _granted_to(user: User) -> Exists:
@@ -50,7 +58,11 @@ def agents_for_user(user: User, *, category: str | None = None, search: str | No
         queryset = queryset.filter(category=category)
     search = (search or "").strip()
     if search:
-        queryset = queryset.filter(Q(name__icontains=search) | Q(description__icontains=search))
+        # Accents ignored ("codigo" finds "Código"): both sides folded by chats migration 0004's function.
+        folded = Unaccented(Value(search))
+        queryset = queryset.alias(name_folded=Unaccented("name"), description_folded=Unaccented("description")).filter(
+            Q(name_folded__icontains=folded) | Q(description_folded__icontains=folded)
+        )
     return queryset.order_by("-is_public", "name", "slug")
 
 

@@ -126,20 +126,25 @@ def conversation_sidebar(*, user, query: str = "", limit: int = SIDEBAR_LIMIT, n
 # Highlight markers: escaped text then gets <mark>. No stored message contains them (control
 # characters are stripped on the way in) and the query drops them from older rows too.
 _START, _STOP = "\x02", "\x03"
+_FRAGMENTS = " … "
 
+# Accents are folded on both sides with public.immutable_unaccent (chats migration 0004): the
+# expression is the full-text index's own, so the index serves the match. The headline is taken
+# over the folded text (so "cancion" marks "canción") and mapped back onto the original below.
+_QUERY = "websearch_to_tsquery('english', public.immutable_unaccent(%(q)s))"  # a constant to the planner
 SEARCH_SQL = f"""
-WITH query AS (SELECT websearch_to_tsquery('english', %(q)s) AS q),
-hits AS (
+WITH hits AS (
     SELECT DISTINCT ON (m.conversation_id) m.conversation_id, m.id AS message_id,
-           ts_rank(to_tsvector('english', m.content), query.q) AS rank, m.content
-      FROM messages m, query
-     WHERE m.user_id = %(user)s AND to_tsvector('english', m.content) @@ query.q
+           ts_rank(to_tsvector('english', public.immutable_unaccent(m.content)), {_QUERY}) AS rank,
+           translate(m.content, chr(2) || chr(3), '') AS content
+      FROM messages m
+     WHERE m.user_id = %(user)s AND to_tsvector('english', public.immutable_unaccent(m.content)) @@ {_QUERY}
      ORDER BY m.conversation_id, rank DESC, m.timestamp DESC
 )
 SELECT conversation_id, message_id,
-       ts_headline('english', translate(content, chr(2) || chr(3), ''), (SELECT q FROM query),
-                   'StartSel={_START}, StopSel={_STOP}, MaxWords=24, MinWords=8, MaxFragments=2, FragmentDelimiter=" … "'),
-       rank, count(*) OVER () AS total
+       ts_headline('english', public.immutable_unaccent(content), {_QUERY},
+                   'StartSel={_START}, StopSel={_STOP}, MaxWords=24, MinWords=8, MaxFragments=2, FragmentDelimiter="{_FRAGMENTS}"'),
+       rank, count(*) OVER () AS total, content, public.immutable_unaccent(content)
   FROM hits
  ORDER BY rank DESC, conversation_id
  LIMIT %(limit)s OFFSET %(offset)s
@@ -153,13 +158,34 @@ class SearchHit:
     snippet: SafeString
 
 
+def _with_original_letters(headline: str, folded: str, original: str) -> str:
+    """``headline`` (fragments of ``folded`` with markers) with the letters of ``original`` in place
+    of the folded ones. Folding keeps every character's place (the built-in table always; unaccent
+    for all but ligatures such as "æ"): when it did not, the folded headline is shown as it is."""
+    if len(folded) != len(original):
+        return headline
+    restored, start = [], 0
+    for fragment in headline.split(_FRAGMENTS):
+        plain = fragment.replace(_START, "").replace(_STOP, "")
+        at = folded.find(plain, start)
+        if at < 0:
+            at = folded.find(plain)
+        if at < 0:
+            return headline
+        letters = iter(original[at:at + len(plain)])
+        restored.append("".join(ch if ch in (_START, _STOP) else next(letters) for ch in fragment))
+        start = at + len(plain)
+    return _FRAGMENTS.join(restored)
+
+
 def _highlighted(snippet: str) -> SafeString:
     return mark_safe(escape(snippet).replace(_START, "<mark>").replace(_STOP, "</mark>"))  # escaped above
 
 
 def search_conversations(*, user, query: str, limit: int, offset: int) -> tuple[list[SearchHit], int]:
-    """Conversations whose messages match ``query`` (PostgreSQL full-text search on the GIN index),
-    best match first, each with a highlighted snippet. Two queries whatever the data size."""
+    """Conversations whose messages match ``query`` (PostgreSQL full-text search on the GIN index,
+    accents ignored), best match first, each with a highlighted snippet. Two queries whatever the
+    data size."""
     with connection.cursor() as cursor:
         cursor.execute(SEARCH_SQL, {"q": query, "user": user.id, "limit": limit, "offset": offset})
         rows = cursor.fetchall()
@@ -168,8 +194,9 @@ def search_conversations(*, user, query: str, limit: int, offset: int) -> tuple[
     total = rows[0][4]
     conversations = Conversation.objects.filter(user=user).select_related("agent").in_bulk([r[0] for r in rows])
     hits = [
-        SearchHit(conversation=conversations[conversation_id], message_id=message_id, snippet=_highlighted(snippet))
-        for conversation_id, message_id, snippet, _rank, _total in rows
+        SearchHit(conversation=conversations[conversation_id], message_id=message_id,
+                  snippet=_highlighted(_with_original_letters(snippet, folded, original)))
+        for conversation_id, message_id, snippet, _rank, _total, original, folded in rows
         if conversation_id in conversations
     ]
     return hits, total

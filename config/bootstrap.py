@@ -122,6 +122,16 @@ def ensure_database(p: Plan, name: str, *, recreate: bool = False) -> None:
                 cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
     except psycopg.Error:
         pass
+    # unaccent (contrib) folds accents for conversation search; optional: without it chats
+    # migration 0004 folds with a built-in table (system check chats.W001). Before the migrations,
+    # so that migration finds it.
+    try:
+        with _connect(p.admin_conninfo, dbname=name) as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'unaccent'")
+            if cur.fetchone():
+                cur.execute("CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public")
+    except psycopg.Error:
+        pass
     # Under row-level security the planner only uses an index for a condition whose function is
     # LEAKPROOF; tsvector @@ tsquery is not marked so, which keeps full-text search off its GIN
     # index (a scan of all the user's chunks). Also a superuser's job; the system check rag.W002
