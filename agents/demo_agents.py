@@ -15,12 +15,15 @@ from accounts.models import User
 
 from . import registry
 from .models import Agent, Category
+from .seeded_texts import SEEDED_TEXTS
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class DemoAgent:
+    """``name`` and ``description`` are stored in English and shown translated (``seeded_texts``)."""
+
     slug: str
     name: str
     category: str
@@ -184,45 +187,45 @@ information is sensitive: do not ask for more personal details than the question
 DEMO_AGENTS: tuple[DemoAgent, ...] = (
     DemoAgent(
         slug="general-assistant",
-        name="General assistant",
+        name=SEEDED_TEXTS["general-assistant"][0],
         category=Category.GENERAL,
-        description="Everyday questions, plans, summaries and drafts: a clear, honest helper for whatever comes up.",
+        description=SEEDED_TEXTS["general-assistant"][1],
         system_prompt=GENERAL_ASSISTANT_PROMPT,
         temperature=0.7,
         max_tokens=1024,
     ),
     DemoAgent(
         slug="code-helper",
-        name="Code helper",
+        name=SEEDED_TEXTS["code-helper"][0],
         category=Category.CODE,
-        description="Writes, reviews, explains and debugs code in any mainstream language, with an eye on security.",
+        description=SEEDED_TEXTS["code-helper"][1],
         system_prompt=CODE_HELPER_PROMPT,
         temperature=0.2,
         max_tokens=2048,
     ),
     DemoAgent(
         slug="writing-coach",
-        name="Writing coach",
+        name=SEEDED_TEXTS["writing-coach"][0],
         category=Category.WRITING,
-        description="Feedback and edits for emails, reports, essays and stories that keep your voice and teach as they go.",
+        description=SEEDED_TEXTS["writing-coach"][1],
         system_prompt=WRITING_COACH_PROMPT,
         temperature=0.6,
         max_tokens=1536,
     ),
     DemoAgent(
         slug="finance-coach",
-        name="Finance coach",
+        name=SEEDED_TEXTS["finance-coach"][0],
         category=Category.FINANCE,
-        description="Budgets, debt, saving and how investing works, explained step by step. Educational, not financial advice.",
+        description=SEEDED_TEXTS["finance-coach"][1],
         system_prompt=FINANCE_COACH_PROMPT,
         temperature=0.3,
         max_tokens=1536,
     ),
     DemoAgent(
         slug="health-companion",
-        name="Health companion",
+        name=SEEDED_TEXTS["health-companion"][0],
         category=Category.HEALTH,
-        description="Supportive guidance on sleep, food, movement and stress. Not a doctor: it points you to care when you need it.",
+        description=SEEDED_TEXTS["health-companion"][1],
         system_prompt=HEALTH_COMPANION_PROMPT,
         temperature=0.4,
         max_tokens=1024,

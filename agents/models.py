@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from core import fields
 from core.models import CreatedAtModel, UUIDModel
 
+from .seeded_texts import shown
+
 
 class Category(models.TextChoices):
     GENERAL = "GENERAL", _("General")
@@ -57,6 +59,15 @@ class Agent(UUIDModel, CreatedAtModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language for a seeded demo agent left as seeded; else as stored."""
+        return shown(self.slug, "name", self.name)
+
+    @property
+    def display_description(self) -> str:
+        return shown(self.slug, "description", self.description)
 
     @property
     def temperature(self) -> float:

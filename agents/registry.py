@@ -14,15 +14,26 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy, gettext_noop
 
 DEFAULT_PATH = Path(__file__).with_name("model_registry.json")
+
+# Labels that are words rather than product names: shown in the reader's language.
+WORD_LABELS = frozenset({
+    gettext_noop("Offline model (built in)"),
+    gettext_noop("Llama 3.1 8B (OpenAI-compatible server)"),
+})
+
+
+def _label(text: str) -> str:
+    return gettext_lazy(text) if text in WORD_LABELS else text
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     id: str
     provider: str
-    label: str
+    label: str  # a lazy translation for WORD_LABELS, so it follows the reader's language
     context_window: int
     max_output_tokens: int
     input_per_million: Decimal
@@ -44,7 +55,7 @@ def _load() -> tuple[ModelInfo, ...]:
         ModelInfo(
             id=m["id"],
             provider=m["provider"],
-            label=m.get("label", m["id"]),
+            label=_label(m.get("label", m["id"])),
             context_window=int(m["context_window"]),
             max_output_tokens=int(m.get("max_output_tokens", 4096)),
             input_per_million=Decimal(str(m["input_per_million"])),

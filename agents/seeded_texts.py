@@ -1,0 +1,39 @@
+"""The names and descriptions of the demo agents (``demo_agents``), stored in English and shown
+in the reader's language while they are still as seeded (an edited text is the editor's)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext, gettext_noop
+
+SEEDED_TEXTS: dict[str, tuple[str, str]] = {
+    "general-assistant": (
+        gettext_noop("General assistant"),
+        gettext_noop("Everyday questions, plans, summaries and drafts: a clear, honest helper for whatever comes up."),
+    ),
+    "code-helper": (
+        gettext_noop("Code helper"),
+        gettext_noop("Writes, reviews, explains and debugs code in any mainstream language, with an eye on security."),
+    ),
+    "writing-coach": (
+        gettext_noop("Writing coach"),
+        gettext_noop("Feedback and edits for emails, reports, essays and stories that keep your voice and teach as they go."),
+    ),
+    "finance-coach": (
+        gettext_noop("Finance coach"),
+        gettext_noop("Budgets, debt, saving and how investing works, explained step by step. Educational, not financial advice."),
+    ),
+    "health-companion": (
+        gettext_noop("Health companion"),
+        gettext_noop("Supportive guidance on sleep, food, movement and stress. Not a doctor: it points you to care when you need it."),
+    ),
+}
+FIELDS = {"name": 0, "description": 1}
+
+
+def shown(slug: str, field: str, stored: str) -> str:
+    """What a reader sees of an agent's ``field`` ("name" or "description"): for a demo agent
+    whose stored text is still the seeded one, that text in their language; else as stored."""
+    seeded = SEEDED_TEXTS.get(slug)
+    if seeded is not None and stored and seeded[FIELDS[field]] == stored:
+        return gettext(stored)
+    return stored
