@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.checks import Tags, Warning, register
 from django.db import DatabaseError
 
+from core.pg import FOLDED_MATCH_FUNCTIONS, UNACCENT_FUNCTION
+
 # The body of public.immutable_unaccent (chats migration 0004) names unaccent() when the extension
 # was there when it ran; otherwise it is the built-in translate() table.
 FOLDING_QUERY = """
@@ -34,4 +36,34 @@ def accent_folding_check(app_configs=None, databases=None, **kwargs):
         hint="Install PostgreSQL's contrib package, run once in this database as a superuser: "
              "CREATE EXTENSION unaccent SCHEMA public; then: manage.py migrate chats 0003 && manage.py migrate chats",
         id="chats.W001",
+    )]
+
+
+@register(Tags.database)
+def folded_match_index_check(app_configs=None, databases=None, **kwargs):
+    """Under row-level security the search's GIN index serves the accent-folded match only if the
+    functions it inlines are LEAKPROOF (config/bootstrap.py marks them as a superuser)."""
+    if not databases or "default" not in databases:
+        return []
+    from django.db import connection
+
+    functions = [*FOLDED_MATCH_FUNCTIONS, UNACCENT_FUNCTION]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT f FROM unnest(%s::text[]) AS f WHERE to_regprocedure(f) IS NOT NULL"
+                " AND NOT (SELECT proleakproof FROM pg_proc WHERE oid = to_regprocedure(f))",
+                [functions],
+            )
+            missing = [row[0] for row in cursor.fetchall()]
+    except DatabaseError as exc:
+        return [Warning(f"Could not inspect the functions of conversation search: {exc}", id="chats.W002")]
+    if not missing:
+        return []
+    return [Warning(
+        "Conversation search cannot use its index under row-level security: every search reads all "
+        "of the user's messages, which is slow for long histories.",
+        hint="Run once in this database as a superuser: "
+             + " ".join(f"ALTER FUNCTION {f} LEAKPROOF;" for f in missing),
+        id="chats.W002",
     )]

@@ -16,7 +16,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from config import embedded
-from core.pg import TEXT_MATCH_LEAKPROOF_SQL  # shared with rag.checks
+from core.pg import FOLDED_MATCH_FUNCTIONS, TEXT_MATCH_LEAKPROOF_SQL, UNACCENT_FUNCTION  # shared with the checks
 
 
 class BootstrapError(RuntimeError):
@@ -139,6 +139,15 @@ def ensure_database(p: Plan, name: str, *, recreate: bool = False) -> None:
     try:
         with _connect(p.admin_conninfo, dbname=name) as conn, conn.cursor() as cur:
             cur.execute(TEXT_MATCH_LEAKPROOF_SQL)
+    except psycopg.Error:
+        pass
+    # The same for the functions of the accent-folded match of conversation search (chats.W002).
+    try:
+        with _connect(p.admin_conninfo, dbname=name) as conn, conn.cursor() as cur:
+            cur.execute("SELECT to_regprocedure(%s) IS NOT NULL", [UNACCENT_FUNCTION])
+            functions = [*FOLDED_MATCH_FUNCTIONS, *([UNACCENT_FUNCTION] if cur.fetchone()[0] else [])]
+            for function in functions:
+                cur.execute(f"ALTER FUNCTION {function} LEAKPROOF")
     except psycopg.Error:
         pass
     with _connect(p.owner_conninfo, dbname=name) as conn, conn.cursor() as cur:

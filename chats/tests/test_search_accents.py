@@ -1,7 +1,8 @@
 """Conversation search ignores accents, in English and Spanish text, through the real list page;
-the snippet marks the words as written; the query's match is the full-text index's expression."""
+the snippet marks the words as written; the runtime role's search reads the full-text index."""
 
 import json
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -9,9 +10,10 @@ from django.db import connection, connections
 from django.urls import reverse
 
 from chats import selectors
-from chats.checks import accent_folding_check
+from chats.checks import accent_folding_check, folded_match_index_check
 from chats.models import Conversation, Message
 from config import bootstrap
+from core.pg import FOLDED_MATCH_FUNCTIONS
 from core.tenancy import tenant
 from testutils import factories
 from testutils.testing import make_user
@@ -76,10 +78,9 @@ def _plan_nodes(plan):
         yield from _plan_nodes(child)
 
 
-@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
-def test_the_search_query_matches_the_unaccented_index_expression(staff):
-    """The query's match is the index's expression: the planner reads the GIN index for it (asked
-    as a superuser, whom row-level security does not restrict: see the report on RLS below)."""
+@pytest.fixture
+def long_history(staff):
+    """2,000 committed messages, analysed by the owner (the runtime role may not), one of them about a song."""
     owner = make_user("reader@example.com")
     agent = factories.agent(staff, is_public=True, name="Helper", system_prompt="You help.")
     with tenant(owner.id):
@@ -91,15 +92,52 @@ def test_the_search_query_matches_the_unaccented_index_expression(staff):
         ])
     with connections["owner"].cursor() as cursor:
         cursor.execute("ANALYZE messages")
-    params = {"q": "cancion", "user": owner.id, "limit": 20, "offset": 0}
-    with psycopg.connect(bootstrap.plan().admin_conninfo, dbname=connection.settings_dict["NAME"]) as admin:
-        admin.execute("SELECT set_config('enable_seqscan', 'off', true)")
-        plan = admin.execute("EXPLAIN (FORMAT JSON) " + selectors.SEARCH_SQL, params).fetchone()[0]
+    return owner
+
+
+def _indexes_used(owner, query):
+    with tenant(owner.id), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
+        cursor.execute("EXPLAIN (FORMAT JSON) " + selectors.SEARCH_SQL, {"q": query, "user": owner.id, "limit": 20, "offset": 0})
+        plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
-    assert "idx_messages_content_fulltext" in {node.get("Index Name") for node in _plan_nodes(plan[0]["Plan"])}
-    with tenant(owner.id):
-        hits, total = selectors.search_conversations(user=owner, query="cancion", limit=20, offset=0)
+    return {node.get("Index Name") for node in _plan_nodes(plan[0]["Plan"])} - {None}
+
+
+@contextmanager
+def _folded_match_not_leakproof():
+    """As a superuser, undo what the bootstrap did, for this (per-run) test database only."""
+    with psycopg.connect(bootstrap.plan().admin_conninfo, dbname=connection.settings_dict["NAME"], autocommit=True) as admin:
+        admin.execute(f"ALTER FUNCTION {FOLDED_MATCH_FUNCTIONS[0]} NOT LEAKPROOF")
+        try:
+            yield
+        finally:
+            admin.execute(f"ALTER FUNCTION {FOLDED_MATCH_FUNCTIONS[0]} LEAKPROOF")
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_the_runtime_role_searches_through_the_unaccented_index(long_history):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        role, bypass = cursor.fetchone()
+    assert role == connection.settings_dict["USER"] and not bypass
+    assert folded_match_index_check(databases=["default"]) == []
+    assert "idx_messages_content_fulltext" in _indexes_used(long_history, "cancion")
+    with tenant(long_history.id):
+        hits, total = selectors.search_conversations(user=long_history, query="cancion", limit=20, offset=0)
     assert total == 1 and "<mark>Canción</mark>" in hits[0].snippet
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_without_leakproof_functions_the_check_warns_and_search_still_answers(long_history):
+    with _folded_match_not_leakproof():
+        messages = folded_match_index_check(databases=["default"])
+        assert [m.id for m in messages] == ["chats.W002"]
+        assert f"ALTER FUNCTION {FOLDED_MATCH_FUNCTIONS[0]} LEAKPROOF;" in messages[0].hint
+        assert "idx_messages_content_fulltext" not in _indexes_used(long_history, "cancion")
+        with tenant(long_history.id):
+            _hits, total = selectors.search_conversations(user=long_history, query="cancion", limit=20, offset=0)
+        assert total == 1
 
 
 @pytest.mark.django_db
