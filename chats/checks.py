@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.checks import Tags, Warning, register
 from django.db import DatabaseError
 
-from core.pg import FOLDED_MATCH_FUNCTIONS, UNACCENT_FUNCTION
+from core.pg import FOLDED_MATCH_FUNCTIONS, FOLDING_FUNCTION
 
 # The body of public.immutable_unaccent (chats migration 0004) names unaccent() when the extension
 # was there when it ran; otherwise it is the built-in translate() table.
@@ -47,9 +47,13 @@ def folded_match_index_check(app_configs=None, databases=None, **kwargs):
         return []
     from django.db import connection
 
-    functions = [*FOLDED_MATCH_FUNCTIONS, UNACCENT_FUNCTION]
+    functions = list(FOLDED_MATCH_FUNCTIONS)
     try:
         with connection.cursor() as cursor:
+            cursor.execute(FOLDING_QUERY)
+            row = cursor.fetchone()
+            if row is not None and row[0]:  # over unaccent: the wrapper is not inlined
+                functions.append(FOLDING_FUNCTION)
             cursor.execute(
                 "SELECT f FROM unnest(%s::text[]) AS f WHERE to_regprocedure(f) IS NOT NULL"
                 " AND NOT (SELECT proleakproof FROM pg_proc WHERE oid = to_regprocedure(f))",

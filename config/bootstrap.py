@@ -16,7 +16,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from config import embedded
-from core.pg import FOLDED_MATCH_FUNCTIONS, TEXT_MATCH_LEAKPROOF_SQL, UNACCENT_FUNCTION  # shared with the checks
+from core.pg import FOLDED_MATCH_FUNCTIONS, FOLDING_FUNCTION, TEXT_MATCH_LEAKPROOF_SQL  # shared with the checks
 
 
 class BootstrapError(RuntimeError):
@@ -144,8 +144,8 @@ def ensure_database(p: Plan, name: str, *, recreate: bool = False) -> None:
     # The same for the functions of the accent-folded match of conversation search (chats.W002).
     try:
         with _connect(p.admin_conninfo, dbname=name) as conn, conn.cursor() as cur:
-            cur.execute("SELECT to_regprocedure(%s) IS NOT NULL", [UNACCENT_FUNCTION])
-            functions = [*FOLDED_MATCH_FUNCTIONS, *([UNACCENT_FUNCTION] if cur.fetchone()[0] else [])]
+            cur.execute("SELECT to_regprocedure(%s) IS NOT NULL", [FOLDING_FUNCTION])
+            functions = [*FOLDED_MATCH_FUNCTIONS, *([FOLDING_FUNCTION] if cur.fetchone()[0] else [])]
             for function in functions:
                 cur.execute(f"ALTER FUNCTION {function} LEAKPROOF")
     except psycopg.Error:

@@ -8,13 +8,15 @@ Kept in the kernel so both can import them: apps never import ``config``.
 TEXT_MATCH_LEAKPROOF_SQL = "ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery) LEAKPROOF"
 TEXT_MATCH_LEAKPROOF_QUERY = "SELECT proleakproof FROM pg_proc WHERE oid = 'pg_catalog.ts_match_vq(tsvector, tsquery)'::regprocedure"
 
-# Conversation search matches to_tsvector('english', public.immutable_unaccent(content)), whose SQL
-# body the planner inlines (translate() or unaccent()): under row-level security the GIN index on
-# that expression serves the match only if each of these is LEAKPROOF too (none raises an error
-# that depends on the row's text). A superuser marks them once per database (config/bootstrap.py);
-# the system check chats.W002 says when they are not.
+# Conversation search matches to_tsvector('english', public.immutable_unaccent(content)). Under
+# row-level security the GIN index on that expression serves the match only if every function in it
+# is LEAKPROOF (none raises an error that depends on the row's text): to_tsvector, and either the
+# translate() the built-in folding's body is inlined to, or (over the unaccent extension, whose
+# STABLE unaccent() keeps the IMMUTABLE wrapper from being inlined) the wrapper itself. A superuser
+# marks them once per database (config/bootstrap.py; the wrapper once it exists, i.e. from the
+# bootstrap after the first migrate); the system check chats.W002 says when they are not.
 FOLDED_MATCH_FUNCTIONS = (
     "pg_catalog.to_tsvector(regconfig, text)",
     "pg_catalog.translate(text, text, text)",
 )
-UNACCENT_FUNCTION = "public.unaccent(regdictionary, text)"  # only where the unaccent extension is
+FOLDING_FUNCTION = "public.immutable_unaccent(text)"  # created by chats migration 0004
