@@ -3,6 +3,8 @@ in the reader's language while they are still as seeded (an edited text is the e
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.utils.translation import gettext, gettext_noop
 
 SEEDED_TEXTS: dict[str, tuple[str, str]] = {
@@ -37,3 +39,20 @@ def shown(slug: str, field: str, stored: str) -> str:
     if seeded is not None and stored and seeded[FIELDS[field]] == stored:
         return gettext(stored)
     return stored
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents (as the catalog search compares, in Python)."""
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)).casefold()
+
+
+def translated_matches(query: str) -> list[tuple[str, str, str]]:
+    """(slug, field, stored text) of the demo agents whose text *as shown* in the active language
+    contains ``query`` (accents and case ignored): a reader searches the words they see."""
+    needle = _folded(query)
+    return [
+        (slug, field, texts[index])
+        for slug, texts in SEEDED_TEXTS.items()
+        for field, index in FIELDS.items()
+        if needle and needle in _folded(gettext(texts[index]))
+    ]

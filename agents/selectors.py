@@ -23,6 +23,7 @@ from accounts.models import User
 from accounts.permissions import is_admin
 
 from .models import Agent, Category, UserAgentPermission
+from .seeded_texts import translated_matches
 
 
 class Unaccented(Func):
@@ -60,9 +61,12 @@ def agents_for_user(user: User, *, category: str | None = None, search: str | No
     if search:
         # Accents ignored ("codigo" finds "Código"): both sides folded by chats migration 0004's function.
         folded = Unaccented(Value(search))
-        queryset = queryset.alias(name_folded=Unaccented("name"), description_folded=Unaccented("description")).filter(
-            Q(name_folded__icontains=folded) | Q(description_folded__icontains=folded)
-        )
+        matches = Q(name_folded__icontains=folded) | Q(description_folded__icontains=folded)
+        # A demo agent is also found by the words its reader sees (its translated text, while it
+        # is still as seeded): "asistente" finds "General assistant" for a Spanish reader.
+        for slug, field, stored in translated_matches(search):
+            matches |= Q(slug=slug, **{field: stored})
+        queryset = queryset.alias(name_folded=Unaccented("name"), description_folded=Unaccented("description")).filter(matches)
     return queryset.order_by("-is_public", "name", "slug")
 
 

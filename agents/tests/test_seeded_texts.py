@@ -66,3 +66,17 @@ def test_the_catalog_search_ignores_accents(staff, owner_client):
                             ("café", {"Cafe planner"}), ("cafe", {"Cafe planner"}), ("jardín", set())]:
         response = owner_client.get("/agents/", {"q": query})
         assert {card.agent.name for card in response.context["cards"]} == expected, query
+
+
+def test_a_spanish_reader_finds_a_demo_agent_by_its_spanish_name_unless_it_was_renamed(staff, owner_client):
+    apps.get_app_config("agents").seed_demo()
+    _in_spanish(owner_client)
+
+    def found(query):
+        return {card.agent.slug for card in owner_client.get("/agents/", {"q": query}).context["cards"]}
+
+    assert found("asistente") == {"general-assistant"}
+    assert found("companero de salud") == {"health-companion"}
+    assert found("assistant") == {"general-assistant"}  # the stored words still count
+    Agent.objects.filter(slug="general-assistant").update(name="Mi ayuda")
+    assert found("asistente") == set()
