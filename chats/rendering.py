@@ -207,8 +207,35 @@ def message_item(message, agent_name: str) -> str:
                 if isinstance(source, dict)
             )
             parts.append(f'<ol class="msg-sources" aria-label="{escape(gettext("Sources"))}">{items}</ol>')
+    parts.append(_message_actions(message, metadata))
     parts.append("</li>")
     return "".join(parts)
+
+
+def _message_actions(message, metadata: dict) -> str:
+    """Copy (the message's own text or Markdown, shown only with JavaScript: static/js/chat.js) and,
+    on answers, thumbs up and down: buttons of the page's ``#feedback-form`` (its CSRF token), so
+    they post without JavaScript too; ``aria-pressed`` tells the stored feedback."""
+    from django.urls import reverse  # noqa: PLC0415
+    from django.utils.translation import gettext  # noqa: PLC0415
+
+    buttons = []
+    if message.content:
+        buttons.append(f'<button type="button" class="msg-action msg-copy" data-copy="{escape(message.content)}">'
+                       f'{escape(gettext("Copy"))}</button>')
+    if message.role == "assistant":
+        url = reverse("chats:feedback", args=[message.conversation_id, message.id])
+        feedback = metadata.get("feedback")
+        for value, icon, label in (("up", "👍", gettext("Good answer")), ("down", "👎", gettext("Bad answer"))):
+            pressed = "true" if feedback == value else "false"
+            buttons.append(
+                f'<button type="submit" form="feedback-form" formaction="{url}" name="value" value="{value}" '
+                f'class="msg-action msg-thumb" aria-pressed="{pressed}" title="{escape(label)}">'
+                f'<span aria-hidden="true">{icon}</span><span class="visually-hidden">{escape(label)}</span></button>'
+            )
+    if not buttons:
+        return ""
+    return f'<div class="msg-actions">{"".join(buttons)}</div>'
 
 
 def message_items(messages, agent_name: str) -> SafeString:

@@ -209,3 +209,29 @@ def conversation_pin(*, user, conversation: Conversation, pinned: bool) -> bool:
         else:
             ConversationPin.objects.filter(conversation=conversation).delete()
     return pinned
+
+
+FEEDBACK_VALUES = ("up", "down")
+
+
+def message_feedback_toggle(*, user, message: Message, value: str) -> str | None:
+    """Thumbs up or down on an answer, kept in its ``metadata["feedback"]`` (the ERD fixes the
+    columns). The same value again takes it back; the other value replaces it. Returns the
+    feedback now stored (``None`` when there is none). The row is locked while it is read and
+    written, so two clicks at once cannot lose either one, nor another write to the metadata."""
+    if value not in FEEDBACK_VALUES:
+        raise ChatError(_("Feedback is either a thumbs up or a thumbs down."))
+    if message.role != MessageRole.ASSISTANT:
+        raise ChatError(_("Only answers take feedback."))
+    with tenant(user.id):
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        metadata = dict(locked.metadata) if isinstance(locked.metadata, dict) else {}
+        feedback = None if metadata.get("feedback") == value else value
+        if feedback is None:
+            metadata.pop("feedback", None)
+        else:
+            metadata["feedback"] = feedback
+        locked.metadata = metadata
+        locked.save(update_fields=["metadata"])
+    message.metadata = metadata
+    return feedback

@@ -18,4 +18,7 @@ urlpatterns = [
     path("<uuid:conversation_id>/delete/", views.conversation_delete, name="delete"),
     path("<uuid:conversation_id>/pin/", views.conversation_pin, name="pin"),
     path("<uuid:conversation_id>/title/", views.conversation_title, name="title"),
+    path("<uuid:conversation_id>/messages/<uuid:message_id>/feedback/", views.message_feedback, name="feedback"),
+    path("<uuid:conversation_id>/export.md", views.conversation_export_markdown, name="export_md"),
+    path("<uuid:conversation_id>/export.json", views.conversation_export_json, name="export_json"),
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,7 +17,7 @@ from agents.selectors import agent_get_usable, agent_is_usable_by
 from core.errors import UserFacingError
 from core.params import query_page, query_text
 
-from . import generation, selectors, services
+from . import export, generation, selectors, services
 from .forms import MessageForm, RenameForm, SearchForm
 from .models import MessageRole
 from .rendering import message_item, message_items
@@ -279,3 +279,53 @@ def conversation_title(request, conversation_id):
 def conversation_sidebar(request):
     """The sidebar's list (grouped, searched with ``sq``), as HTML for sidebar.js to swap in."""
     return render(request, "chats/_sidebar_list.html", sidebar_context(request))
+
+
+@login_required
+@require_POST
+def message_feedback(request, conversation_id, message_id):
+    """Thumbs up (``value=up``) or down (``value=down``) on an answer; the same value again takes
+    it back. Without JavaScript the buttons post a form and come back to the answer."""
+    conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    message = selectors.message_get_for_user(user=request.user, conversation=conversation, message_id=message_id)
+    if message.role != MessageRole.ASSISTANT:
+        raise Http404
+    try:
+        feedback = services.message_feedback_toggle(user=request.user, message=message, value=request.POST.get("value", ""))
+    except UserFacingError as exc:
+        if _wants_json(request):
+            return JsonResponse({"errors": [exc.message]}, status=400)
+        flash.error(request, exc.message)
+        history = list(selectors.conversation_messages(conversation))
+        return _render_detail(request, conversation, history, MessageForm(), status=400)
+    if _wants_json(request):
+        return JsonResponse({"feedback": feedback})
+    return redirect(reverse("chats:detail", args=[conversation.id]) + f"#m-{message.id}")
+
+
+def _export_response(conversation, body: str, content_type: str, extension: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = export.attachment_header(conversation, extension)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_GET
+def conversation_export_markdown(request, conversation_id):
+    """The conversation as a Markdown transcript, downloaded (two queries however long it is)."""
+    conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    history = list(selectors.conversation_messages(conversation))
+    return _export_response(conversation, export.conversation_markdown(conversation, history),
+                            "text/markdown; charset=utf-8", "md")
+
+
+@login_required
+@require_GET
+def conversation_export_json(request, conversation_id):
+    """The conversation as JSON (title, agent, model, messages with status, feedback, citations)."""
+    conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    history = list(selectors.conversation_messages(conversation))
+    return _export_response(conversation, export.conversation_json_text(conversation, history),
+                            "application/json; charset=utf-8", "json")

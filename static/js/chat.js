@@ -291,3 +291,149 @@
     textarea.focus({ preventScroll: true });
   });
 })();
+
+// Message actions: Copy a message (its own text or Markdown, from data-copy) or a code block of an
+// answer (the code only; its button is added here, the answer's HTML stays the server's), and
+// thumbs up/down on answers. The thumbs are buttons of the page's #feedback-form, so they post
+// without JavaScript too; here they post with fetch and the page stays put. Everything is
+// delegated from the list, so answers streamed in later have their actions as well.
+(function () {
+  "use strict";
+
+  var strings = {}, statusLine = null, COPIED_MS = 2000;
+
+  function announce(text) {
+    if (!statusLine) { return; }
+    statusLine.textContent = ""; // the same words twice are announced twice
+    window.setTimeout(function () { statusLine.textContent = text; }, 50);
+  }
+
+  function copyByHand(text) {
+    // Without the asynchronous clipboard (an older browser, a page not in a secure context).
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "visually-hidden";
+    document.body.appendChild(area);
+    area.select();
+    var done = false;
+    try { done = document.execCommand("copy"); } catch (error) { done = false; }
+    area.remove();
+    return done ? Promise.resolve() : Promise.reject(new Error("copy"));
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      return navigator.clipboard.writeText(text).catch(function () { return copyByHand(text); });
+    }
+    return copyByHand(text);
+  }
+
+  function copy(button, text) {
+    copyText(text).then(function () {
+      if (!button.dataset.label) { button.dataset.label = button.textContent; }
+      button.textContent = strings.copied;
+      button.classList.add("copied");
+      window.clearTimeout(button._copiedTimer);
+      button._copiedTimer = window.setTimeout(function () {
+        button.textContent = button.dataset.label;
+        button.classList.remove("copied");
+      }, COPIED_MS);
+      announce(strings.copiedStatus);
+    }, function () {
+      announce(strings.copyFailed);
+    });
+  }
+
+  function addCodeButtons(scope) {
+    if (!scope || !scope.querySelectorAll) { return; }
+    var codes = scope.matches && scope.matches(".msg-assistant .msg-body pre > code") ? [scope]
+      : scope.querySelectorAll(".msg-assistant .msg-body pre > code");
+    Array.prototype.forEach.call(codes, function (code) {
+      var pre = code.parentElement;
+      if (pre.dataset.copyReady) { return; }
+      pre.dataset.copyReady = "1";
+      var bar = document.createElement("div");
+      bar.className = "code-bar";
+      var language = (code.className.match(/language-([\w+#.-]+)/) || [])[1];
+      if (language && language !== "text") {
+        var name = document.createElement("span");
+        name.className = "code-language";
+        name.textContent = language;
+        bar.appendChild(name);
+      }
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "msg-action code-copy";
+      button.textContent = strings.copyCode;
+      bar.appendChild(button);
+      pre.parentNode.insertBefore(bar, pre);
+    });
+  }
+
+  function csrfToken() {
+    var input = document.querySelector("#feedback-form input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function sendFeedback(button) {
+    var group = button.closest(".msg-actions");
+    var thumbs = group.querySelectorAll(".msg-thumb");
+    var body = new FormData();
+    body.append("value", button.value);
+    Array.prototype.forEach.call(thumbs, function (thumb) { thumb.disabled = true; });
+    fetch(button.getAttribute("formaction"), {
+      method: "POST",
+      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() },
+      body: body,
+      credentials: "same-origin"
+    }).then(function (response) {
+      return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+    }).then(function (result) {
+      if (!result.ok) { announce((result.data.errors || [strings.feedbackFailed])[0]); return; }
+      var feedback = result.data.feedback;
+      Array.prototype.forEach.call(thumbs, function (thumb) {
+        thumb.setAttribute("aria-pressed", thumb.value === feedback ? "true" : "false");
+      });
+      announce(feedback === "up" ? strings.feedbackUp : (feedback === "down" ? strings.feedbackDown : strings.feedbackNone));
+    }).catch(function () {
+      announce(strings.feedbackFailed);
+    }).finally(function () {
+      Array.prototype.forEach.call(thumbs, function (thumb) { thumb.disabled = false; });
+      button.focus({ preventScroll: true });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var list = document.getElementById("messages");
+    var texts = document.getElementById("i18n-actions");
+    if (!list || !texts) { return; }
+    strings = texts.dataset;
+    statusLine = document.getElementById("chat-status");
+    addCodeButtons(list);
+    if (window.MutationObserver) {
+      // A streamed answer's final HTML, a message added by send: their code blocks get buttons.
+      new MutationObserver(function (records) {
+        records.forEach(function (record) {
+          if (record.type !== "childList" || !record.addedNodes.length) { return; }
+          var item = record.target.closest ? record.target.closest(".msg-assistant") : null;
+          if (item) { addCodeButtons(item); return; }
+          Array.prototype.forEach.call(record.addedNodes, function (node) { if (node.nodeType === 1) { addCodeButtons(node); } });
+        });
+      }).observe(list, { childList: true, subtree: true });
+    }
+    list.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button || !list.contains(button)) { return; }
+      if (button.classList.contains("msg-copy")) {
+        copy(button, button.dataset.copy || "");
+      } else if (button.classList.contains("code-copy")) {
+        var code = button.parentElement.nextElementSibling && button.parentElement.nextElementSibling.querySelector("code");
+        copy(button, code ? code.textContent : "");
+      } else if (button.classList.contains("msg-thumb")) {
+        event.preventDefault();
+        sendFeedback(button);
+      }
+    });
+  });
+})();
