@@ -115,6 +115,22 @@ def test_copy_thumbs_and_export_in_a_real_browser(signed_in_page, viewport):
         page.get_by_role("link", name="JSON (.json)").click()
     assert download.value.suggested_filename == "Python-greetings.json"
 
+    # An answer streamed in after the page opened has its actions too.
+    page.keyboard.press("Escape")
+    page.evaluate("() => { window.__stayed = true; }")
+    page.get_by_role("textbox", name="Message").fill("And in Spanish?")
+    page.get_by_role("button", name="Send").click()
+    streamed = page.locator(".msg-assistant:not(.msg-streaming)").nth(1)
+    streamed.get_by_role("button", name="Good answer").click()
+    page.wait_for_function("() => document.querySelectorAll('.msg-assistant .msg-thumb[aria-pressed=true]').length === 1")
+    with tenant(user.id):
+        latest = Message.objects.filter(conversation=conversation, role="assistant").order_by("-timestamp").first()
+    assert latest.pk != answer.pk and latest.metadata.get("feedback") == "up"
+    streamed.get_by_role("button", name="Copy", exact=True).click()
+    page.wait_for_function("() => document.getElementById('chat-status').textContent === 'Copied to the clipboard.'")
+    assert _clipboard(page) == latest.content
+    assert page.evaluate("() => window.__stayed === true")  # sent, answered, marked and copied in place
+
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
     assert page.problems == []
 
