@@ -146,3 +146,32 @@ def test_thumbs_without_javascript_post_the_form(signed_in_page, viewport):
     page.wait_for_url(re.compile(rf"#m-{answer.id}$"))
     assert page.locator(f"#m-{answer.id}").get_by_role("button", name="Good answer").get_attribute("aria-pressed") == "true"
     assert _feedback(user, answer) == "up"
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_a_streamed_answer_gets_its_code_copy_button(signed_in_page, settings, viewport):
+    from testutils.fakes.openai import FakeOpenAI, Script
+    from testutils.fakes.server import FakeServer
+
+    reply = "Here:\n\n```bash\nls -la /tmp\n```\n"
+    with FakeServer(FakeOpenAI, script=Script(reply=reply, input_tokens=5, output_tokens=9)) as server:
+        settings.OPENAI_BASE_URL = f"{server.url}/v1"
+        settings.OPENAI_API_KEY = "sk-test"
+        user = make_user(f"code-{viewport}@example.com", name="Lin")
+        agent = factories.agent(user, model="gpt-4o-mini", name="Shell helper")
+        with tenant(user.id):
+            conversation = factories.conversation(user, agent_=agent)
+        page = signed_in_page(user, viewport, permissions=["clipboard-read", "clipboard-write"])
+        page.goto(reverse("chats:detail", args=[conversation.id]))
+        page.get_by_role("textbox", name="Message").fill("List the files in /tmp")
+        page.get_by_role("button", name="Send").click()
+        answer = page.locator(".msg-assistant:not(.msg-streaming)")
+        code_button = answer.get_by_role("button", name="Copy code")
+        code_button.wait_for()
+        assert answer.locator("pre code").count() == 1 and code_button.count() == 1
+        handle = code_button.element_handle()
+        handle.click()
+        page.wait_for_function("el => el.textContent === 'Copied'", arg=handle)
+        assert _clipboard(page) == "ls -la /tmp\n"
+        assert page.evaluate(NO_SIDEWAYS_SCROLL)
+        assert page.problems == []
