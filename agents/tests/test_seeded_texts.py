@@ -80,3 +80,10 @@ def test_a_spanish_reader_finds_a_demo_agent_by_its_spanish_name_unless_it_was_r
     assert found("assistant") == {"general-assistant"}  # the stored words still count
     Agent.objects.filter(slug="general-assistant").update(name="Mi ayuda")
     assert found("asistente") == set()
+
+
+def test_the_new_conversation_page_in_spanish_names_the_demo_agent_in_spanish(staff, owner_client):
+    apps.get_app_config("agents").seed_demo()
+    page = _in_spanish(owner_client).get("/chat/new/code-helper/").content.decode()
+    assert "Ayudante de código" in page and "Code helper" not in page
+    assert "Escribe, revisa, explica y depura código" in page
