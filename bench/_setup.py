@@ -19,9 +19,9 @@ os.environ.setdefault("DJANGO_ENV", "test")
 
 def scratch_database(suffix: str = "bench"):
     """Start services, create and migrate a scratch database; returns (plan, name)."""
-    from config import services
+    from config import devserver
 
-    services.up()
+    devserver.up()
     import django
 
     django.setup()
