@@ -15,6 +15,7 @@ need at least one matching term.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -28,11 +29,15 @@ from .errors import EmbeddingError, VectorStoreError
 from .models import RagSettings, Status
 from .types import Citation, CitedPassage
 from .vectorstores import get_vector_store, namespace_for_user
+from .vectorstores.base import META_DOCUMENT_ID
 
 logger = logging.getLogger(__name__)
 
 CANDIDATES = 30
 MAX_TEXT_CANDIDATES = 300
+# The vector stores filter by collection and tag only: under a document scope (an agent's or a
+# chat's, see ``retrieve``) the vector half asks for this many and keeps those of the scope.
+SCOPED_VECTOR_CANDIDATES = 200
 
 # OR-query of the question's lexemes, stemmed as English, as Spanish and as-is. Each chunk's
 # tsvector is in its document's language, so English lexemes meet English chunks and Spanish ones
@@ -78,8 +83,14 @@ class Retrieved:
     similarity: float | None
 
 
-def _filters(collections, tags, params) -> str:
+def _filters(collections, tags, params, document_ids=None, exclude_document_ids=None) -> str:
     clauses = []
+    if document_ids is not None:
+        clauses.append("AND d.id = ANY(%(document_ids)s::uuid[])")
+        params["document_ids"] = [str(i) for i in document_ids]
+    if exclude_document_ids:
+        clauses.append("AND NOT (d.id = ANY(%(exclude_document_ids)s::uuid[]))")
+        params["exclude_document_ids"] = [str(i) for i in exclude_document_ids]
     if collections:
         clauses.append("AND d.collection = ANY(%(collections)s)")
         params["collections"] = list(collections)
@@ -89,7 +100,9 @@ def _filters(collections, tags, params) -> str:
     return " ".join(clauses)
 
 
-def text_search(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None) -> list[tuple[str, float]]:
+def text_search(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None,
+                document_ids: Collection[str] | None = None,
+                exclude_document_ids: Collection[str] | None = None) -> list[tuple[str, float]]:
     """Full-text candidates: [(chunk id, ts_rank_cd)], best first."""
     with tenant(user.id), connection.cursor() as cursor:
         cursor.execute(TEXT_QUERY_SQL, {"q": query})
@@ -100,19 +113,34 @@ def text_search(*, user, query: str, limit: int = CANDIDATES, collections=None, 
         # With LIMIT, the planner bets a sequential scan meets enough matches early; for a question
         # with rare words it then reads every chunk. The GIN index answers in a few milliseconds.
         cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
-        cursor.execute(TEXT_SEARCH_SQL.format(filters=_filters(collections, tags, params)), params)
+        filters = _filters(collections, tags, params, document_ids, exclude_document_ids)
+        cursor.execute(TEXT_SEARCH_SQL.format(filters=filters), params)
         rows = cursor.fetchall()
         cursor.execute("SELECT set_config('enable_seqscan', 'on', true)")
         return [(str(row[0]), float(row[1] or 0.0)) for row in rows]
 
 
 def vector_search(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None,
-                  embedder_name: str | None = None) -> list[tuple[str, float]]:
+                  embedder_name: str | None = None, document_ids: Collection[str] | None = None,
+                  exclude_document_ids: Collection[str] | None = None) -> list[tuple[str, float]]:
+    if document_ids is not None and not document_ids:
+        return []
     embedder = get_embedder(embedder_name)
     store = get_vector_store(dimension=embedder.dimension, embedder=embedder.name)
+    scoped = document_ids is not None or bool(exclude_document_ids)
     matches = store.query(namespace=namespace_for_user(user.id), vector=embedder.embed_query(query),
-                          top_k=limit, collections=collections or None, tags=tags or None)
-    return [(m.id, m.score) for m in matches]
+                          top_k=max(limit, SCOPED_VECTOR_CANDIDATES) if scoped else limit,
+                          collections=collections or None, tags=tags or None)
+    if scoped:
+        matches = [m for m in matches if _in_scope(str(m.metadata.get(META_DOCUMENT_ID, "")), document_ids,
+                                                   exclude_document_ids)]
+    return [(m.id, m.score) for m in matches[:limit]]
+
+
+def _in_scope(document_id: str, document_ids, exclude_document_ids) -> bool:
+    if document_ids is not None and document_id not in {str(i) for i in document_ids}:
+        return False
+    return not (exclude_document_ids and document_id in {str(i) for i in exclude_document_ids})
 
 
 def fuse(vector_hits: list[tuple[str, float]], text_hits: list[tuple[str, float]], *, text_weight: float,
@@ -137,13 +165,26 @@ def fuse(vector_hits: list[tuple[str, float]], text_hits: list[tuple[str, float]
 
 
 def retrieve(*, user, query: str, top_k: int | None = None, threshold: float | None = None,
-             collections=None, tags=None, mode: str = "hybrid", embedder_name: str | None = None) -> list[Retrieved]:
+             collections=None, tags=None, mode: str = "hybrid", embedder_name: str | None = None,
+             document_ids: Collection[str] | None = None,
+             exclude_document_ids: Collection[str] | None = None) -> list[Retrieved]:
     """The best ``top_k`` passages of the user's indexed documents for ``query``.
 
     ``mode`` is "hybrid" (default), "vector" or "text" (the halves, for evaluation).
+    ``document_ids`` (a chat's scope, resolved by the caller): only these documents, an empty one
+    meaning none at all, and the retrieval settings' collections not applied (the scope is
+    explicit); ``exclude_document_ids``: never these. Both hold for each half and for the loaded
+    rows; the chatting user's RLS still bounds everything to their own documents.
     """
     if not query.strip():
         return []
+    if document_ids is not None:
+        document_ids = frozenset(str(i) for i in document_ids)
+        if not document_ids:
+            return []
+        if collections is None:
+            collections = []
+    exclude_document_ids = frozenset(str(i) for i in exclude_document_ids or ())
     with tenant(user.id):
         rag_settings = RagSettings.objects.filter(user=user).first()
     top_k = top_k or (rag_settings.top_k if rag_settings else 5)
@@ -154,21 +195,24 @@ def retrieve(*, user, query: str, top_k: int | None = None, threshold: float | N
     text_hits: list[tuple[str, float]] = []
     if mode in ("hybrid", "vector"):
         try:
-            vector_hits = vector_search(user=user, query=query, collections=collections, tags=tags, embedder_name=embedder_name)
+            vector_hits = vector_search(user=user, query=query, collections=collections, tags=tags,
+                                        embedder_name=embedder_name, document_ids=document_ids,
+                                        exclude_document_ids=exclude_document_ids)
         except (EmbeddingError, VectorStoreError) as exc:
             # Keyword search still answers when the embedder or the vector store is down.
             logger.warning("vector search unavailable, using full-text search only: %s", exc)
     if mode in ("hybrid", "text"):
-        text_hits = text_search(user=user, query=query, collections=collections, tags=tags)
+        text_hits = text_search(user=user, query=query, collections=collections, tags=tags,
+                                document_ids=document_ids, exclude_document_ids=exclude_document_ids)
     text_weight = {"vector": 0.0, "text": 1.0}.get(mode, settings.RAG_FUSION_TEXT_WEIGHT)
     fused = fuse(vector_hits, text_hits, text_weight=text_weight, threshold=threshold)
     if mode != "hybrid":  # a half alone: only its own hits
         fused = [f for f in fused if (f[2] if mode == "vector" else f[3]) is not None]
     fused = fused[:top_k]
-    return _load(user, fused)
+    return _load(user, fused, document_ids=document_ids, exclude_document_ids=exclude_document_ids)
 
 
-def _load(user, fused) -> list[Retrieved]:
+def _load(user, fused, *, document_ids=None, exclude_document_ids=()) -> list[Retrieved]:
     if not fused:
         return []
     ids = [chunk_id for chunk_id, *_ in fused]
@@ -185,6 +229,8 @@ def _load(user, fused) -> list[Retrieved]:
         row = rows.get(chunk_id)
         if row is None:  # a vector whose chunk is gone (document re-indexing or deleted meanwhile)
             continue
+        if not _in_scope(row[1], document_ids, exclude_document_ids):
+            continue
         results.append(Retrieved(chunk_id=chunk_id, document_id=row[1], title=row[2], position=row[3], heading=row[4],
                                  content=row[5], score=score, vector_rank=vector_rank, text_rank=text_rank,
                                  similarity=similarity))
@@ -195,15 +241,20 @@ def passage_url(result: Retrieved) -> str:
     return reverse("rag:document", args=[result.document_id]) + f"#chunk-{result.position}"
 
 
-def passages_for_chat(*, user, query: str) -> list[CitedPassage]:
-    """The passages for this question, numbered from 1, each with what its number links to."""
+def passages_for_chat(*, user, query: str, document_ids: Collection[str] | None = None,
+                      exclude_document_ids: Collection[str] | None = None) -> list[CitedPassage]:
+    """The passages for this question, numbered from 1, each with what its number links to.
+
+    ``document_ids`` / ``exclude_document_ids``: the chat's knowledge scope (see ``retrieve``;
+    resolved by ``chats.attachments.knowledge_scope``)."""
     return [
         CitedPassage(
             citation=Citation(number=number, title=result.title, url=passage_url(result),
                               document_id=result.document_id, position=result.position),
             text=result.content,
         )
-        for number, result in enumerate(retrieve(user=user, query=query), start=1)
+        for number, result in enumerate(retrieve(user=user, query=query, document_ids=document_ids,
+                                                 exclude_document_ids=exclude_document_ids), start=1)
     ]
 
 
