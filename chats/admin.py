@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
 
-from .models import ChatSession, Conversation, ConversationPin, Message
+from .models import ChatSession, Conversation, ConversationDocument, ConversationPin, Message
 
 
 @admin.register(ChatSession)
@@ -67,3 +67,11 @@ class ConversationPinAdmin(ReadOnlyAdmin):
 
     list_display = ["conversation", "user", "pinned_at"]
     list_select_related = ["conversation", "user"]
+
+
+@admin.register(ConversationDocument)
+class ConversationDocumentAdmin(ReadOnlyAdmin):
+    """Which documents were attached to which conversation: staff may see the links, never change them."""
+
+    list_display = ["document", "conversation", "user", "created_at"]
+    list_select_related = ["document", "conversation", "user"]

@@ -111,3 +111,29 @@ class ConversationPin(UUIDModel):
 
     def __str__(self) -> str:
         return f"pin {self.conversation_id}"
+
+
+class ConversationDocument(UUIDModel, CreatedAtModel):
+    """A document attached to one conversation from its composer (issue 07 item 9). Beyond the ERD
+    (schema decision 5): one row per attached document, tenant-owned with RLS. ``user`` is filled
+    from the conversation by a trigger, which also refuses a document of anyone else. Retrieval
+    reads an attached document only in its conversation (``chats.attachments.knowledge_scope``);
+    when the conversation is deleted the row stays with no conversation, so the document never
+    joins the rest of the library's answers."""
+
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+", db_index=False)
+    conversation = fields.ForeignKey(Conversation, db_on_delete="SET NULL", null=True, blank=True,
+                                     related_name="attachments", db_index=False)
+    document = fields.OneToOneField("rag.RagDocument", db_on_delete="CASCADE", related_name="chat_attachment")
+
+    class Meta:
+        db_table = "conversation_documents"
+        verbose_name = _("attached document")
+        verbose_name_plural = _("attached documents")
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="idx_conv_documents_conv"),
+            models.Index(fields=["user"], name="idx_conv_documents_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attachment {self.document_id} of {self.conversation_id}"
