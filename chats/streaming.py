@@ -16,8 +16,10 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
@@ -39,8 +41,89 @@ logger = logging.getLogger(__name__)
 
 LOCK_KEY = "chat:stream:{}"
 CANCEL_POLL_SECONDS = 0.2
+# A provider that sends nothing after Stop (stuck on the network) is left behind after this long.
+STOP_GRACE_SECONDS = 0.6
+# How often the turn wakes when the provider is silent: to publish buffered text, notice Stop.
+TICK_SECONDS = 0.05
 # Room kept free in the context window for the tokenizer's estimate being off.
 CONTEXT_MARGIN = 256
+
+
+class Snapshots:
+    """The answer so far, published at a bounded rate: text arriving within ``interval`` of the
+    last ``delta`` waits for the next one (the first words go out at once). With snapshots on
+    (``CHAT_STREAM_SNAPSHOTS``), each ``delta`` also carries the whole answer so far rendered by
+    ``render_markdown`` — the one markdown-it + nh3 path — so the page shows formatted, sanitised
+    Markdown while it streams and never builds HTML itself; ``t`` (the new text) stays, for a
+    runner that died mid-answer (its text is rebuilt from the deltas)."""
+
+    def __init__(self, *, citations: dict[int, str], interval: float | None = None, html: bool | None = None):
+        self.citations = citations
+        self.interval = interval if interval is not None else settings.CHAT_STREAM_INTERVAL_MS / 1000
+        self.html = html if html is not None else settings.CHAT_STREAM_SNAPSHOTS
+        self.pending: list[str] = []
+        self.last = float("-inf")
+
+    def add(self, text: str) -> None:
+        self.pending.append(text)
+
+    def due(self, now: float) -> bool:
+        return bool(self.pending) and now - self.last >= self.interval
+
+    def take(self, parts: list[str], now: float) -> dict:
+        data = {"t": "".join(self.pending)}
+        if self.html:
+            data["html"] = render_markdown("".join(parts), self.citations)
+        self.pending.clear()
+        self.last = now
+        return data
+
+
+class _Raised:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+_END = object()
+
+
+def pumped(stream: Iterator, *, tick: float) -> Iterator:
+    """The provider's events, read by a thread of their own, with ``None`` whenever ``tick``
+    seconds pass without one: the turn publishes buffered text and notices Stop while the provider
+    is silent. Leaving early (Stop with a stuck provider) lets the thread close the stream at its
+    next event."""
+    queue_: SimpleQueue = SimpleQueue()
+    stop = threading.Event()
+
+    def pump():
+        try:
+            for item in stream:
+                queue_.put(item)
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - handed to the turn, which decides
+            queue_.put(_Raised(exc))
+        finally:
+            try:
+                stream.close()
+            finally:
+                queue_.put(_END)
+
+    threading.Thread(target=pump, name="chat-provider", daemon=True).start()
+    try:
+        while True:
+            try:
+                item = queue_.get(timeout=tick)
+            except Empty:
+                yield None
+                continue
+            if item is _END:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
 
 
 def sse(event: str, data: dict, event_id: str = "") -> bytes:
@@ -70,7 +153,10 @@ def retrieve_passages(*, user, query: str) -> list[CitedPassage]:
 
 def build_context(*, user, conversation: Conversation, user_message: Message) -> TurnContext:
     agent = conversation.agent
-    info = registry.get_model(agent.model)
+    from . import overrides  # noqa: PLC0415 - the question's model and temperature
+
+    chosen = overrides.turn_settings(agent, user_message)
+    info = registry.get_model(chosen.model)
     with tenant(user.id):
         rag_enabled = user_settings_get(user=user).rag_enabled
         history = selectors.history_for_turn(conversation=conversation, user_message=user_message)
@@ -85,8 +171,8 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
     budget = max(window - max_tokens - passages_tokens - CONTEXT_MARGIN, 256)
     trimmed = tokens.trim_history(system + conversation_messages, budget=budget)
     return TurnContext(
-        model=agent.model,
-        temperature=agent.temperature,
+        model=chosen.model,
+        temperature=chosen.temperature,
         max_tokens=max_tokens,
         messages=trimmed,
         passages=passages,
@@ -143,6 +229,7 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
     usage = None
     status = "failed"
     error = ""
+    snapshots = Snapshots(citations={c.number: c.url for c in context.citations})
     try:
         provider = provider_for_model(context.model)
         if not provider.is_configured():
@@ -155,26 +242,33 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
             passages=context.passages,
             cancel=cancel,
         )
-        last_poll, last_renewal = 0.0, time.monotonic()
-        try:
-            for event in events:
+        last_poll, last_renewal, stop_deadline = time.monotonic(), time.monotonic(), None
+        if services.reply_cancel_requested(user_message.id):  # Stop pressed before the first words
+            cancel.set()
+            stop_deadline = last_poll + STOP_GRACE_SECONDS
+        for event in pumped(events, tick=TICK_SECONDS):
+            if event is not None:
                 if event.text:
                     parts.append(event.text)
-                    yield "delta", {"t": event.text}
+                    snapshots.add(event.text)
                 if event.finished:
                     usage = event.usage
                     status = "cancelled" if event.cancelled else "complete"
-                now = time.monotonic()
-                if now - last_poll >= CANCEL_POLL_SECONDS:
-                    last_poll = now
-                    if services.reply_cancel_requested(user_message.id):
-                        cancel.set()
-                if now - last_renewal >= limits.RESERVATION_RENEW_SECONDS:
-                    last_renewal = now
-                    reservation[0] = limits.usage_renew_reservation(reservation[0])
-                    lock_renew(user_message.id)
-        finally:
-            events.close()
+            now = time.monotonic()
+            if snapshots.due(now):
+                yield "delta", snapshots.take(parts, now)
+            if now - last_poll >= CANCEL_POLL_SECONDS:
+                last_poll = now
+                if stop_deadline is None and services.reply_cancel_requested(user_message.id):
+                    cancel.set()
+                    stop_deadline = now + STOP_GRACE_SECONDS
+            if stop_deadline is not None and now >= stop_deadline and status == "failed":
+                status = "cancelled"  # the provider is stuck (no chunk to notice the stop at): stop anyway
+                break
+            if now - last_renewal >= limits.RESERVATION_RENEW_SECONDS:
+                last_renewal = now
+                reservation[0] = limits.usage_renew_reservation(reservation[0])
+                lock_renew(user_message.id)
     except ProviderError as exc:
         logger.warning("model call failed for conversation %s: %s", conversation.id, exc.detail or exc)
         error = str(exc.message)
@@ -201,6 +295,8 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
         answer = services.reply_save(user=user, conversation=conversation, user_message=user_message, result=result)
         limits.usage_release_turn(reservation[0])  # the usage log now counts this turn
         reservation[0] = None
+    if snapshots.pending:  # the browser gets the last words before the final item replaces them
+        yield "delta", snapshots.take(parts, time.monotonic())
     yield "done", done_payload(answer, conversation.agent.name)
 
 

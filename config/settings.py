@@ -391,6 +391,10 @@ MODEL_REGISTRY_PATH = env.str("MODEL_REGISTRY_PATH", default="")
 
 MAX_MESSAGE_CHARS = env.int("MAX_MESSAGE_CHARS", default=16000)
 CHAT_SESSION_IDLE_HOURS = env.int("CHAT_SESSION_IDLE_HOURS", default=4)  # a new chat session after this idle time
+# While an answer streams, its text goes out at most this often (the first words at once), each
+# time with the whole answer so far rendered as sanitised Markdown unless snapshots are off.
+CHAT_STREAM_INTERVAL_MS = env.int("CHAT_STREAM_INTERVAL_MS", default=100)
+CHAT_STREAM_SNAPSHOTS = env.bool("CHAT_STREAM_SNAPSHOTS", default=True)
 # Monthly limits per subscription tier; None means unlimited.
 TIER_LIMITS = {
     "FREE": {"messages": env.int("LIMIT_FREE_MESSAGES", default=300), "tokens": env.int("LIMIT_FREE_TOKENS", default=300_000)},

@@ -38,11 +38,11 @@ def test_chat_in_a_real_browser(browser_page, settings):
     page.get_by_label("Message").fill("Which glaciers should we hike in Patagonia?")
     page.get_by_role("button", name="Send").click()
     page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}/$"))
-    streaming = page.locator(".msg-streaming .streaming-text")
+    streaming = page.locator(".msg-streaming .msg-body")
     streaming.wait_for()
     first_length = len(streaming.inner_text())
     page.wait_for_function(
-        "n => { const el = document.querySelector('.msg-streaming .streaming-text'); return el && el.innerText.length > n + 10; }",
+        "n => { const el = document.querySelector('.msg-streaming .msg-body'); return el && el.innerText.length > n + 10; }",
         arg=first_length,
     )
     page.locator(".msg-assistant:not(.msg-streaming)").last.wait_for()
@@ -53,7 +53,7 @@ def test_chat_in_a_real_browser(browser_page, settings):
     page.get_by_label("Message").fill("And how long should the whole trip take, roughly?")
     page.get_by_label("Message").press("Enter")
     page.get_by_role("button", name="Stop").wait_for(state="visible")
-    page.wait_for_function("() => { const el = document.querySelector('.msg-streaming .streaming-text'); return el && el.innerText.split(' ').length > 4; }")
+    page.wait_for_function("() => { const el = document.querySelector('.msg-streaming .msg-body'); return el && el.innerText.split(' ').length > 4; }")
     page.get_by_role("button", name="Stop").click()
     page.locator(".msg-cancelled").wait_for()
     assert "Stopped before the end" in page.locator(".msg-cancelled").inner_text()

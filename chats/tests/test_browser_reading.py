@@ -56,7 +56,7 @@ def test_leaving_mid_answer_and_coming_back_finds_it_finished(signed_in_page, se
     conversation, _pending = _conversation(user, history=0)
     page = signed_in_page(user, viewport)
     page.goto(reverse("chats:detail", args=[conversation.id]))
-    page.wait_for_function("() => { const el = document.querySelector('.msg-streaming .streaming-text'); return el && el.innerText.split(' ').length > 4; }")
+    page.wait_for_function("() => { const el = document.querySelector('.msg-streaming .msg-body'); return el && el.innerText.split(' ').length > 4; }")
     page.goto(reverse("chats:list"))  # away, mid-answer
     assert _answer(user) is None  # it was not finished when the page was left
     page.wait_for_timeout(300)
@@ -81,7 +81,7 @@ def test_scrolled_up_while_it_streams_the_page_stays_and_offers_jump_to_latest(s
     conversation, _pending = _conversation(user, history=30)
     page = signed_in_page(user, viewport)
     page.goto(reverse("chats:detail", args=[conversation.id]))
-    streaming = page.locator(".msg-streaming .streaming-text")
+    streaming = page.locator(".msg-streaming .msg-body")
     streaming.wait_for()
     jump = page.get_by_role("button", name="Jump to latest")
     assert jump.is_hidden()  # at the bottom, following the answer
@@ -94,7 +94,7 @@ def test_scrolled_up_while_it_streams_the_page_stays_and_offers_jump_to_latest(s
     where = page.evaluate("() => document.scrollingElement.scrollTop")
     length = len(streaming.inner_text())
     # More words arrive (or the answer ends) while the reader is up there.
-    page.wait_for_function("n => { const el = document.querySelector('.msg-streaming .streaming-text'); return !el || el.innerText.length > n + 20; }", arg=length)
+    page.wait_for_function("n => { const el = document.querySelector('.msg-streaming .msg-body'); return !el || el.innerText.length > n + 20; }", arg=length)
     assert abs(page.evaluate("() => document.scrollingElement.scrollTop") - where) <= 2  # not pulled down
     page.locator(".msg-streaming, .msg-pending").wait_for(state="detached", timeout=30_000)  # the answer ended
     assert _answer(user).metadata["status"] == "complete"
@@ -132,11 +132,11 @@ def test_coming_back_to_an_answer_still_being_written_it_can_be_stopped(signed_i
     conversation, _pending = _conversation(user, history=0)
     page = signed_in_page(user, viewport)
     page.goto(reverse("chats:detail", args=[conversation.id]))
-    page.locator(".msg-streaming .streaming-text").wait_for()
+    page.locator(".msg-streaming .msg-body").wait_for()
     page.goto(reverse("chats:list"))
     page.goto(reverse("chats:detail", args=[conversation.id]))
     # Still being written: the page picks it up (from its start) and offers Stop.
-    page.wait_for_function("() => { const el = document.querySelector('.msg-streaming .streaming-text'); return el && el.innerText.split(' ').length > 4; }")
+    page.wait_for_function("() => { const el = document.querySelector('.msg-streaming .msg-body'); return el && el.innerText.split(' ').length > 4; }")
     assert _answer(user) is None
     page.get_by_role("button", name="Stop").click()
     page.locator(".msg-cancelled").wait_for()

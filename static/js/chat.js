@@ -1,6 +1,7 @@
 // Chat: send without reloading, stream the answer over Server-Sent Events, stop, regenerate.
-// Everything the server sends is put in the page as text while streaming; the final answer's
-// list item comes from the server already rendered and sanitised. The answer is written on the
+// While streaming, the server sends the answer so far as sanitised HTML snapshots (at most every
+// 100 ms), or plain text when snapshots are off; the final answer's list item comes from the
+// server already rendered and sanitised too. The answer is written on the
 // server whatever happens to this page: a lost connection reconnects and resumes after the last
 // event received (EventSource sends Last-Event-ID), and a page opened later picks it up.
 // Reading: the page follows the answer only while the reader is at the bottom; scrolled up, it
@@ -131,18 +132,40 @@
   }
 
   function listen(element) {
-    var text = element.querySelector(".streaming-text");
-    text.textContent = ""; // a new EventSource gets the answer from its start
+    var body = element.querySelector(".msg-body");
+    var shown = ""; // the text so far, for a stream without snapshots
+    function show(data) {
+      current.retries = 0;
+      if (typeof data.html === "string") {
+        // A snapshot: the whole answer so far, rendered and sanitised by the server (markdown-it
+        // with HTML off, then nh3), as the final answer will be; the page builds no HTML itself.
+        body.innerHTML = data.html;
+      } else {
+        shown += data.t || "";
+        var text = body.querySelector(".streaming-text");
+        if (!text) {
+          body.textContent = "";
+          text = document.createElement("p");
+          text.className = "streaming-text";
+          body.appendChild(text);
+        }
+        text.textContent = shown;
+      }
+      body.classList.add("streaming-body");
+      keepUp();
+    }
+    function clear() {
+      shown = "";
+      var p = document.createElement("p");
+      p.className = "streaming-text";
+      body.textContent = "";
+      body.appendChild(p);
+    }
+    clear(); // a new EventSource gets the answer from its start
     var source = new EventSource(current.streamUrl);
     current.source = source;
-    source.addEventListener("reset", function () {
-      text.textContent = ""; // the server replays the answer from its start
-    });
-    source.addEventListener("delta", function (event) {
-      current.retries = 0;
-      text.textContent += JSON.parse(event.data).t;
-      keepUp();
-    });
+    source.addEventListener("reset", clear); // the server replays the answer from its start
+    source.addEventListener("delta", function (event) { show(JSON.parse(event.data)); });
     source.addEventListener("done", function (event) {
       var data = JSON.parse(event.data);
       finish(element, data);
