@@ -90,3 +90,10 @@ def is_available(model_id: str) -> bool:
 
 def available_models() -> list[ModelInfo]:
     return [m for m in _load() if provider_configured(m.provider)]
+
+
+def display_name(model_id: str) -> str:
+    """A model as people see it: the registry's friendly name (in the reader's language when it is
+    a word-like label), or the id itself for a model the registry does not know (an old row)."""
+    info = get_model(model_id or "")
+    return str(info.label) if info is not None else (model_id or "")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
+from agents.registry import display_name
 from core.text import strip_control_chars
 
 from .models import Conversation, MessageRole
@@ -75,6 +76,7 @@ def conversation_json(conversation: Conversation, messages) -> dict:
         "title": _title(conversation),
         "agent": conversation.agent.name,
         "model": conversation.agent.model,
+        "model_name": display_name(conversation.agent.model),  # as people see it
         "created": conversation.created_at.isoformat(),
         "messages": [
             {
@@ -114,7 +116,7 @@ def conversation_markdown(conversation: Conversation, messages) -> str:
     lines = [
         f"# {_title(conversation)}",
         "",
-        f"- {_('Agent')}: {agent.name} ({agent.model})",
+        f"- {_('Agent')}: {agent.name} ({display_name(agent.model)})",
         f"- {_('Started')}: {_when(conversation.created_at)}",
         "",
     ]

@@ -176,7 +176,6 @@ def pygments_css() -> str:
 def message_item(message, agent_name: str) -> str:
     """One message of a conversation as its list item (the page renders 500 of these: plain Python
     with escaping is an order of magnitude faster than a template include per message)."""
-    from django.utils.dateformat import format as date_format  # noqa: PLC0415
     from django.utils.translation import gettext  # noqa: PLC0415
 
     metadata = _metadata(message)
@@ -186,11 +185,10 @@ def message_item(message, agent_name: str) -> str:
         classes += f" msg-{escape(status)}"
     author = gettext("You") if message.role == "user" else escape(agent_name)
     body = message_body(message)
-    timestamp = message.timestamp
     parts = [
         f'<li class="{classes}" id="m-{message.id}" data-message-id="{message.id}">',
         f'<div class="msg-meta"><span class="msg-author">{author}</span> ',
-        f'<time datetime="{timestamp.isoformat()}">{date_format(timestamp, "H:i")}</time></div>',
+        f'{_message_when(message, metadata)}</div>',
         f'<div class="msg-body">{body}</div>',
     ]
     if message.role == "assistant":
@@ -236,6 +234,42 @@ def _message_actions(message, metadata: dict) -> str:
     if not buttons:
         return ""
     return f'<div class="msg-actions">{"".join(buttons)}</div>'
+
+
+def _message_when(message, metadata: dict) -> str:
+    """The message's time (``<time datetime>``, in the active time zone and language, the full date
+    in its title) and, on an answer, what it cost: the model's friendly name, its tokens and how
+    long it took. Those sit in a ``<details>`` whose summary is the time: its title shows them on
+    hover, a tap or Enter opens them (phones, keyboards), without JavaScript."""
+    from django.utils import formats, timezone  # noqa: PLC0415
+    from django.utils.translation import gettext, ngettext  # noqa: PLC0415
+
+    from agents.registry import display_name  # noqa: PLC0415
+
+    moment = timezone.localtime(message.timestamp)
+    full = formats.date_format(moment, "DATETIME_FORMAT")
+    time_html = (f'<time datetime="{escape(message.timestamp.isoformat())}" title="{escape(full)}">'
+                 f'{escape(formats.time_format(moment, "H:i"))}</time>')
+    if message.role != "assistant":
+        return time_html
+    tokens_in, tokens_out = message.tokens_input or 0, message.tokens_output or 0
+    total = tokens_in + tokens_out
+    facts = []
+    model = metadata.get("model")
+    if isinstance(model, str) and model:
+        facts.append(display_name(model))
+    facts.append(ngettext("%(count)s token", "%(count)s tokens", total) % {"count": formats.number_format(total, force_grouping=True)}
+                 + " " + gettext("(%(input)s in, %(output)s out)") % {
+                     "input": formats.number_format(tokens_in, force_grouping=True),
+                     "output": formats.number_format(tokens_out, force_grouping=True)})
+    duration = metadata.get("duration_ms")
+    if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration >= 0:
+        seconds = formats.number_format(round(duration / 1000, 1), decimal_pos=1)
+        facts.append(gettext("%(seconds)s s") % {"seconds": seconds})
+    text = escape(" · ".join(str(fact) for fact in facts))
+    return (f'<details class="msg-details"><summary title="{text}">{time_html}'
+            f'<span class="visually-hidden"> · {escape(gettext("Details"))}</span></summary>'
+            f'<span class="msg-usage">{text}</span></details>')
 
 
 def message_items(messages, agent_name: str) -> SafeString:

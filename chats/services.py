@@ -18,7 +18,7 @@ from core.text import strip_control_chars
 from metrics import limits
 from metrics import services as metering
 
-from . import tasks
+from . import overrides, tasks
 from .errors import ChatError
 from .models import ChatSession, Conversation, ConversationPin, Message, MessageRole
 from .rendering import html_digest, render_markdown, render_plain
@@ -51,13 +51,14 @@ def _chat_session_for(user) -> ChatSession:
     return session or ChatSession.objects.create(user=user)
 
 
-def _store_user_message(user, conversation: Conversation, content: str) -> Message:
+def _store_user_message(user, conversation: Conversation, content: str, chosen: dict | None = None) -> Message:
     return Message.objects.create(
         conversation=conversation,
         user=user,
         role=MessageRole.USER,
         content=content,
-        metadata={"html": render_plain(content)},
+        # The question's model and temperature (chats.overrides) sit beside its HTML.
+        metadata={"html": render_plain(content), **(chosen or {})},
     )
 
 
@@ -73,24 +74,28 @@ def _refuse_over_limit(user) -> None:
     limits.usage_check_before_turn(user=user)
 
 
-def conversation_start(*, user, agent: Agent, content: str) -> tuple[Conversation, Message]:
+def conversation_start(*, user, agent: Agent, content: str, override: dict | None = None) -> tuple[Conversation, Message]:
     """A new conversation with ``agent``, opened by the user's first message (``ChatError`` or
-    ``LimitExceeded``, both ``UserFacingError``, when it cannot be taken)."""
+    ``LimitExceeded``, both ``UserFacingError``, when it cannot be taken). ``override``: the
+    question's ``model`` and ``temperature``, within what the agent allows (chats.overrides)."""
     content = _validate_content(content)
+    chosen = overrides.checked(agent, **(override or {}))
     _refuse_over_limit(user)
     with tenant(user.id):
         session = _chat_session_for(user)
         conversation = Conversation.objects.create(chat_session=session, agent=agent, user=user)
-        message = _store_user_message(user, conversation, content)
+        message = _store_user_message(user, conversation, content, chosen)
     return conversation, message
 
 
-def message_post(*, user, conversation: Conversation, content: str) -> Message:
-    """The user's next message; its answer is streamed separately."""
+def message_post(*, user, conversation: Conversation, content: str, override: dict | None = None) -> Message:
+    """The user's next message; its answer is streamed separately. ``override`` as in
+    ``conversation_start``."""
     content = _validate_content(content)
+    chosen = overrides.checked(conversation.agent, **(override or {}))
     _refuse_over_limit(user)
     with tenant(user.id):
-        return _store_user_message(user, conversation, content)
+        return _store_user_message(user, conversation, content, chosen)
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,8 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
             tokens_output=result.tokens_output,
             duration_ms=result.duration_ms,
             success=result.status == "complete",
+            # The answer's own time: the Usage page tells a stopped turn from a failed one by it.
+            timestamp=answer.timestamp,
         )
         if not conversation.title and result.status == "complete":
             conversation_id, user_id = str(conversation.id), str(user.id)

@@ -13,11 +13,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from agents import registry
 from agents.selectors import agent_get_usable, agent_is_usable_by
 from core.errors import UserFacingError
 from core.params import query_page, query_text
 
-from . import export, generation, selectors, services
+from . import export, generation, overrides, selectors, services
 from .forms import MessageForm, RenameForm, SearchForm
 from .models import MessageRole
 from .rendering import message_item, message_items
@@ -66,10 +67,12 @@ def conversation_new(request, slug):
     agent = agent_get_usable(user=request.user, slug=slug)
     if request.method == "POST" and "content" not in request.POST:
         return redirect("chats:new", slug=agent.slug)  # "Start a conversation" buttons open the empty chat
-    form = MessageForm(request.POST if request.method == "POST" else None)
+    form = MessageForm(request.POST if request.method == "POST" else None, agent=agent,
+                       initial=overrides.composer_initial(agent))
     if request.method == "POST" and form.is_valid():
         try:
-            conversation, message = services.conversation_start(user=request.user, agent=agent, content=form.cleaned_data["content"])
+            conversation, message = services.conversation_start(user=request.user, agent=agent, content=form.cleaned_data["content"],
+                                                                override=form.overrides())
         except UserFacingError as exc:
             form.add_error("content", exc.message)
         else:
@@ -78,10 +81,11 @@ def conversation_new(request, slug):
                 return JsonResponse({"redirect": url})
             return redirect(url)
     if request.method == "POST" and _wants_json(request):
-        return JsonResponse({"errors": form.errors.get("content", [])}, status=400)
+        return JsonResponse({"errors": form.error_list()}, status=400)
     return render(
         request, "chats/detail.html",
-        {"agent": agent, "conversation": None, "messages_list": [], "form": form, "can_chat": True},
+        {"agent": agent, "conversation": None, "messages_list": [], "form": form, "can_chat": True,
+         "model_name": registry.display_name(agent.model)},
         status=400 if form.errors else 200,
     )
 
@@ -96,6 +100,9 @@ def conversation_detail(request, conversation_id):
 
 def _render_detail(request, conversation, history, form, status=200):
     pending = history[-1] if history and history[-1].role == MessageRole.USER else None
+    if not form.is_bound:
+        # The composer offers the agent's models and starts from the conversation's last choice.
+        form = MessageForm(agent=conversation.agent, initial={**form.initial, **overrides.composer_initial(conversation.agent, history)})
     return render(
         request,
         "chats/detail.html",
@@ -109,6 +116,7 @@ def _render_detail(request, conversation, history, form, status=200):
             "form": form,
             "can_chat": agent_is_usable_by(conversation.agent, request.user),
             "rename_form": RenameForm(initial={"title": conversation.title}),
+            "model_name": registry.display_name(overrides.model_in_use(conversation.agent, history)),
         },
         status=status,
     )
@@ -118,10 +126,11 @@ def _render_detail(request, conversation, history, form, status=200):
 @require_POST
 def message_create(request, conversation_id):
     conversation = selectors.conversation_get_for_chat(user=request.user, conversation_id=conversation_id)
-    form = MessageForm(request.POST)
+    form = MessageForm(request.POST, agent=conversation.agent)
     if form.is_valid():
         try:
-            message = services.message_post(user=request.user, conversation=conversation, content=form.cleaned_data["content"])
+            message = services.message_post(user=request.user, conversation=conversation, content=form.cleaned_data["content"],
+                                            override=form.overrides())
         except UserFacingError as exc:
             form.add_error("content", exc.message)
         else:
@@ -130,7 +139,7 @@ def message_create(request, conversation_id):
                 return JsonResponse({"user_html": html, **_turn_urls(conversation, message)})
             return redirect("chats:detail", conversation_id=conversation.id)
     if _wants_json(request):
-        return JsonResponse({"errors": form.errors.get("content", [])}, status=400)
+        return JsonResponse({"errors": form.error_list()}, status=400)
     history = list(selectors.conversation_messages(conversation))
     return _render_detail(request, conversation, history, form, status=400)
 
