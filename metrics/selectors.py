@@ -10,10 +10,11 @@ import calendar
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import User
+from chats.models import Message, MessageRole
 
 from .models import ALERT_TYPE_TO_KIND, KIND_MESSAGES, KIND_TOKENS, AlertType, MonthlyUsage, UsageAlert, UsageLog
 from .plans import limit_resets_on, limits_for, month_start, next_month, utc_month
@@ -95,16 +96,25 @@ def usage_for_month(*, user: User, year: int, month: int) -> dict:
     against; the series, per-agent totals and success counts come from ``usage_logs``.
     """
     start, end = month_start(year, month), month_start(*next_month(year, month))
+    # usage_logs has only ``success`` (the ERD fixes its columns): a turn the person stopped is
+    # told from a failed one by its answer, stored with the log's own time in the same
+    # conversation (chats.services.reply_save) and marked ``cancelled``. A log whose answer is
+    # gone (its conversation deleted) counts as failed.
+    stopped_answer = Message.objects.filter(
+        conversation_id=OuterRef("conversation_id"), timestamp=OuterRef("timestamp"),
+        role=MessageRole.ASSISTANT, metadata__status="cancelled",
+    )
     logs = UsageLog.objects.filter(user=user, timestamp__gte=start, timestamp__lt=end)
     money = DecimalField(max_digits=14, decimal_places=6)
 
     daily = {
         row["day"]: row
-        for row in logs.annotate(day=TruncDate("timestamp", tzinfo=dt.timezone.utc))
+        for row in logs.annotate(day=TruncDate("timestamp", tzinfo=dt.timezone.utc), was_stopped=Exists(stopped_answer))
         .values("day")
         .annotate(
             messages=Count("id"),
-            failed=Count("id", filter=Q(success=False)),
+            stopped=Count("id", filter=Q(success=False, was_stopped=True)),
+            failed=Count("id", filter=Q(success=False, was_stopped=False)),
             tokens=Coalesce(Sum("total_tokens"), 0),
             cost=Coalesce(Sum("total_cost"), Value(ZERO_COST), output_field=money),
         )
@@ -133,11 +143,13 @@ def usage_for_month(*, user: User, year: int, month: int) -> dict:
         days.append({
             "date": day,
             "messages": row["messages"] if row else 0,
+            "stopped": row["stopped"] if row else 0,
             "failed": row["failed"] if row else 0,
             "tokens": row["tokens"] if row else 0,
             "cost": row["cost"] if row else ZERO_COST,
         })
     turns = sum(d["messages"] for d in days)
+    stopped = sum(d["stopped"] for d in days)
     failed = sum(d["failed"] for d in days)
 
     selected = next((r for r in month_rows if (r["year"], r["month"]) == (year, month)), None)
@@ -161,7 +173,8 @@ def usage_for_month(*, user: User, year: int, month: int) -> dict:
         "tokens": _gauge(used_tokens, limit_tokens),
         "cost": selected["total_cost"] if selected else ZERO_COST,
         "exceeded_limit": bool(selected and selected["exceeded_limit"]),
-        "turns": {"total": turns, "succeeded": turns - failed, "failed": failed},
+        # Complete, stopped by the person, failed (by the model, the network or a bug).
+        "turns": {"total": turns, "succeeded": turns - stopped - failed, "stopped": stopped, "failed": failed},
         "days": days,
         "agents": agents,
         "available_months": months_with_usage,
