@@ -7,10 +7,15 @@ browser shows its last message.
    in-process through Django's test client, with a zero-delay fake provider so the model's own
    time is excluded. Median, next to a trivial view measured in the same run.
 2. Server time of the conversation page with 500 messages (median), same baseline.
-3. In Chromium (Playwright, Debian's binary): from navigation until the last of the 500 messages
-   is visible, against the real server (gunicorn) — median of several loads, next to the login
-   page in the same browser.
-Aims: a turn under 30 ms of our own time; the page under 100 ms of server time; visible in 0.3 s.
+3. Server CPU (this process, every thread) per streamed answer of 400 Markdown pieces ~2.5 ms
+   apart: sanitised HTML snapshots (the default) against plain text deltas at the same rate, and
+   against the old way (one plain delta per piece), in the same run.
+4. In Chromium (Playwright, Debian's binary), against the real server (gunicorn): from navigation
+   until the last of the 500 messages is visible, and from pressing Send until the first words of
+   the answer are on screen (the built-in offline model, zero delay) — medians of several tries,
+   next to the login page in the same browser.
+Aims: a turn under 30 ms of our own time; the page under 100 ms of server time; visible in 0.3 s;
+first words within 150 ms of Send; snapshots' CPU at most 1.5 x plain deltas.
 """
 
 from __future__ import annotations
@@ -37,6 +42,30 @@ class ZeroDelayProvider:
         for piece in self.reply:
             yield StreamEvent(text=piece)
         yield StreamEvent(usage=Usage(input_tokens=120, output_tokens=len(self.reply)), finished=True)
+
+
+class PacedProvider(ZeroDelayProvider):
+    """A long Markdown answer, a piece every few milliseconds, as a real model streams it."""
+
+    reply = (["## Section\n\n", "Some **bold** words and `code` "] + ["more text in the paragraph "] * 18 + ["\n\n"]) * 20
+    pause = 0.0025
+
+    def stream(self, **kwargs):
+        for event in super().stream(**kwargs):
+            time.sleep(self.pause)
+            yield event
+
+
+def _cpu_per_answer(client, post_url, repeat):
+    """Median process CPU (ms, all threads) for one paced answer, posted and streamed to the end."""
+    samples = []
+    for _ in range(repeat):
+        started = time.process_time()
+        data = client.post(post_url, {"content": "Write the long report"}, HTTP_ACCEPT="application/json").json()
+        body = b"".join(client.get(data["stream_url"]).streaming_content)
+        samples.append((time.process_time() - started) * 1000)
+        assert b'"status": "complete"' in body
+    return median(samples)
 
 
 def _timed(fn, repeat):
@@ -106,7 +135,31 @@ def main():
         print(f"  one chat turn (post + stream)    {turn:7.2f} ms   {turn / baseline:6.1f}x trivial   aim < 30 ms")
         print(f"  conversation page, 500 messages  {page:7.2f} ms   {page / baseline:6.1f}x trivial   aim < 100 ms")
 
-        _browser_measure(name, user.email, PASSWORD, page_url, args.loads)
+        from django.conf import settings
+
+        streaming.provider_for_model = lambda model_id: PacedProvider()
+        with tenant(user.id):
+            cpu_conversation = factories.conversation(user, agent_=agent)
+        cpu_url = reverse("chats:message_create", args=[cpu_conversation.id])
+        cpu_repeat = max(3, args.repeat // 5)
+        settings.CHAT_STREAM_SNAPSHOTS = True
+        snapshot_cpu = _cpu_per_answer(client, cpu_url, cpu_repeat)
+        settings.CHAT_STREAM_SNAPSHOTS = False
+        plain_cpu = _cpu_per_answer(client, cpu_url, cpu_repeat)
+        interval, settings.CHAT_STREAM_INTERVAL_MS = settings.CHAT_STREAM_INTERVAL_MS, 0
+        per_piece_cpu = _cpu_per_answer(client, cpu_url, cpu_repeat)
+        settings.CHAT_STREAM_INTERVAL_MS, settings.CHAT_STREAM_SNAPSHOTS = interval, True
+        pieces = len(PacedProvider.reply)
+        print(f"\nserver CPU per streamed answer ({pieces} pieces, ~{PacedProvider.pause * 1000:.1f} ms apart), median of {cpu_repeat}")
+        print(f"  plain deltas, one per piece (before) {per_piece_cpu:7.1f} ms")
+        print(f"  plain deltas every {interval} ms          {plain_cpu:7.1f} ms")
+        print(f"  HTML snapshots every {interval} ms        {snapshot_cpu:7.1f} ms   {snapshot_cpu / plain_cpu:5.2f}x plain deltas   aim <= 1.5x")
+
+        offline_agent = factories.agent(user, is_public=True, model="offline", name="Offline")
+        with tenant(user.id):
+            first_token_conversation = factories.conversation(user, agent_=offline_agent)
+        first_token_url = reverse("chats:detail", args=[first_token_conversation.id])
+        _browser_measure(name, user.email, PASSWORD, page_url, args.loads, first_token_url)
     finally:
         from django.db import connections
 
@@ -114,7 +167,7 @@ def main():
         bootstrap.drop_database(plan, name)
 
 
-def _browser_measure(database, email, password, page_url, loads):
+def _browser_measure(database, email, password, page_url, loads, first_token_url):
     from testutils.browser import LAUNCH_ARGS, chromium_path
     from testutils.liveserver import gunicorn
 
@@ -145,14 +198,31 @@ def _browser_measure(database, email, password, page_url, loads):
             page.goto("/accounts/password/reset/", wait_until="load")
             return (time.perf_counter() - started) * 1000
 
-        visible_last_message(), login_page()  # warm up
+        def first_visible_words():
+            page.goto(first_token_url)
+            page.get_by_role("textbox", name="Message").fill("How do I plan my week?")
+            answers = page.locator(".msg-assistant .msg-body")
+            before = answers.count()
+            started = time.perf_counter()
+            page.get_by_role("button", name="Send").click()
+            page.wait_for_function(
+                "n => { const a = document.querySelectorAll('.msg-assistant .msg-body'); return a.length > n && a[a.length - 1].innerText.trim().length > 0; }",
+                arg=before, polling="raf")
+            took = (time.perf_counter() - started) * 1000
+            page.locator(".msg-assistant:not(.msg-streaming)").nth(before).wait_for()  # finished before the next try
+            return took
+
+        visible_last_message(), login_page(), first_visible_words()  # warm up
         chat_times = [visible_last_message() for _ in range(loads)]
         base_times = [login_page() for _ in range(loads)]
+        token_times = [first_visible_words() for _ in range(loads)]
         browser.close()
     chat_ms, base_ms = statistics.median(chat_times), statistics.median(base_times)
     print(f"\nChromium, median of {loads} loads (real server: gunicorn, threaded workers)")
     print(f"  a small page (password reset), loaded        {base_ms:7.1f} ms")
     print(f"  500-message conversation, last one visible   {chat_ms:7.1f} ms   {chat_ms / base_ms:5.1f}x small page   aim < 300 ms")
+    token_ms = statistics.median(token_times)
+    print(f"  Send -> first words of the answer on screen  {token_ms:7.1f} ms   {token_ms / base_ms:5.1f}x small page   aim <= 150 ms")
 
 
 if __name__ == "__main__":
