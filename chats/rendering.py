@@ -24,6 +24,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from .sources import sources_html
+
 _FORMATTER = HtmlFormatter(nowrap=True, classprefix="hl-")
 
 ALLOWED_TAGS = {
@@ -197,14 +199,7 @@ def message_item(message, agent_name: str) -> str:
         elif status == "failed":
             error = metadata.get("error") or gettext("The answer could not be completed.")
             parts.append(f'<p class="msg-note error" role="alert">{escape(error)}</p>')
-        citations = metadata.get("citations") or {}
-        if isinstance(citations, dict) and citations:
-            items = "".join(
-                f'<li value="{escape(number)}"><a href="{escape(_safe_url(source.get("url")))}">{escape(source.get("title", ""))}</a></li>'
-                for number, source in citations.items()
-                if isinstance(source, dict)
-            )
-            parts.append(f'<ol class="msg-sources" aria-label="{escape(gettext("Sources"))}">{items}</ol>')
+        parts.append(sources_html(message, body))  # chips for the documents the text cites (chats.sources)
     parts.append(_message_actions(message, metadata))
     parts.append("</li>")
     return "".join(parts)

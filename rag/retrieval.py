@@ -241,6 +241,24 @@ def passage_url(result: Retrieved) -> str:
     return reverse("rag:document", args=[result.document_id]) + f"#chunk-{result.position}"
 
 
+CITATION_SNIPPET_CHARS = 200
+
+
+def citation_snippet(result: Retrieved) -> str:
+    """The passage's opening words, without the heading path its text starts with (rag.chunking),
+    on one line and cut at a word near ``CITATION_SNIPPET_CHARS``: what a source chip shows on hover."""
+    text = result.content or ""
+    if result.heading:
+        head, sep, rest = text.partition("\n\n")
+        if sep and (head == result.heading or (head.startswith("…") and result.heading.endswith(head[1:]))):
+            text = rest
+    text = " ".join(text.split())
+    if len(text) > CITATION_SNIPPET_CHARS:
+        cut = text[:CITATION_SNIPPET_CHARS]
+        text = (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:.") + "…"
+    return text
+
+
 def passages_for_chat(*, user, query: str, document_ids: Collection[str] | None = None,
                       exclude_document_ids: Collection[str] | None = None) -> list[CitedPassage]:
     """The passages for this question, numbered from 1, each with what its number links to.
@@ -250,7 +268,8 @@ def passages_for_chat(*, user, query: str, document_ids: Collection[str] | None 
     return [
         CitedPassage(
             citation=Citation(number=number, title=result.title, url=passage_url(result),
-                              document_id=result.document_id, position=result.position),
+                              document_id=result.document_id, position=result.position,
+                              snippet=citation_snippet(result)),
             text=result.content,
         )
         for number, result in enumerate(retrieve(user=user, query=query, document_ids=document_ids,

@@ -18,10 +18,16 @@ class Citation:
     url: str  # the passage on its document's page
     document_id: str
     position: int  # the passage's position in its document
+    # The passage's opening words as the answer's source chip shows them on hover (answers stored
+    # before it existed have none: readers of ``metadata["citations"]`` use ``.get("snippet", "")``).
+    snippet: str = ""
 
     def as_json(self) -> dict:
         """The shape kept in an answer's ``metadata["citations"]`` (keyed by number) and sent to the page."""
-        return {"url": self.url, "title": self.title, "document_id": self.document_id, "position": self.position}
+        shape = {"url": self.url, "title": self.title, "document_id": self.document_id, "position": self.position}
+        if self.snippet:
+            shape["snippet"] = self.snippet
+        return shape
 
 
 @dataclass(frozen=True)

@@ -16,4 +16,5 @@ urlpatterns = [
     path("<uuid:document_id>/edit/", views.document_edit, name="edit"),
     path("<uuid:document_id>/reindex/", views.document_reindex, name="reindex"),
     path("<uuid:document_id>/delete/", views.document_delete, name="delete"),
+    path("<uuid:document_id>/passages/<int:position>/", views.passage_panel, name="passage"),
 ]

@@ -9,10 +9,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -290,6 +291,40 @@ def document_delete(request, document_id):
         return redirect(_safe_next(request, reverse("rag:document", args=[document.id])))
     messages.success(request, _("“%(title)s” was deleted, with its passages.") % {"title": document.title})
     return redirect(_safe_next(request, reverse("rag:list")))
+
+
+# --- one passage (the chat's source panel) ---------------------------------------------------------------
+
+# static/js/sources.js asks with this header for the panel alone; opened as a page, it is a page.
+FRAGMENT_HEADER = "X-Requested-With"
+FRAGMENT_VALUE = "fetch"
+
+
+@login_required
+@require_GET
+def passage_panel(request, document_id, position):
+    """One passage of the user's own document, as the chat's source panel shows it.
+
+    A document that is not the user's (another user's, or deleted) or a passage it no longer has
+    (indexed again, shorter) answers 404 with the same translated "no longer available" panel:
+    an outsider learns nothing, and the chat shows the reader why there is nothing to read.
+    """
+    document = passage = None
+    try:
+        document = selectors.document_get_for_user(user=request.user, document_id=document_id)
+    except Http404:
+        pass
+    else:
+        chunk = selectors.document_passages(document).filter(position=position).first()
+        passage = PassageView.of(chunk) if chunk is not None else None
+    fragment = request.headers.get(FRAGMENT_HEADER) == FRAGMENT_VALUE
+    response = render(request, "rag/_passage_panel.html" if fragment else "rag/passage.html", {
+        "document": document if passage else None,
+        "passage": passage,
+    }, status=200 if passage else 404)
+    patch_vary_headers(response, [FRAGMENT_HEADER])
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- retrieval settings ---------------------------------------------------------------------------------

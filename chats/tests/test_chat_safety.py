@@ -15,7 +15,7 @@ from .conftest import consume, events
 pytestmark = pytest.mark.django_db
 
 TAMPERED_HTML = (
-    '<p onclick="steal()">Fine words</p><script>alert("owned")</script>'
+    '<p onclick="steal()">Fine words [1]</p><script>alert("owned")</script>'
     '<img src="https://evil.example/x.png" onerror="alert(2)"><a href="javascript:alert(3)">link</a>'
     '<iframe src="https://evil.example/"></iframe>'
 )
@@ -28,8 +28,8 @@ def _tampered_conversation(owner, conversation):
             conversation=conversation, user=owner, role="user", content="What now?",
             metadata={"html": '<script>alert("from the user row")</script>'},
         )
-        answer = Message.objects.create(
-            conversation=conversation, user=owner, role="assistant", content="Fine words",
+        answer = Message.objects.create(  # its text cites [1]: the source chip shows (escaped)
+            conversation=conversation, user=owner, role="assistant", content="Fine words [1]",
             metadata={
                 "reply_to": str(question.id), "status": "complete", "html": TAMPERED_HTML,
                 # The digest the row had before its HTML was changed: it no longer matches.
