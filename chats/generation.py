@@ -27,6 +27,7 @@ from collections.abc import Iterator
 
 from django.contrib.auth import get_user_model
 from django.db import connection, connections
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from agents import tokens
@@ -72,7 +73,7 @@ def _start_runner(*, user, user_message) -> bool:
         return False
     try:
         threading.Thread(
-            target=_run_detached, args=(user.pk, user_message.conversation_id, user_message.id),
+            target=_run_detached, args=(user.pk, user_message.conversation_id, user_message.id, translation.get_language()),
             name=f"chat-answer-{user_message.id}", daemon=True,
         ).start()
     except BaseException:
@@ -81,14 +82,17 @@ def _start_runner(*, user, user_message) -> bool:
     return True
 
 
-def _run_detached(user_id, conversation_id, user_message_id) -> None:
+def _run_detached(user_id, conversation_id, user_message_id, language) -> None:
+    # The thread has no request: the answer's item (its author, actions, notes) is written in the
+    # language of the page that asked for it.
     try:
-        with tenant(user_id):
+        with translation.override(language), tenant(user_id):
             user = get_user_model().objects.get(pk=user_id)
             conversation = selectors.conversation_get_for_user(user=user, conversation_id=conversation_id)
             user_message = selectors.question_get(conversation=conversation, message_id=user_message_id)
-        for _published in _run(user=user, conversation=conversation, user_message=user_message):
-            pass
+        with translation.override(language):
+            for _published in _run(user=user, conversation=conversation, user_message=user_message):
+                pass
     except Exception:
         logger.exception("chat answer runner failed for message %s", user_message_id)
         streaming.lock_release(user_message_id)  # the next tail records the turn as failed
@@ -130,7 +134,7 @@ def reply_events(*, user, conversation_id, user_message_id, last_event_id: str |
         existing = selectors.answer_for(user_message)
     yield b"retry: 3000\n\n"
     if existing is not None:  # finished: the stored answer is all the page needs, resuming or not
-        yield streaming.sse("done", streaming.done_payload(existing, conversation.agent.name))
+        yield streaming.sse("done", streaming.done_payload(existing, conversation.agent.display_name))
         return
     orphaned = events.events_exist(user_message.id) and not streaming.lock_held(user_message.id) \
         and not events.events_finished(user_message.id)
@@ -188,7 +192,7 @@ def _finish_orphan(*, user, conversation, user_message, after: str) -> list:
                     error=_("The server stopped while writing this answer. Regenerate it to try again."),
                 )
                 answer = services.reply_save(user=user, conversation=conversation, user_message=user_message, result=result)
-            events.event_publish(user_message.id, "done", streaming.done_payload(answer, conversation.agent.name))
+            events.event_publish(user_message.id, "done", streaming.done_payload(answer, conversation.agent.display_name))
     finally:
         streaming.lock_release(user_message.id)
     return events.events_read(user_message.id, after=after)

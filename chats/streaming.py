@@ -142,13 +142,21 @@ class TurnContext:
     trimmed: int = 0
 
 
-def retrieve_passages(*, user, query: str) -> list[CitedPassage]:
-    """The user's document passages for this question, numbered for citation (RAG, when enabled)."""
+def retrieve_passages(*, user, query: str, conversation: Conversation | None = None) -> list[CitedPassage]:
+    """The user's document passages for this question, numbered for citation (RAG, when enabled),
+    within the conversation's knowledge scope (its attachments, its agent's knowledge: see
+    ``chats.attachments``)."""
     try:
         from rag import retrieval  # noqa: PLC0415 - RAG is optional for a turn
     except ImportError:
         return []
-    return retrieval.passages_for_chat(user=user, query=query)
+    if conversation is None:
+        return retrieval.passages_for_chat(user=user, query=query)
+    from .attachments import knowledge_scope  # noqa: PLC0415 - it imports rag, optional like above
+
+    scope = knowledge_scope(user=user, conversation=conversation)
+    return retrieval.passages_for_chat(user=user, query=query, document_ids=scope.document_ids,
+                                       exclude_document_ids=scope.exclude_document_ids)
 
 
 def build_context(*, user, conversation: Conversation, user_message: Message) -> TurnContext:
@@ -160,7 +168,7 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
     with tenant(user.id):
         rag_enabled = user_settings_get(user=user).rag_enabled
         history = selectors.history_for_turn(conversation=conversation, user_message=user_message)
-    found = retrieve_passages(user=user, query=user_message.content) if rag_enabled else []
+    found = retrieve_passages(user=user, query=user_message.content, conversation=conversation) if rag_enabled else []
     # The model gets the passages by number (no address: it cites [n]); the answer keeps the links.
     passages = [Passage(number=p.citation.number, title=p.citation.title, text=p.text) for p in found]
     max_tokens = min(agent.max_tokens, info.max_output_tokens) if info else agent.max_tokens
@@ -297,7 +305,7 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
         reservation[0] = None
     if snapshots.pending:  # the browser gets the last words before the final item replaces them
         yield "delta", snapshots.take(parts, time.monotonic())
-    yield "done", done_payload(answer, conversation.agent.name)
+    yield "done", done_payload(answer, conversation.agent.display_name)
 
 
 def lock_ttl() -> int:

@@ -162,3 +162,19 @@ def test_snapshots_keep_citation_links():
     assert not snapshots.due(2.0)  # nothing pending
 
 
+
+
+def test_a_detached_answer_is_written_in_the_language_of_the_page_that_asked(owner, owner_client, staff, monkeypatch):
+    agent = factories.agent(staff, is_public=True, slug="general-assistant", name="General assistant")  # as seeded
+    with tenant(owner.id):
+        conversation = factories.conversation(owner, agent_=agent)
+    owner_client.cookies["django_language"] = "es"
+    data = _turn(owner_client, conversation, monkeypatch, ScriptedProvider([(0, "Hola "), (0.05, "mundo")]))
+    from django.utils import translation  # noqa: PLC0415
+
+    with translation.override("en"):  # the runner thread must not take the test's (or server's) language
+        parsed = events(consume(owner_client.get(data["stream_url"])))
+    name, done = parsed[-1]
+    assert name == "done" and done["status"] == "complete"
+    assert "Asistente general" in done["item"] and "General assistant" not in done["item"]
+    assert "Mala respuesta" in done["item"]  # the thumbs, in Spanish
