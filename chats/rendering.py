@@ -231,39 +231,66 @@ def _message_actions(message, metadata: dict) -> str:
     return f'<div class="msg-actions">{"".join(buttons)}</div>'
 
 
+@lru_cache(maxsize=64)
+def _when_texts(language: str) -> dict:
+    """What ``_message_when`` writes that depends only on the language, looked up once per
+    language (a 500-message page would otherwise pay the lookups 500 times)."""
+    from django.utils import formats  # noqa: PLC0415
+    from django.utils.translation import gettext  # noqa: PLC0415
+
+    return {
+        "details": escape(gettext("Details")),
+        "split": gettext("(%(input)s in, %(output)s out)"),
+        "seconds": gettext("%(seconds)s s"),
+        "thousands": formats.get_format("THOUSAND_SEPARATOR", use_l10n=True),
+        "decimal": formats.get_format("DECIMAL_SEPARATOR", use_l10n=True),
+    }
+
+
+@lru_cache(maxsize=512)
+def _day_text(day, language: str) -> str:
+    from django.utils import formats  # noqa: PLC0415
+
+    return formats.date_format(day, "DATE_FORMAT")
+
+
 def _message_when(message, metadata: dict) -> str:
-    """The message's time (``<time datetime>``, in the active time zone and language, the full date
-    in its title) and, on an answer, what it cost: the model's friendly name, its tokens and how
-    long it took. Those sit in a ``<details>`` whose summary is the time: its title shows them on
-    hover, a tap or Enter opens them (phones, keyboards), without JavaScript."""
-    from django.utils import formats, timezone  # noqa: PLC0415
-    from django.utils.translation import gettext, ngettext  # noqa: PLC0415
+    """The message's time (``<time datetime>``, in the active time zone; its title the date in the
+    reader's language and the time) and, on an answer, what it cost: the model's friendly name,
+    its tokens and how long it took. Those sit in a ``<details>`` whose summary is the time: its
+    title shows them on hover, a tap or Enter opens them (phones, keyboards), without JavaScript."""
+    from django.utils import timezone  # noqa: PLC0415
+    from django.utils.translation import get_language, ngettext  # noqa: PLC0415
 
     from agents.registry import display_name  # noqa: PLC0415
 
+    language = get_language() or ""
+    texts = _when_texts(language)
     moment = timezone.localtime(message.timestamp)
-    full = formats.date_format(moment, "DATETIME_FORMAT")
-    time_html = (f'<time datetime="{escape(message.timestamp.isoformat())}" title="{escape(full)}">'
-                 f'{escape(formats.time_format(moment, "H:i"))}</time>')
+    clock = f"{moment:%H:%M}"
+    time_html = (f'<time datetime="{message.timestamp.isoformat()}" '
+                 f'title="{escape(_day_text(moment.date(), language))} {clock}">{clock}</time>')
     if message.role != "assistant":
         return time_html
+
+    def grouped(number: int) -> str:
+        return f"{number:,}".replace(",", texts["thousands"])
+
     tokens_in, tokens_out = message.tokens_input or 0, message.tokens_output or 0
     total = tokens_in + tokens_out
     facts = []
     model = metadata.get("model")
     if isinstance(model, str) and model:
-        facts.append(display_name(model))
-    facts.append(ngettext("%(count)s token", "%(count)s tokens", total) % {"count": formats.number_format(total, force_grouping=True)}
-                 + " " + gettext("(%(input)s in, %(output)s out)") % {
-                     "input": formats.number_format(tokens_in, force_grouping=True),
-                     "output": formats.number_format(tokens_out, force_grouping=True)})
+        facts.append(str(display_name(model)))
+    facts.append(ngettext("%(count)s token", "%(count)s tokens", total) % {"count": grouped(total)}
+                 + " " + texts["split"] % {"input": grouped(tokens_in), "output": grouped(tokens_out)})
     duration = metadata.get("duration_ms")
-    if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration >= 0:
-        seconds = formats.number_format(round(duration / 1000, 1), decimal_pos=1)
-        facts.append(gettext("%(seconds)s s") % {"seconds": seconds})
-    text = escape(" · ".join(str(fact) for fact in facts))
+    if isinstance(duration, (int, float)) and not isinstance(duration, bool) and 0 <= duration < 10**9:
+        seconds = f"{duration / 1000:.1f}".replace(".", texts["decimal"])
+        facts.append(texts["seconds"] % {"seconds": seconds})
+    text = escape(" · ".join(facts))
     return (f'<details class="msg-details"><summary title="{text}">{time_html}'
-            f'<span class="visually-hidden"> · {escape(gettext("Details"))}</span></summary>'
+            f'<span class="visually-hidden"> · {texts["details"]}</span></summary>'
             f'<span class="msg-usage">{text}</span></details>')
 
 
