@@ -3,22 +3,27 @@ writes, and the answer is written and streamed by ``chats.generation``."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents import registry
 from agents.selectors import agent_get_usable, agent_is_usable_by
 from core.errors import UserFacingError
 from core.params import query_page, query_text
+from rag.forms import FileDocumentForm
+from rag.uploads import LimitedUploadHandler, declared_length
 
-from . import export, generation, overrides, selectors, services
+from . import attachments, export, generation, overrides, selectors, services
 from .forms import MessageForm, RenameForm, SearchForm
 from .models import MessageRole
 from .rendering import message_item, message_items
@@ -116,6 +121,8 @@ def _render_detail(request, conversation, history, form, status=200):
             "form": form,
             "can_chat": agent_is_usable_by(conversation.agent, request.user),
             "rename_form": RenameForm(initial={"title": conversation.title}),
+            "attachments": attachments.attachments_for_conversation(user=request.user, conversation=conversation),
+            "attachment_options": attachments.composer_options(),
             "model_name": registry.display_name(overrides.model_in_use(conversation.agent, history)),
         },
         status=status,
@@ -338,3 +345,90 @@ def conversation_export_json(request, conversation_id):
     history = list(selectors.conversation_messages(conversation))
     return _export_response(conversation, export.conversation_json_text(conversation, history),
                             "application/json; charset=utf-8", "json")
+
+
+# --- attachments (issue 07 item 9): files for this conversation's answers -------------------------
+
+# The multipart boundaries, the CSRF token and the file's headers travel with the file, so the
+# request may exceed the file limit by this much before it is refused unread (as rag's upload).
+ATTACHMENT_FORM_OVERHEAD_BYTES = 16 * 1024
+
+
+def _attachments_response(request, conversation, *, error: str = "", added=None, status: int = 200):
+    if _wants_json(request):
+        items = [attachments.attachment_state(a) for a in
+                 attachments.attachments_for_conversation(user=request.user, conversation=conversation)]
+        body = {"attachments": items}
+        if error:
+            body["errors"] = [error]
+        if added is not None:
+            body["added"] = attachments.attachment_state(added)
+        return JsonResponse(body, status=status, headers={"Cache-Control": "no-store"})
+    if error:
+        flash.error(request, error)
+    elif added is not None:
+        flash.success(request, _("“%(title)s” was attached. It is being indexed; answers in this conversation use it "
+                                 "once it is ready.") % {"title": added.document.title})
+    return redirect(reverse("chats:detail", args=[conversation.id]) + "#composer")
+
+
+def _attachment_too_large_message() -> str:
+    return _("This file is too large. The limit is %(limit)s.") % {"limit": filesizeformat(settings.RAG_MAX_UPLOAD_BYTES)}
+
+
+@csrf_exempt
+@login_required
+def attachment_create(request, conversation_id):
+    """Attach a file (field ``file``) to the conversation. CSRF is checked by ``_attachment_add``
+    after the size guard is in place, as for rag's upload (the middleware would read the body)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    conversation = selectors.conversation_get_for_chat(user=request.user, conversation_id=conversation_id)
+    limit = settings.RAG_MAX_UPLOAD_BYTES
+    if declared_length(request) > limit + ATTACHMENT_FORM_OVERHEAD_BYTES:
+        return _attachments_response(request, conversation, error=_attachment_too_large_message(), status=413)
+    guard = LimitedUploadHandler(request, limit=limit)
+    request.upload_handlers.insert(0, guard)
+    return _attachment_add(request, conversation, guard)
+
+
+@csrf_protect
+def _attachment_add(request, conversation, guard: LimitedUploadHandler):
+    form = FileDocumentForm(request.POST, request.FILES)
+    if guard.exceeded:
+        return _attachments_response(request, conversation, error=_attachment_too_large_message(), status=413)
+    if not form.is_valid():
+        errors = form.errors.get("file") or [attachments.no_file_message()]
+        return _attachments_response(request, conversation, error=str(errors[0]), status=400)
+    try:
+        added = attachments.attachment_create(user=request.user, conversation=conversation,
+                                              uploaded_file=form.cleaned_data["file"])
+    except UserFacingError as exc:
+        return _attachments_response(request, conversation, error=str(exc.message), status=400)
+    return _attachments_response(request, conversation, added=added, status=201 if _wants_json(request) else 200)
+
+
+@login_required
+@require_GET
+def attachment_list(request, conversation_id):
+    """The conversation's attachments and their indexing state, as JSON (attachments.js polls it)."""
+    conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    items = [attachments.attachment_state(a) for a in
+             attachments.attachments_for_conversation(user=request.user, conversation=conversation)]
+    return JsonResponse({"attachments": items}, headers={"Cache-Control": "no-store"})
+
+
+@login_required
+@require_POST
+def attachment_delete(request, conversation_id, attachment_id):
+    """Remove an attached file (its document goes too: it was uploaded for this conversation)."""
+    conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    attachment = attachments.attachment_get_for_user(user=request.user, conversation=conversation,
+                                                     attachment_id=attachment_id)
+    try:
+        attachments.attachment_delete(user=request.user, attachment=attachment)
+    except UserFacingError as exc:
+        return _attachments_response(request, conversation, error=str(exc.message), status=400)
+    if not _wants_json(request):
+        flash.success(request, _("“%(title)s” was removed from this conversation.") % {"title": attachment.document.title})
+    return _attachments_response(request, conversation)
