@@ -4,6 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.validators import email_shape_validator
+from core.tenancy import current_context, tenant
+from rag.selectors import collections_for_user_id, library_documents_for_choice
 
 from . import registry, validation
 from .models import Agent, Category
@@ -34,8 +36,33 @@ def _model_choices() -> tuple[list[tuple[str, str]], frozenset[str]]:
     return [("", _("Choose a model"))] + available + unavailable, frozenset(value for value, _label in unavailable)
 
 
+class _FieldGroup:
+    """Some of a form's fields, shaped as ``partials/form_fields.html`` reads a form."""
+
+    def __init__(self, form: forms.Form, names: frozenset[str], *, inside: bool):
+        self.form, self.names, self.inside = form, names, inside
+
+    def non_field_errors(self):
+        return "" if self.inside else self.form.non_field_errors()
+
+    def hidden_fields(self):
+        return [] if self.inside else self.form.hidden_fields()
+
+    def visible_fields(self):
+        return [field for field in self.form.visible_fields() if (field.name in self.names) == self.inside]
+
+
+KNOWLEDGE_FIELDS = frozenset({"knowledge_collections", "knowledge_documents"})
+
+
 class AgentForm(forms.Form):
-    """An agent's settings. ``agent`` is the one being edited (None when creating)."""
+    """An agent's settings. ``agent`` is the one being edited (None when creating).
+
+    The knowledge fields (the collections and documents it answers from) name the owner's own
+    documents, so they are there only when the person filling the form is the agent's owner:
+    ``user`` when given, else the person the database context acts for (TenantMiddleware sets it
+    for each request). An admin editing someone else's agent leaves its knowledge as it is.
+    """
 
     name = forms.CharField(
         label=_("Name"),
@@ -99,8 +126,10 @@ class AgentForm(forms.Form):
         error_messages={"min_value": _("An answer needs at least 1 token.")},
     )
 
-    def __init__(self, *args, agent: Agent | None = None, **kwargs):
+    def __init__(self, *args, agent: Agent | None = None, user=None, **kwargs):
         self.agent = agent
+        self.knowledge_owner_id = self._knowledge_owner_id(agent, user)
+        knowledge = validation.knowledge_of(agent) if agent is not None else validation.Knowledge()
         if agent is not None and "initial" not in kwargs:
             kwargs["initial"] = {
                 "name": agent.name,
@@ -111,8 +140,12 @@ class AgentForm(forms.Form):
                 "system_prompt": agent.system_prompt,
                 "temperature": agent.temperature,
                 "max_tokens": agent.max_tokens,
+                "knowledge_collections": list(knowledge.collections),
+                "knowledge_documents": list(knowledge.documents),
             }
         super().__init__(*args, **kwargs)
+        if self.knowledge_owner_id:
+            self._add_knowledge_fields(knowledge)
         choices, unavailable = _model_choices()
         self.fields["model"].choices = choices
         self.fields["model"].widget = ModelSelect(choices=choices, disabled_values=unavailable)
@@ -123,6 +156,61 @@ class AgentForm(forms.Form):
             self.fields["model"].help_text = _(
                 "The current model, %(model)s, is unavailable: choose another one to save changes."
             ) % {"model": agent.model}
+
+    @staticmethod
+    def _knowledge_owner_id(agent: Agent | None, user) -> str:
+        acting = str(user.id) if user is not None else current_context()[0]
+        owner = str(agent.created_by_id) if agent is not None else acting
+        return acting if acting and acting == owner else ""
+
+    def _add_knowledge_fields(self, current: validation.Knowledge) -> None:
+        with tenant(self.knowledge_owner_id):
+            names = collections_for_user_id(self.knowledge_owner_id)
+            documents = library_documents_for_choice(self.knowledge_owner_id)
+        # A chosen collection stays listed after its last document left it, so it can be unticked.
+        names = sorted(set(names) | set(current.collections))
+        self.fields["knowledge_collections"] = forms.MultipleChoiceField(
+            label=_("Collections"),
+            required=False,
+            choices=[(name, name) for name in names],
+            widget=forms.CheckboxSelectMultiple(attrs={"class": "knowledge-choices"}),
+            help_text=_("Answers use only the documents in these collections. For anyone else who uses this "
+                        "agent, their own documents in collections of the same names.")
+            if names else _("You have no collections yet: give documents a collection on the Documents pages."),
+            error_messages={"invalid_choice": _("Choose collections from the list.")},
+        )
+        self.fields["knowledge_documents"] = forms.MultipleChoiceField(
+            label=_("Documents"),
+            required=False,
+            choices=documents,
+            widget=forms.CheckboxSelectMultiple(attrs={"class": "knowledge-choices"}),
+            help_text=_("Answers also use these documents of yours. They are yours alone: for anyone else, "
+                        "the agent reads none of them.")
+            if documents else _("You have no documents yet."),
+            error_messages={"invalid_choice": _("Choose documents of your own library from the list.")},
+        )
+
+    @property
+    def settings_part(self) -> _FieldGroup:
+        return _FieldGroup(self, KNOWLEDGE_FIELDS, inside=False)
+
+    @property
+    def knowledge_part(self) -> _FieldGroup:
+        return _FieldGroup(self, KNOWLEDGE_FIELDS, inside=True)
+
+    def clean_knowledge_collections(self) -> list[str]:
+        chosen = self.cleaned_data["knowledge_collections"]
+        if len(chosen) > validation.KNOWLEDGE_MAX_COLLECTIONS:
+            raise forms.ValidationError(_("Choose at most %(limit)s collections."),
+                                        params={"limit": validation.KNOWLEDGE_MAX_COLLECTIONS})
+        return chosen
+
+    def clean_knowledge_documents(self) -> list[str]:
+        chosen = self.cleaned_data["knowledge_documents"]
+        if len(chosen) > validation.KNOWLEDGE_MAX_DOCUMENTS:
+            raise forms.ValidationError(_("Choose at most %(limit)s documents."),
+                                        params={"limit": validation.KNOWLEDGE_MAX_DOCUMENTS})
+        return chosen
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -165,7 +253,9 @@ class AgentForm(forms.Form):
             "system_prompt": data["system_prompt"],
             "temperature": data["temperature"],
             "max_tokens": data["max_tokens"],
-        }
+        } | ({"knowledge": validation.Knowledge(collections=tuple(data["knowledge_collections"]),
+                                                documents=tuple(data["knowledge_documents"]))}
+             if "knowledge_collections" in self.fields else {})
 
 
 class GrantForm(forms.Form):

@@ -102,9 +102,14 @@ def _save_with_slug(agent: Agent, *, user: User, slug: str | None, generate_from
                 raise
 
 
-def _config(base: dict, *, temperature, max_tokens: int) -> dict:
+def _config(base: dict, *, temperature, max_tokens: int, knowledge: validation.Knowledge | None = None) -> dict:
     # JSON has no decimals: a float, rounded to the form's two places.
-    return {**(base or {}), "temperature": float(round(Decimal(str(temperature)), 2)), "max_tokens": int(max_tokens)}
+    config = {**(base or {}), "temperature": float(round(Decimal(str(temperature)), 2)), "max_tokens": int(max_tokens)}
+    if knowledge is not None:  # None keeps the scope as it is (an admin editing someone's agent)
+        config.pop(validation.KNOWLEDGE_KEY, None)
+        if knowledge.scoped:
+            config[validation.KNOWLEDGE_KEY] = knowledge.as_config()
+    return config
 
 
 @transaction.atomic
@@ -119,11 +124,15 @@ def agent_create(
     temperature: Decimal | float,
     max_tokens: int,
     slug: str | None = None,
+    knowledge: validation.Knowledge | None = None,
 ) -> Agent:
-    """Create a private agent owned by ``user``; ``ValidationError`` (by field) on bad settings."""
+    """Create a private agent owned by ``user``; ``ValidationError`` (by field) on bad settings.
+    ``knowledge``: the collections and documents of ``user``'s it answers from (none: all)."""
     validation.check_settings(
         name=name, category=category, model=model, system_prompt=system_prompt, temperature=temperature, max_tokens=max_tokens
     )
+    if knowledge is not None:
+        knowledge = validation.check_knowledge(owner_id=user.id, knowledge=knowledge)
     agent = Agent(
         created_by=user,
         name=name.strip(),
@@ -131,7 +140,7 @@ def agent_create(
         category=category,
         model=model,
         system_prompt=system_prompt or "",
-        config=_config({}, temperature=temperature, max_tokens=max_tokens),
+        config=_config({}, temperature=temperature, max_tokens=max_tokens, knowledge=knowledge),
     )
     _save_with_slug(agent, user=user, slug=slug, generate_from=name)
     return agent
@@ -150,18 +159,24 @@ def agent_update(
     temperature: Decimal | float,
     max_tokens: int,
     slug: str | None = None,
+    knowledge: validation.Knowledge | None = None,
 ) -> Agent:
-    """Change an agent's settings (creator or admin). An empty ``slug`` keeps the current one."""
+    """Change an agent's settings (creator or admin). An empty ``slug`` keeps the current one.
+    ``knowledge`` (None keeps it) names the creator's documents, so only the creator sets it."""
     _require_editor(user, agent)
     validation.check_settings(
         name=name, category=category, model=model, system_prompt=system_prompt, temperature=temperature, max_tokens=max_tokens
     )
+    if knowledge is not None:
+        if agent.created_by_id != user.id:
+            raise PermissionDenied("Only the agent's creator chooses its knowledge.")
+        knowledge = validation.check_knowledge(owner_id=user.id, knowledge=knowledge)
     agent.name = name.strip()
     agent.description = (description or "").strip()
     agent.category = category
     agent.model = model
     agent.system_prompt = system_prompt or ""
-    agent.config = _config(agent.config, temperature=temperature, max_tokens=max_tokens)
+    agent.config = _config(agent.config, temperature=temperature, max_tokens=max_tokens, knowledge=knowledge)
     _save_with_slug(agent, user=user, slug=slug or agent.slug, generate_from=None)
     return agent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -22,8 +22,13 @@ STATUS_IDS_MAX = 100
 
 
 def documents_for_user(user: User, *, collection: str | None = None, search: str | None = None) -> QuerySet[RagDocument]:
-    """The user's documents, newest first, optionally in one collection and/or with a title match."""
-    queryset = RagDocument.objects.filter(user=user).only(*LIST_FIELDS)
+    """The user's documents, newest first, optionally in one collection and/or with a title match.
+    Each says whether it was attached to a conversation (``attachment_id``, ``attached_to_id``,
+    ``attached_to_title``; the conversation id is None once that conversation is deleted)."""
+    queryset = RagDocument.objects.filter(user=user).only(*LIST_FIELDS).annotate(
+        attachment_id=F("chat_attachment__id"), attached_to_id=F("chat_attachment__conversation_id"),
+        attached_to_title=F("chat_attachment__conversation__title"),
+    )
     if collection is not None:
         queryset = queryset.filter(collection=collection)
     search = (search or "").strip()
@@ -46,6 +51,15 @@ def collections_for_user(user: User) -> list[str]:
     """The names of the user's non-empty collections, sorted."""
     names = (
         RagDocument.objects.filter(user=user).exclude(collection="")
+        .order_by("collection").values_list("collection", flat=True).distinct()
+    )
+    return list(names)
+
+
+def collections_for_user_id(user_id) -> list[str]:
+    """``collections_for_user`` by id (the agent form has the owner's id, not the user)."""
+    names = (
+        RagDocument.objects.filter(user_id=user_id).exclude(collection="")
         .order_by("collection").values_list("collection", flat=True).distinct()
     )
     return list(names)
@@ -78,3 +92,26 @@ def document_statuses(*, user: User, ids: Iterable[str]) -> list[dict]:
 def rag_settings_get(*, user: User) -> RagSettings:
     """The user's retrieval settings (the row is created with the user by a trigger)."""
     return get_object_or_404(RagSettings, user=user)
+
+
+# --- the library apart from chat attachments (agents' knowledge, issue 07 item 9) ---------------
+
+LIBRARY_CHOICES_MAX = 500
+
+
+def library_documents_for_choice(user_id) -> list[tuple[str, str]]:
+    """(id, title) of the user's documents not attached to a conversation, by title: what an
+    agent's knowledge may name (at most ``LIBRARY_CHOICES_MAX``). Call inside ``tenant(user_id)``."""
+    rows = (RagDocument.objects.filter(user_id=user_id, chat_attachment__isnull=True)
+            .order_by("title", "id").values_list("id", "title")[:LIBRARY_CHOICES_MAX])
+    return [(str(pk), title) for pk, title in rows]
+
+
+def library_document_ids(*, user_id, ids: Iterable[str]) -> set[str]:
+    """Those of ``ids`` that are the user's documents not attached to a conversation."""
+    wanted = [str(i) for i in ids]
+    if not wanted:
+        return set()
+    found = RagDocument.objects.filter(user_id=user_id, pk__in=wanted, chat_attachment__isnull=True)
+    return {str(pk) for pk in found.values_list("id", flat=True)}
+
