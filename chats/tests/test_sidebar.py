@@ -90,7 +90,7 @@ def test_the_sidebar_marks_the_open_conversation_and_new_chat_uses_its_agent(own
     _conversation(owner, offline_agent, "Second", 0)
     html = _page(owner_client, first)
     current = re.findall(r'<a class="convo-link" href="([^"]+)" aria-current="page">', html)
-    assert current == [reverse("chats:detail", args=[first.id])]
+    assert current == [reverse("chats:detail", args=[first.id]) + "#latest"]  # opens at its latest message, without JS too
     new_chat = re.search(r'<a class="button primary convo-new" href="([^"]+)"', html).group(1)
     assert new_chat == reverse("chats:new", args=[offline_agent.slug])
     assert 'aria-keyshortcuts="Control+Shift+O Meta+Shift+O"' in html
