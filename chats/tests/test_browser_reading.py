@@ -161,3 +161,17 @@ def test_without_javascript_get_the_answer_lands_at_the_answer(signed_in_page, v
     assert "offline" in last.inner_text().lower()
     assert page.evaluate(LAST_CLEARS_COMPOSER)
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_without_javascript_a_conversation_link_opens_at_the_latest_message(signed_in_page, viewport):
+    user = make_user(f"nojs-reader-{viewport}@example.com")
+    conversation, _pending = _conversation(user, history=60, question=None)
+    page = signed_in_page(user, viewport, java_script_enabled=False)
+    page.goto(reverse("chats:list"))
+    page.locator(f'.conversation-link[href^="{reverse("chats:detail", args=[conversation.id])}"]').first.click()
+    page.wait_for_url(f"**{reverse('chats:detail', args=[conversation.id])}#latest")
+    last = page.locator("#messages > .msg").last
+    assert "Message 59:" in last.inner_text()
+    assert page.evaluate("el => { const r = el.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; }", last.element_handle())
+    assert page.evaluate("() => document.scrollingElement.scrollTop") > 0  # not at the top of the page
