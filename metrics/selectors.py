@@ -14,6 +14,7 @@ from django.db.models import Count, DecimalField, Exists, F, IntegerField, Outer
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import User
+from agents.seeded_texts import shown
 from chats.models import Message, MessageRole
 
 from .models import ALERT_TYPE_TO_KIND, KIND_MESSAGES, KIND_TOKENS, AlertType, MonthlyUsage, UsageAlert, UsageLog
@@ -121,7 +122,7 @@ def usage_for_month(*, user: User, year: int, month: int) -> dict:
         .order_by("day")
     }
     agents = list(
-        logs.values("agent_id", name=F("agent__name"))
+        logs.values("agent_id", name=F("agent__name"), slug=F("agent__slug"))
         .annotate(
             messages=Count("id"),
             tokens=Coalesce(Sum("total_tokens"), 0),
@@ -129,6 +130,8 @@ def usage_for_month(*, user: User, year: int, month: int) -> dict:
         )
         .order_by("-tokens", "-messages", "name")
     )
+    for row in agents:  # a demo agent still as seeded is named in the reader's language
+        row["name"] = shown(row.pop("slug"), "name", row["name"])
     # Every month's row at once (one per month, few): the selected one and the selector's list.
     month_rows = list(
         MonthlyUsage.objects.filter(user=user)
