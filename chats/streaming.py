@@ -142,14 +142,18 @@ class TurnContext:
     trimmed: int = 0
 
 
-def retrieve_passages(*, user, query: str, conversation: Conversation | None = None) -> list[CitedPassage]:
+def retrieve_passages(*, user, query: str, conversation: Conversation | None = None,
+                      history: list[tuple[str, str]] | None = None) -> list[CitedPassage]:
     """The user's document passages for this question, numbered for citation (RAG, when enabled),
     within the conversation's knowledge scope (its attachments, its agent's knowledge: see
-    ``chats.attachments``)."""
+    ``chats.attachments``). With the turn's ``history`` ((role, content), oldest first), a follow-up
+    question retrieves with the previous user turns' salient terms too (``rag.followup``)."""
     try:
-        from rag import retrieval  # noqa: PLC0415 - RAG is optional for a turn
+        from rag import followup, retrieval  # noqa: PLC0415 - RAG is optional for a turn
     except ImportError:
         return []
+    if history:
+        query = followup.retrieval_query(query, followup.previous_user_turns(history, query))
     if conversation is None:
         return retrieval.passages_for_chat(user=user, query=query)
     from .attachments import knowledge_scope  # noqa: PLC0415 - it imports rag, optional like above
@@ -168,7 +172,8 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
     with tenant(user.id):
         rag_enabled = user_settings_get(user=user).rag_enabled
         history = selectors.history_for_turn(conversation=conversation, user_message=user_message)
-    found = retrieve_passages(user=user, query=user_message.content, conversation=conversation) if rag_enabled else []
+    found = (retrieve_passages(user=user, query=user_message.content, conversation=conversation, history=history)
+             if rag_enabled else [])
     # The model gets the passages by number (no address: it cites [n]); the answer keeps the links.
     passages = [Passage(number=p.citation.number, title=p.citation.title, text=p.text) for p in found]
     max_tokens = min(agent.max_tokens, info.max_output_tokens) if info else agent.max_tokens

@@ -1,0 +1,81 @@
+"""Follow-up questions (issue 08 item 3): a turn retrieves with the conversation's previous user
+turns when its question only makes sense with them (``rag.followup``, called by
+``chats.streaming.build_context``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chats.models import Message
+from chats.streaming import build_context
+from core.tenancy import tenant
+from rag.evaluation import LIBRARY_PATH, index_corpus, load_corpus
+from rag.followup import context_terms, is_followup, previous_user_turns, retrieval_query
+from rag.retrieval import passages_for_chat
+from testutils import factories
+
+FIRST = "How do I create a virtual environment?"
+SECOND = "and how do I delete it?"
+# Real pages of the library set: the venv tutorial and reference, and the library FAQ, whose
+# "How do I delete a file?" is what "delete" alone finds.
+DOCUMENTS = ("tutorial-venv", "library-venv", "faq-library")
+
+
+def test_a_follow_up_gets_the_previous_turns_salient_terms_after_its_own_words():
+    assert retrieval_query(SECOND, [FIRST]) == "and how do I delete it? create virtual environment"
+    # Newest turn first, each stem once, none the question already has.
+    assert context_terms("and the packages?", ["Which Python version do I need?", "How do I create a venv?"]) == [
+        "create", "venv", "python", "version", "need"]
+    assert retrieval_query("¿y cómo lo borro?", ["¿Cómo creo un entorno virtual?"]) == "¿y cómo lo borro? creo entorno virtual"
+
+
+def test_a_self_contained_question_changes_subject_without_the_context():
+    assert not is_followup("How do I parse a JSON document with the json module?")
+    assert retrieval_query("How do I parse a JSON document with the json module?", [FIRST]) == (
+        "How do I parse a JSON document with the json module?")
+    assert is_followup("What about Windows?") and is_followup("Can I rename them?") and is_followup("deleting?")
+    assert retrieval_query(SECOND, []) == SECOND
+
+
+def test_the_previous_user_turns_leave_out_answers_and_the_question_itself():
+    history = [("user", FIRST), ("assistant", "Run python3 -m venv tutorial-env."), ("user", SECOND)]
+    assert previous_user_turns(history, SECOND) == [FIRST]
+    assert previous_user_turns([("user", SECOND)], SECOND) == []
+
+
+@pytest.mark.django_db
+def test_the_second_turn_of_a_conversation_retrieves_with_the_first(owner, settings):
+    settings.EMBEDDER = "static"
+    library = load_corpus(LIBRARY_PATH).select(DOCUMENTS)
+    indexed = index_corpus(owner, library)
+    venv_documents = {indexed.document_ids["tutorial-venv"], indexed.document_ids["library-venv"]}
+    faq = indexed.document_ids["faq-library"]
+    # Alone, the second question is about deleting anything: a file, in the FAQ.
+    alone = passages_for_chat(user=owner, query=SECOND)
+    assert alone[0].citation.document_id == faq
+    with tenant(owner.id):
+        conversation = factories.conversation(owner)
+        Message.objects.create(conversation=conversation, user=owner, role="user", content=FIRST)
+        Message.objects.create(conversation=conversation, user=owner, role="assistant",
+                               content="Run python3 -m venv tutorial-env, then activate it.")
+        second = Message.objects.create(conversation=conversation, user=owner, role="user", content=SECOND)
+    context = build_context(user=owner, conversation=conversation, user_message=second)
+    cited = [citation.document_id for citation in context.citations]
+    assert cited and cited[0] in venv_documents, [c.title for c in context.citations]
+    assert set(cited[:3]) <= venv_documents, [c.title for c in context.citations]
+    # What the model reads: the venv passages, and the question as the user wrote it.
+    assert "virtual environment" in context.passages[0].text.lower()
+    assert context.messages[-1].content == SECOND
+
+
+@pytest.mark.django_db
+def test_a_new_subject_in_the_same_conversation_retrieves_with_its_own_words(owner, settings):
+    settings.EMBEDDER = "static"
+    indexed = index_corpus(owner, load_corpus(LIBRARY_PATH).select(DOCUMENTS))
+    with tenant(owner.id):
+        conversation = factories.conversation(owner)
+        Message.objects.create(conversation=conversation, user=owner, role="user", content=FIRST)
+        question = Message.objects.create(conversation=conversation, user=owner, role="user",
+                                          content="How do I delete a file with os.remove?")
+    context = build_context(user=owner, conversation=conversation, user_message=question)
+    assert context.citations[0].document_id == indexed.document_ids["faq-library"]
