@@ -1,7 +1,9 @@
 """A conversation as a file the person downloads: a Markdown transcript or JSON.
 
 Both are built from the rows as stored (the messages' text, never their HTML), from one query for
-the conversation (with its agent) and one for its messages, however many there are.
+the conversation (with its agent), one for its messages and one for its answers' versions, however
+many there are. They hold the conversation as it reads: of an answer with several versions
+(Regenerate), the version shown, with its number ("version 2 of 3"); the others stay in the app.
 """
 
 from __future__ import annotations
@@ -53,6 +55,14 @@ def _citations(message) -> list[dict]:
     return sorted(listed, key=lambda citation: citation["number"])
 
 
+def _version(message, versions: dict | None) -> dict | None:
+    """{"number": n, "of": m} for an answer shown as version n of m; None for the others."""
+    ids = [str(version) for version in (versions or {}).get(str(_metadata(message).get("reply_to")), [])]
+    if message.role != MessageRole.ASSISTANT or str(message.id) not in ids:
+        return None
+    return {"number": ids.index(str(message.id)) + 1, "of": len(ids)}
+
+
 def _title(conversation: Conversation) -> str:
     return " ".join(str(conversation).split())  # one line, whatever the stored title holds
 
@@ -71,7 +81,8 @@ def attachment_header(conversation: Conversation, extension: str) -> str:
     return content_disposition_header(True, export_filename(conversation, extension))
 
 
-def conversation_json(conversation: Conversation, messages) -> dict:
+def conversation_json(conversation: Conversation, messages, versions: dict | None = None) -> dict:
+    """``versions``: ``selectors.answer_versions`` of the conversation."""
     return {
         "title": _title(conversation),
         "agent": conversation.agent.name,
@@ -86,14 +97,15 @@ def conversation_json(conversation: Conversation, messages) -> dict:
                 "created_at": message.timestamp.isoformat(),
                 "feedback": _feedback(message),
                 "citations": _citations(message),
+                **({"version": version} if (version := _version(message, versions)) else {}),
             }
             for message in messages
         ],
     }
 
 
-def conversation_json_text(conversation: Conversation, messages) -> str:
-    return json.dumps(conversation_json(conversation, messages), ensure_ascii=False, indent=2) + "\n"
+def conversation_json_text(conversation: Conversation, messages, versions: dict | None = None) -> str:
+    return json.dumps(conversation_json(conversation, messages, versions), ensure_ascii=False, indent=2) + "\n"
 
 
 def _source_line(citation: dict) -> str:
@@ -110,7 +122,7 @@ def _when(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def conversation_markdown(conversation: Conversation, messages) -> str:
+def conversation_markdown(conversation: Conversation, messages, versions: dict | None = None) -> str:
     """A readable transcript: the title, who answered, then each message under its author."""
     agent = conversation.agent
     lines = [
@@ -130,6 +142,9 @@ def conversation_markdown(conversation: Conversation, messages) -> str:
         status = _status(message)
         if status in notes:
             lines += [f"*{notes[status]}*", ""]
+        version = _version(message, versions)
+        if version:
+            lines += [f"*{_('Version %(number)s of %(total)s') % {'number': version['number'], 'total': version['of']}}*", ""]
         citations = _citations(message)
         if citations:
             lines += [f"{_('Sources')}:", ""]

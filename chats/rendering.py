@@ -134,7 +134,7 @@ def message_body(message) -> str:
     500-message page).
     """
     if message.role != "assistant":
-        return render_plain(message.content)
+        return render_person(message.content)
     metadata = _metadata(message)
     stored = metadata.get("html")
     if not isinstance(stored, str):
@@ -163,6 +163,37 @@ def render_plain(text: str) -> str:
     return linebreaks(escape(text or ""))
 
 
+# A person's message is Markdown too (fenced code shown as code), through the same markdown-it +
+# nh3 path as answers, with its line breaks kept (``breaks``). It is rendered from its text every
+# time it is shown, never from stored HTML; the HTML of recent texts is kept in memory (a pure
+# function of the text), so the 500-message page pays the rendering once per text and process.
+PERSON_CACHE_SIZE = 2048
+PERSON_CACHE_MAX_CHARS = 4000  # longer texts are rendered each time (rare; bounds the memory)
+
+
+@lru_cache(maxsize=1)
+def _person_markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True,
+                                   "highlight": _highlight})
+    md.enable(["table", "strikethrough"])
+    return md
+
+
+def _render_person(text: str) -> str:
+    return sanitise(_person_markdown().render(text))
+
+
+_render_person_cached = lru_cache(maxsize=PERSON_CACHE_SIZE)(_render_person)
+
+
+def render_person(text: str) -> str:
+    """A person's message → sanitised HTML: Markdown with raw HTML shown as text, line breaks kept."""
+    text = text or ""
+    if len(text) > PERSON_CACHE_MAX_CHARS:
+        return _render_person(text)
+    return _render_person_cached(text)
+
+
 def as_safe(rendered: str) -> SafeString:
     """Mark output of this module safe for templates (and only that)."""
     return mark_safe(rendered)  # noqa: S308 - produced by render_markdown/render_plain above
@@ -175,9 +206,11 @@ def pygments_css() -> str:
     return f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
 
 
-def message_item(message, agent_name: str) -> str:
+def message_item(message, agent_name: str, versions: dict | None = None, editable: bool = True) -> str:
     """One message of a conversation as its list item (the page renders 500 of these: plain Python
-    with escaping is an order of magnitude faster than a template include per message)."""
+    with escaping is an order of magnitude faster than a template include per message).
+    ``versions``: ``selectors.answer_versions`` of the conversation (looked up for this answer
+    when not given); ``editable``: a person's message gets its Edit action."""
     from django.utils.translation import gettext  # noqa: PLC0415
 
     metadata = _metadata(message)
@@ -200,12 +233,13 @@ def message_item(message, agent_name: str) -> str:
             error = metadata.get("error") or gettext("The answer could not be completed.")
             parts.append(f'<p class="msg-note error" role="alert">{escape(error)}</p>')
         parts.append(sources_html(message, body))  # chips for the documents the text cites (chats.sources)
-    parts.append(_message_actions(message, metadata))
+    parts.append(_versions_control(message, metadata, versions))
+    parts.append(_message_actions(message, metadata, editable=editable))
     parts.append("</li>")
     return "".join(parts)
 
 
-def _message_actions(message, metadata: dict) -> str:
+def _message_actions(message, metadata: dict, editable: bool = True) -> str:
     """Copy (the message's own text or Markdown, shown only with JavaScript: static/js/chat.js) and,
     on answers, thumbs up and down: buttons of the page's ``#feedback-form`` (its CSRF token), so
     they post without JavaScript too; ``aria-pressed`` tells the stored feedback."""
@@ -216,6 +250,8 @@ def _message_actions(message, metadata: dict) -> str:
     if message.content:
         buttons.append(f'<button type="button" class="msg-action msg-copy" data-copy="{escape(message.content)}">'
                        f'{escape(gettext("Copy"))}</button>')
+    if message.role == "user" and editable:
+        buttons.append(_edit_link(message))
     if message.role == "assistant":
         url = reverse("chats:feedback", args=[message.conversation_id, message.id])
         feedback = metadata.get("feedback")
@@ -294,5 +330,64 @@ def _message_when(message, metadata: dict) -> str:
             f'<span class="msg-usage">{text}</span></details>')
 
 
-def message_items(messages, agent_name: str) -> SafeString:
-    return as_safe("".join(message_item(m, agent_name) for m in messages))
+def _edit_link(message) -> str:
+    """Edit a person's message: the edit page without JavaScript, in place with it
+    (static/js/message-edit.js)."""
+    from django.urls import reverse  # noqa: PLC0415
+    from django.utils.translation import gettext  # noqa: PLC0415
+
+    url = reverse("chats:message_edit", args=[message.conversation_id, message.id])
+    return f'<a class="msg-action msg-edit" href="{url}" data-edit-url="{url}">{escape(gettext("Edit"))}</a>'
+
+
+def _versions_control(message, metadata: dict, versions: dict | None) -> str:
+    """"< 2/3 >" on an answer that has several versions (Regenerate keeps them): buttons of the
+    page's ``#version-form`` (its CSRF token) posting the version to show, so they work without
+    JavaScript; with it, static/js/message-edit.js swaps the item in place."""
+    if message.role != "assistant":
+        return ""
+    if versions is None:
+        from core.tenancy import tenant  # noqa: PLC0415
+
+        from .selectors import answer_versions_of  # noqa: PLC0415 - one query, for a single answer
+
+        with tenant(message.user_id):  # the stream's final item is rendered outside any request
+            ids = answer_versions_of(message)
+    else:
+        ids = versions.get(str(metadata.get("reply_to")), [])
+    ids = [str(version) for version in ids]
+    if len(ids) < 2 or str(message.id) not in ids:
+        return ""
+    from django.urls import reverse  # noqa: PLC0415
+    from django.utils.translation import gettext  # noqa: PLC0415
+
+    number, total = ids.index(str(message.id)) + 1, len(ids)
+
+    def step(target: int, icon: str, label: str, name: str) -> str:
+        if 1 <= target <= total:
+            url = reverse("chats:answer_select", args=[message.conversation_id, ids[target - 1]])
+            where = f'form="version-form" formaction="{url}"'
+        else:
+            where = "disabled"
+        return (f'<button type="submit" {where} class="msg-action msg-version" data-version-step="{name}" '
+                f'aria-label="{escape(label)}" title="{escape(label)}"><span aria-hidden="true">{icon}</span></button>')
+
+    spoken = gettext("Version %(number)s of %(total)s") % {"number": number, "total": total}
+    return (
+        f'<div class="msg-versions" role="group" aria-label="{escape(gettext("Answer versions"))}">'
+        f'{step(number - 1, "&lsaquo;", gettext("Previous version"), "previous")}'
+        f'<span class="msg-version-count" aria-hidden="true">{number}/{total}</span>'
+        f'<span class="visually-hidden">{escape(spoken)}</span>'
+        f'{step(number + 1, "&rsaquo;", gettext("Next version"), "next")}</div>'
+    )
+
+
+def message_items(messages, agent_name: str, versions: dict | None = None, editable: bool = True) -> SafeString:
+    """The items of ``messages`` (one conversation's); its answers' versions are looked up once
+    when ``versions`` is not given."""
+    messages = list(messages)
+    if versions is None:
+        from .selectors import answer_versions  # noqa: PLC0415
+
+        versions = answer_versions(conversation_id=messages[0].conversation_id) if messages else {}
+    return as_safe("".join(message_item(m, agent_name, versions, editable) for m in messages))

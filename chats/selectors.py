@@ -6,8 +6,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.fields.json import KT
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import formats, timezone
@@ -32,8 +34,16 @@ def conversation_get_for_chat(*, user, conversation_id) -> Conversation:
     return conversation
 
 
+# An answer replaced by a newer version (Regenerate) or by the person's choice of another version
+# keeps ``metadata.superseded``: the one answer of a question without it is the version shown, and
+# while every answer of a question has it, a new version is being written (docs/decisions.md,
+# "Answer versions"). ``@>`` is false, never NULL, for a row without the key.
+SUPERSEDED = Q(metadata__contains={"superseded": True})
+
+
 def conversation_messages(conversation: Conversation) -> QuerySet[Message]:
-    return conversation.messages.order_by("timestamp", "id")
+    """The conversation as it reads: each question with the version of its answer that is shown."""
+    return conversation.messages.exclude(SUPERSEDED).order_by("timestamp", "id")
 
 
 def message_get_for_user(*, user, conversation: Conversation, message_id) -> Message:
@@ -47,23 +57,92 @@ def question_get(*, conversation: Conversation, message_id) -> Message:
 
 def history_for_turn(*, conversation: Conversation, user_message: Message) -> list[tuple[str, str]]:
     """(role, content) of the messages up to ``user_message``, oldest first, for the model's context
-    (answers that came out empty are left out)."""
+    (answers that came out empty are left out, and of each answer only the version shown)."""
     return list(
         conversation.messages.filter(timestamp__lte=user_message.timestamp)
         .exclude(role=MessageRole.ASSISTANT, content="")
+        .exclude(SUPERSEDED)
         .order_by("timestamp", "id")
         .values_list("role", "content")
     )
 
 
+def _answers_to(user_message: Message) -> QuerySet[Message]:
+    return Message.objects.filter(conversation_id=user_message.conversation_id, role=MessageRole.ASSISTANT,
+                                  metadata__reply_to=str(user_message.id))
+
+
 def answer_for(user_message: Message) -> Message | None:
-    """The assistant message that answers ``user_message``, if one was stored."""
-    return (
-        Message.objects.filter(conversation_id=user_message.conversation_id, role=MessageRole.ASSISTANT,
-                               metadata__reply_to=str(user_message.id))
-        .order_by("-timestamp")
-        .first()
+    """The answer ``user_message`` currently has (the version shown); None while none was stored
+    or a new version is to be written (Regenerate superseded the one shown)."""
+    return _answers_to(user_message).exclude(SUPERSEDED).order_by("-timestamp", "-id").first()
+
+
+def answer_versions(*, conversation_id) -> dict[str, list[uuid.UUID]]:
+    """{question id: its answers' ids, oldest first} for the questions of a conversation that have
+    more than one answer (one query, however long the conversation)."""
+    rows = (
+        Message.objects.filter(conversation_id=conversation_id, role=MessageRole.ASSISTANT, metadata__has_key="reply_to")
+        .values(question=KT("metadata__reply_to"))
+        .annotate(count=Count("id"), ids=ArrayAgg("id", order_by=("timestamp", "id")))
+        .filter(count__gt=1)
+        .values_list("question", "ids")
     )
+    return dict(rows)
+
+
+def answer_versions_of(answer: Message) -> list[uuid.UUID]:
+    """The ids of every version of the answer ``answer`` is one of, oldest first ([] for an answer
+    without versions)."""
+    metadata = answer.metadata if isinstance(answer.metadata, dict) else {}
+    question_id = metadata.get("reply_to")
+    if answer.role != MessageRole.ASSISTANT or not isinstance(question_id, str):
+        return []
+    ids = list(
+        Message.objects.filter(conversation_id=answer.conversation_id, role=MessageRole.ASSISTANT, metadata__reply_to=question_id)
+        .order_by("timestamp", "id").values_list("id", flat=True)
+    )
+    return ids if len(ids) > 1 else []
+
+
+def answer_version_get(*, user, conversation: Conversation, message_id) -> Message:
+    """An answer of the user's conversation that has a question (a version one may choose); else 404."""
+    answer = message_get_for_user(user=user, conversation=conversation, message_id=message_id)
+    metadata = answer.metadata if isinstance(answer.metadata, dict) else {}
+    if answer.role != MessageRole.ASSISTANT or not isinstance(metadata.get("reply_to"), str):
+        raise Http404
+    try:
+        uuid.UUID(metadata["reply_to"])
+    except ValueError:
+        raise Http404 from None
+    return answer
+
+
+def messages_after(message: Message) -> int:
+    """How many messages of the conversation as it reads come after ``message`` (an edit drops them)."""
+    return (
+        Message.objects.filter(conversation_id=message.conversation_id)
+        .filter(Q(timestamp__gt=message.timestamp) | Q(timestamp=message.timestamp, id__gt=message.id))
+        .exclude(SUPERSEDED)
+        .count()
+    )
+
+
+def questions_from(message: Message) -> list[uuid.UUID]:
+    """The ids of the person's messages from ``message`` on (itself included), oldest first."""
+    return list(
+        Message.objects.filter(conversation_id=message.conversation_id, role=MessageRole.USER)
+        .filter(Q(timestamp__gt=message.timestamp) | Q(pk=message.pk))
+        .order_by("timestamp", "id").values_list("id", flat=True)
+    )
+
+
+def question_get_for_edit(*, user, conversation: Conversation, message_id) -> Message:
+    """The person's own message ``message_id`` of ``conversation`` (one they may edit); else 404."""
+    message = message_get_for_user(user=user, conversation=conversation, message_id=message_id)
+    if message.role != MessageRole.USER:
+        raise Http404
+    return message
 
 
 def conversations_for_user(*, user) -> QuerySet[Conversation]:

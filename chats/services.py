@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -133,6 +134,7 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
     if result.citations:
         metadata["citations"] = citations_json(result.citations)
     with tenant(user.id):
+        _lock_question(user_message)
         answer = Message.objects.create(
             conversation=conversation,
             user=user,
@@ -142,6 +144,7 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
             tokens_output=result.tokens_output,
             metadata=metadata,
         )
+        _supersede_answers(user_message, keep=answer)  # the new version is the one shown
         metering.usage_record_turn(
             user=user,
             agent=conversation.agent,
@@ -160,20 +163,98 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
     return answer
 
 
+def _lock_question(question: Message) -> None:
+    """Lock the question's row: the one lock for the versions of its answer (the answer saved,
+    the version chosen, an edit), so that exactly one of them is shown."""
+    list(Message.objects.select_for_update().filter(pk=question.pk).values_list("pk"))
+
+
+def _supersede_answers(question: Message, *, keep: Message | None = None) -> None:
+    """Mark every shown answer of ``question`` but ``keep`` superseded (the question is locked)."""
+    shown = (
+        Message.objects.select_for_update()
+        .filter(conversation_id=question.conversation_id, role=MessageRole.ASSISTANT, metadata__reply_to=str(question.id))
+        .exclude(metadata__contains={"superseded": True})
+    )
+    for answer in shown:
+        if keep is not None and answer.pk == keep.pk:
+            continue
+        answer.metadata = {**(answer.metadata if isinstance(answer.metadata, dict) else {}), "superseded": True}
+        answer.save(update_fields=["metadata"])
+
+
 def reply_regenerate(*, user, conversation: Conversation) -> Message:
-    """Drop the last answer so the last question can be answered again; returns that question."""
+    """Ask for a new version of the last answer; returns its question. The answer shown so far is
+    kept as an earlier version (``metadata.superseded``) and the question awaits the new one."""
     with tenant(user.id):
-        last = conversation.messages.order_by("-timestamp", "-id").first()
+        last = conversation.messages.exclude(metadata__contains={"superseded": True}).order_by("-timestamp", "-id").first()
         if last is None:
             raise ChatError(_("There is nothing to regenerate yet."))
         if last.role == MessageRole.ASSISTANT:
             question = Message.objects.filter(pk=last.metadata.get("reply_to"), conversation=conversation).first()
-            last.delete()
         else:
             question = last
         if question is None or question.role != MessageRole.USER:
             raise ChatError(_("There is nothing to regenerate yet."))
+        _lock_question(question)
+        _supersede_answers(question)
         return question
+
+
+def answer_version_select(*, user, answer: Message) -> Message:
+    """Show ``answer`` (one version of its question's answer) in place of the version shown; the
+    later turns' context then uses it. Refused while a new version is being written."""
+    with tenant(user.id):
+        question = Message.objects.filter(
+            pk=answer.metadata.get("reply_to"), conversation_id=answer.conversation_id, role=MessageRole.USER,
+        ).first()
+        if question is None:
+            raise ChatError(_("This answer's question is no longer in the conversation."))
+        _lock_question(question)
+        locked = Message.objects.select_for_update().get(pk=answer.pk)
+        shown = (
+            Message.objects.filter(conversation_id=question.conversation_id, role=MessageRole.ASSISTANT,
+                                   metadata__reply_to=str(question.id))
+            .exclude(metadata__contains={"superseded": True})
+        )
+        if not shown.exists():
+            raise ChatError(_("A new version of this answer is being written. Wait for it to finish, then choose."))
+        _supersede_answers(question, keep=locked)
+        metadata = dict(locked.metadata) if isinstance(locked.metadata, dict) else {}
+        if metadata.pop("superseded", None) is not None:
+            locked.metadata = metadata
+            locked.save(update_fields=["metadata"])
+    return locked
+
+
+def message_edit(*, user, conversation: Conversation, message: Message, content: str) -> tuple[Message, int]:
+    """Replace the text of the person's message ``message`` and drop every message after it (its
+    answers and the later turns), so that it is answered again as the conversation's last
+    question. The earlier texts stay in ``metadata["edits"]``. Returns the message and how many
+    messages were removed. Nothing changes when the text is refused or the limit is used up."""
+    content = strip_control_chars(content or "").strip()
+    if not content:
+        raise ChatError(_("An edited message cannot be empty. Write something, or cancel the edit."))
+    content = _validate_content(content)
+    if message.role != MessageRole.USER:
+        raise ChatError(_("Only your own messages can be edited."))
+    _refuse_over_limit(user)
+    with tenant(user.id):
+        _lock_question(message)
+        locked = Message.objects.get(pk=message.pk)
+        later = conversation.messages.filter(
+            Q(timestamp__gt=locked.timestamp) | Q(timestamp=locked.timestamp, id__gt=locked.id)
+            | Q(role=MessageRole.ASSISTANT, metadata__reply_to=str(locked.id))
+        ).exclude(pk=locked.pk)
+        removed, _by_model = later.delete()
+        metadata = dict(locked.metadata) if isinstance(locked.metadata, dict) else {}
+        edits = metadata.get("edits") if isinstance(metadata.get("edits"), list) else []
+        metadata["edits"] = [*edits, {"content": locked.content, "edited_at": timezone.now().isoformat()}]
+        metadata.pop("html", None)  # a person's message is rendered from its text (chats.rendering)
+        locked.content = content
+        locked.metadata = metadata
+        locked.save(update_fields=["content", "metadata"])
+    return locked, removed
 
 
 def reply_cancel(*, message_id) -> None:

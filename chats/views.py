@@ -23,7 +23,7 @@ from core.params import query_page, query_text
 from rag.forms import FileDocumentForm
 from rag.uploads import LimitedUploadHandler, declared_length
 
-from . import attachments, export, generation, overrides, selectors, services
+from . import attachments, export, generation, overrides, selectors, services, versions
 from .forms import MessageForm, RenameForm, SearchForm
 from .models import MessageRole
 from .rendering import message_item, message_items
@@ -105,6 +105,7 @@ def conversation_detail(request, conversation_id):
 
 def _render_detail(request, conversation, history, form, status=200):
     pending = history[-1] if history and history[-1].role == MessageRole.USER else None
+    can_chat = agent_is_usable_by(conversation.agent, request.user)
     if not form.is_bound:
         # The composer offers the agent's models and starts from the conversation's last choice.
         form = MessageForm(agent=conversation.agent, initial={**form.initial, **overrides.composer_initial(conversation.agent, history)})
@@ -115,11 +116,11 @@ def _render_detail(request, conversation, history, form, status=200):
             "agent": conversation.agent,
             "conversation": conversation,
             "messages_list": history,
-            "messages_html": message_items(history, conversation.agent.name),
+            "messages_html": message_items(history, conversation.agent.name, editable=can_chat),
             "pending": pending,
             "pending_urls": _turn_urls(conversation, pending) if pending else None,
             "form": form,
-            "can_chat": agent_is_usable_by(conversation.agent, request.user),
+            "can_chat": can_chat,
             "rename_form": RenameForm(initial={"title": conversation.title}),
             "attachments": attachments.attachments_for_conversation(user=request.user, conversation=conversation),
             "attachment_options": attachments.composer_options(),
@@ -333,7 +334,8 @@ def conversation_export_markdown(request, conversation_id):
     """The conversation as a Markdown transcript, downloaded (two queries however long it is)."""
     conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
     history = list(selectors.conversation_messages(conversation))
-    return _export_response(conversation, export.conversation_markdown(conversation, history),
+    versions = selectors.answer_versions(conversation_id=conversation.id)
+    return _export_response(conversation, export.conversation_markdown(conversation, history, versions),
                             "text/markdown; charset=utf-8", "md")
 
 
@@ -343,8 +345,52 @@ def conversation_export_json(request, conversation_id):
     """The conversation as JSON (title, agent, model, messages with status, feedback, citations)."""
     conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
     history = list(selectors.conversation_messages(conversation))
-    return _export_response(conversation, export.conversation_json_text(conversation, history),
+    versions = selectors.answer_versions(conversation_id=conversation.id)
+    return _export_response(conversation, export.conversation_json_text(conversation, history, versions),
                             "application/json; charset=utf-8", "json")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_edit(request, conversation_id, message_id):
+    """GET: the edit page (the Edit link without JavaScript); POST: the person's message with its
+    new text, the messages after it dropped, answered again (JSON for static/js/message-edit.js,
+    which streams the answer; otherwise back at the conversation, whose pending answer starts)."""
+    conversation = selectors.conversation_get_for_chat(user=request.user, conversation_id=conversation_id)
+    message = selectors.question_get_for_edit(user=request.user, conversation=conversation, message_id=message_id)
+    page = {"conversation": conversation, "message": message, "later": selectors.messages_after(message),
+            "max_chars": settings.MAX_MESSAGE_CHARS}
+    if request.method == "GET":
+        return render(request, "chats/_edit_message.html", {**page, "content": message.content})
+    content = request.POST.get("content", "")
+    try:
+        message, _removed = versions.message_edit(user=request.user, conversation=conversation, message=message, content=content)
+    except UserFacingError as exc:
+        if _wants_json(request):
+            return JsonResponse({"errors": [exc.message]}, status=400)
+        return render(request, "chats/_edit_message.html", {**page, "content": content, "error": exc.message}, status=400)
+    if _wants_json(request):
+        return JsonResponse({"user_html": message_item(message, conversation.agent.display_name), **_turn_urls(conversation, message)})
+    return redirect(_latest_url(conversation))
+
+
+@login_required
+@require_POST
+def answer_select(request, conversation_id, message_id):
+    """Show this version of an answer ("< 2/3 >"): the page shows it, later turns' context uses it.
+    JSON (the item to swap in) for static/js/message-edit.js; otherwise back at the answer."""
+    conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
+    answer = selectors.answer_version_get(user=request.user, conversation=conversation, message_id=message_id)
+    try:
+        answer = services.answer_version_select(user=request.user, answer=answer)
+    except UserFacingError as exc:
+        if _wants_json(request):
+            return JsonResponse({"errors": [exc.message]}, status=400)
+        flash.error(request, exc.message)
+        return redirect(_latest_url(conversation))
+    if _wants_json(request):
+        return JsonResponse({"item": message_item(answer, conversation.agent.display_name), "message_id": str(answer.id)})
+    return redirect(reverse("chats:detail", args=[conversation.id]) + f"#m-{answer.id}")
 
 
 # --- attachments (issue 07 item 9): files for this conversation's answers -------------------------

@@ -313,6 +313,8 @@
     }
     textarea.focus({ preventScroll: true });
   });
+  // For static/js/message-edit.js: stream the answer to an edited message (false while one streams).
+  window.cjhChat = window.cjhChat || { startStream: function (streamUrl, stopUrl) { if (current || !list || !form) { return false; } follow = true; stream(streamUrl, stopUrl); return true; } };
 })();
 
 // Message actions: Copy a message (its own text or Markdown, from data-copy) or a code block of an
