@@ -124,7 +124,7 @@ def sources_html(message, html: str) -> str:
     for index, chip in enumerate(chips, start=1):
         tip_id = f"src-{message.id}-{index}"
         title = escape(chip.title or untitled)
-        numbers = "".join(f'<span class="source-chip-number">{ref.number}</span>' for ref in chip.refs)
+        numbers = " ".join(f'<span class="source-chip-number">{ref.number}</span>' for ref in chip.refs)
         passages = [{"n": ref.number, "url": ref.panel_url} for ref in chip.refs if ref.panel_url]
         data = f' data-passages="{escape(json.dumps(passages))}"' if passages else ""
         snippets = "".join(
@@ -132,7 +132,7 @@ def sources_html(message, html: str) -> str:
             for ref in chip.refs if ref.snippet
         )
         tip = f'<span class="source-tip" role="tooltip" id="{tip_id}"><strong class="source-tip-title">{title}</strong>{snippets}</span>'
-        label = f'{numbers}<span class="source-chip-title">{title}</span>'
+        label = f'{numbers} <span class="source-chip-title">{title}</span>'
         if chip.url:
             chip_html = (f'<a class="source-chip" href="{escape(chip.url)}" data-title="{title}"{data} '
                          f'aria-describedby="{tip_id}">{label}</a>')

@@ -12,32 +12,28 @@
   var body = panel.querySelector("[data-source-body]");
   var closeButton = panel.querySelector("[data-source-close]");
   var opener = null;
-  var loaded = {}; // panel URL -> promise of its HTML (a failure is forgotten, to be tried again)
 
   function passagesOf(chip) {
     try {
       var list = JSON.parse(chip.getAttribute("data-passages") || "[]");
-      return Array.isArray(list) ? list.filter(function (p) { return p && typeof p.url === "string" && p.url.charAt(0) === "/"; }) : [];
+      return Array.isArray(list) ? list.filter(function (p) { return p && typeof p.url === "string" && p.url.charAt(0) === "/" && p.url.charAt(1) !== "/"; }) : [];
     } catch (error) {
       return [];
     }
   }
 
   function load(url) {
-    if (!loaded[url]) {
-      loaded[url] = fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
-        .then(function (response) {
-          // 404 is the "no longer available" panel; a redirect (signed out) or an error is not a panel.
-          if (response.redirected || !(response.ok || response.status === 404)) { throw new Error(String(response.status)); }
-          return response.text();
-        })
-        .then(function (html) {
-          if (html.indexOf("data-passage-panel") === -1) { throw new Error("not a passage panel"); }
-          return html;
-        });
-      loaded[url].catch(function () { delete loaded[url]; });
-    }
-    return loaded[url];
+    // Asked each time: a document deleted or indexed again since shows as it is now.
+    return fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+      .then(function (response) {
+        // 404 is the "no longer available" panel; a redirect (signed out) or an error is not a panel.
+        if (response.redirected || !(response.ok || response.status === 404)) { throw new Error(String(response.status)); }
+        return response.text();
+      })
+      .then(function (html) {
+        if (html.indexOf("data-passage-panel") === -1) { throw new Error("not a passage panel"); }
+        return html;
+      });
   }
 
   function section(passage) {
