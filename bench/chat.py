@@ -47,7 +47,9 @@ class ZeroDelayProvider:
 class PacedProvider(ZeroDelayProvider):
     """A long Markdown answer, a piece every few milliseconds, as a real model streams it."""
 
-    reply = (["## Section\n\n", "Some **bold** words and `code` "] + ["more text in the paragraph "] * 18 + ["\n\n"]) * 20
+    reply = (["## Section\n\n", "Some **bold** words and `code` "] + ["more text in the paragraph "] * 8
+             + ["\n\n- a *point* ", "in a list\n", "- another one\n\n", "```python\n", "print('hi')\n", "```\n\n"]
+             + ["| a | b |\n", "|---|---|\n", "| 1 | 2 |\n\n"]) * 20
     pause = 0.0025
 
     def stream(self, **kwargs):

@@ -43,6 +43,8 @@ LOCK_KEY = "chat:stream:{}"
 CANCEL_POLL_SECONDS = 0.2
 # A provider that sends nothing after Stop (stuck on the network) is left behind after this long.
 STOP_GRACE_SECONDS = 0.6
+# A snapshot is rendered at most once per this many times its own rendering time.
+RENDER_SHARE_FACTOR = 5
 # How often the turn wakes when the provider is silent: to publish buffered text, notice Stop.
 TICK_SECONDS = 0.05
 # Room kept free in the context window for the tokenizer's estimate being off.
@@ -63,17 +65,22 @@ class Snapshots:
         self.html = html if html is not None else settings.CHAT_STREAM_SNAPSHOTS
         self.pending: list[str] = []
         self.last = float("-inf")
+        self.wait = self.interval
 
     def add(self, text: str) -> None:
         self.pending.append(text)
 
     def due(self, now: float) -> bool:
-        return bool(self.pending) and now - self.last >= self.interval
+        return bool(self.pending) and now - self.last >= self.wait
 
     def take(self, parts: list[str], now: float) -> dict:
         data = {"t": "".join(self.pending)}
         if self.html:
+            started = time.perf_counter()
             data["html"] = render_markdown("".join(parts), self.citations)
+            # Rendering grows with the answer (≈ 2 ms per KB of dense Markdown): the next snapshot
+            # waits long enough that rendering stays a fifth of the turn's time at most.
+            self.wait = max(self.interval, RENDER_SHARE_FACTOR * (time.perf_counter() - started))
         self.pending.clear()
         self.last = now
         return data

@@ -178,3 +178,16 @@ def test_a_detached_answer_is_written_in_the_language_of_the_page_that_asked(own
     assert name == "done" and done["status"] == "complete"
     assert "Asistente general" in done["item"] and "General assistant" not in done["item"]
     assert "Mala respuesta" in done["item"]  # the thumbs, in Spanish
+
+
+def test_a_long_answer_is_snapshotted_less_often_than_its_rendering_costs():
+    snapshots = streaming.Snapshots(citations={}, interval=0.0001, html=True)
+    text = ("## Step\n\nSome **bold** and `code` words in a list:\n\n- one\n- two\n\n") * 200
+    snapshots.add(text)
+    started = time.perf_counter()
+    snapshots.take([text], now=1.0)
+    took = time.perf_counter() - started
+    # The next snapshot waits five times what this one took to render (here far above 0.1 ms).
+    assert snapshots.wait > 0.0001 and snapshots.wait <= streaming.RENDER_SHARE_FACTOR * took + 1e-6
+    snapshots.add("more")
+    assert not snapshots.due(1.0 + snapshots.wait / 2) and snapshots.due(1.0 + snapshots.wait)
