@@ -218,6 +218,7 @@ WITH hits AS (
            translate(m.content, chr(2) || chr(3), '') AS content
       FROM messages m
      WHERE m.user_id = %(user)s AND to_tsvector('english', public.immutable_unaccent(m.content)) @@ {_QUERY}
+       AND NOT m.metadata @> '{{"superseded": true}}'  -- the versions shown only: a hit opens at its message
      ORDER BY m.conversation_id, rank DESC, m.timestamp DESC
 )
 SELECT conversation_id, message_id,

@@ -222,3 +222,13 @@ def test_another_users_conversation_with_versions_stays_theirs(other_client, own
     assert other_client.get(reverse("chats:detail", args=[conversation.id])).status_code == 404
     with tenant(owner.id):
         assert Conversation.objects.filter(pk=conversation.pk).exists()
+
+
+def test_search_finds_the_versions_shown(owner_client, owner, conversation):
+    _question, (older, newer) = _versions(owner, conversation, texts=("Visit the volcanoes.", "Visit the glaciers."))
+    found = owner_client.get(reverse("chats:list"), {"q": "glaciers"}).content.decode()
+    assert f"#m-{newer.id}" in found  # the hit opens at the answer shown
+    hidden = owner_client.get(reverse("chats:list"), {"q": "volcanoes"}).content.decode()
+    assert f"#m-{older.id}" not in hidden
+    owner_client.post(_select_url(conversation, older))
+    assert f"#m-{older.id}" in owner_client.get(reverse("chats:list"), {"q": "volcanoes"}).content.decode()
