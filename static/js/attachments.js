@@ -76,10 +76,6 @@
     li.className = "attachment-chip";
     li.setAttribute("data-attachment-id", item.id);
     li.setAttribute("data-status", item.status);
-    var icon = document.createElement("span");
-    icon.className = "attachment-icon";
-    icon.setAttribute("aria-hidden", "true");
-    icon.textContent = "📄";
     var title = document.createElement("span");
     title.className = "attachment-title";
     title.title = item.title;
@@ -100,7 +96,6 @@
     cross.setAttribute("aria-hidden", "true");
     cross.textContent = "×";
     remove.appendChild(cross);
-    li.appendChild(icon);
     li.appendChild(title);
     li.appendChild(state);
     li.appendChild(remove);
