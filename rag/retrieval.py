@@ -1,8 +1,9 @@
-"""Hybrid retrieval over the user's documents: vector search and PostgreSQL full-text search, fused.
+"""Hybrid retrieval over the user's documents: vector search and lexical search (BM25 over the
+chunks' full-text vectors, ``rag.lexical``), fused.
 
 Both halves return scored candidates; the fusion is a convex combination of normalised scores:
 ``score = (1 - w) * v + w * t``, where ``v`` is the cosine similarity min-max normalised over the
-vector candidates and ``t`` the full-text rank divided by the question's best rank (0 for a half
+vector candidates and ``t`` the BM25 score divided by the question's best score (0 for a half
 that missed the chunk), ``w = RAG_FUSION_TEXT_WEIGHT`` (0.4). Reciprocal-rank fusion, weighted or
 not, keeps only the order of each half, so a passage matching one common word of a paraphrased
 question could push a clearly similar passage out of the top k; on our question set
@@ -26,6 +27,7 @@ from core.tenancy import tenant
 
 from .embedders import get_embedder
 from .errors import EmbeddingError, VectorStoreError
+from .lexical import lexical_search
 from .models import RagSettings, Status
 from .types import Citation, CitedPassage
 from .vectorstores import get_vector_store, namespace_for_user
@@ -39,9 +41,10 @@ MAX_TEXT_CANDIDATES = 300
 # chat's, see ``retrieve``) the vector half asks for this many and keeps those of the scope.
 SCOPED_VECTOR_CANDIDATES = 200
 
-# OR-query of the question's lexemes, stemmed as English, as Spanish and as-is. Each chunk's
-# tsvector is in its document's language, so English lexemes meet English chunks and Spanish ones
-# Spanish. Built in its own statement so the search below gets it as a constant, which is what
+# The lexical half before BM25, kept for bench/rag.py to measure against it and for the GIN-under-RLS
+# test: an OR-query of the question's lexemes, stemmed as English, as Spanish and as-is, ranked by
+# ts_rank_cd over the first MAX_TEXT_CANDIDATES matches in no particular order (the defect issue 08
+# describes). Built in its own statement so the search below gets it as a constant, which is what
 # lets the planner use the GIN index on rag_chunks.search (under RLS, only once @@ is LEAKPROOF:
 # see config/bootstrap.py and the rag.W002 check).
 TEXT_QUERY_SQL = """
@@ -83,41 +86,12 @@ class Retrieved:
     similarity: float | None
 
 
-def _filters(collections, tags, params, document_ids=None, exclude_document_ids=None) -> str:
-    clauses = []
-    if document_ids is not None:
-        clauses.append("AND d.id = ANY(%(document_ids)s::uuid[])")
-        params["document_ids"] = [str(i) for i in document_ids]
-    if exclude_document_ids:
-        clauses.append("AND NOT (d.id = ANY(%(exclude_document_ids)s::uuid[]))")
-        params["exclude_document_ids"] = [str(i) for i in exclude_document_ids]
-    if collections:
-        clauses.append("AND d.collection = ANY(%(collections)s)")
-        params["collections"] = list(collections)
-    if tags:
-        clauses.append("AND d.tags && %(tags)s::text[]")
-        params["tags"] = list(tags)
-    return " ".join(clauses)
-
-
 def text_search(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None,
                 document_ids: Collection[str] | None = None,
                 exclude_document_ids: Collection[str] | None = None) -> list[tuple[str, float]]:
-    """Full-text candidates: [(chunk id, ts_rank_cd)], best first."""
-    with tenant(user.id), connection.cursor() as cursor:
-        cursor.execute(TEXT_QUERY_SQL, {"q": query})
-        tsquery = cursor.fetchone()[0]
-        if not tsquery:
-            return []
-        params = {"tsq": tsquery, "user": user.id, "limit": limit, "cap": MAX_TEXT_CANDIDATES}
-        # With LIMIT, the planner bets a sequential scan meets enough matches early; for a question
-        # with rare words it then reads every chunk. The GIN index answers in a few milliseconds.
-        cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
-        filters = _filters(collections, tags, params, document_ids, exclude_document_ids)
-        cursor.execute(TEXT_SEARCH_SQL.format(filters=filters), params)
-        rows = cursor.fetchall()
-        cursor.execute("SELECT set_config('enable_seqscan', 'on', true)")
-        return [(str(row[0]), float(row[1] or 0.0)) for row in rows]
+    """Lexical candidates: [(chunk id, BM25 score)], best first (``rag.lexical``)."""
+    return lexical_search(user, query, limit, collections=collections, tags=tags, document_ids=document_ids,
+                          exclude_document_ids=exclude_document_ids)
 
 
 def vector_search(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None,

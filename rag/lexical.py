@@ -1,0 +1,261 @@
+"""The lexical half of retrieval: BM25 over the chunks' full-text vectors.
+
+Each chunk's ``search`` tsvector is in its document's language (English, Spanish, or "simple"
+when unknown; see ``rag.indexing``), with that language's stemming and stop words. A question is
+analysed the same way: its language is told from its function words (``query_languages``), and it
+is turned into lexemes by the same PostgreSQL text-search configuration, which then meet only the
+chunks of that language. When the question's language is unclear it is analysed both ways, each
+against its own chunks, with the words either language would drop removed first, so one
+language's function words never become "rare terms" of the other's chunks.
+
+Scoring is Okapi BM25 (k1 = 1.2, b = 0.75; IDF = ln(1 + (N - df + 0.5) / (df + 0.5))) with the
+statistics the database keeps (migration 0006): per user and language, the chunk count ``N``, the
+total length (for the average) and each term's document frequency ``df``; per chunk its length
+``search_length``; a term's frequency in a chunk is the number of its positions in the tsvector.
+
+Candidates come from the question's rarest terms first: terms are taken in order of df until
+their postings hold about ``CANDIDATE_TARGET`` chunks; those chunks are scored on every term of
+the question and ordered (score, then chunk id), and only then is any bound applied. Then, as in
+MaxScore, if the terms not taken could not lift a chunk that has none of the taken ones to the
+``limit``-th score (a term adds less than ``IDF * (k1 + 1)``), the ranking is exact; otherwise the
+next terms are taken, while their postings fit in ``CANDIDATE_BUDGET`` chunks. Past that budget
+(a huge library asked about only common words) the ranking is exact over every chunk that has
+one of the rarer terms, and chunks holding only the most common terms are left out; which ones are
+left out depends on the data alone, never on the physical order of rows or a query plan. The same
+data and question give the same ranking, in any database holding it: scores are summed in term
+order, and ties go by the chunk's text (its MD5), then by chunk id.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from django.db import connection
+
+from core.tenancy import tenant
+from core.text import STOP_WORDS, STOP_WORDS_EN, STOP_WORDS_ES, fold
+
+K1 = 1.2
+B = 0.75
+CANDIDATES = 30
+# Chunks the rarest terms' postings should hold before checking whether the ranking is exact, and
+# the most chunks scored for one question (a bound on latency, applied to whole terms in df order).
+CANDIDATE_TARGET = 500
+CANDIDATE_BUDGET = 5000
+
+ENGLISH, SPANISH, SIMPLE = "english", "spanish", "simple"
+LANGUAGES = (ENGLISH, SPANISH)
+
+_WORD = re.compile(r"\w+")
+_SPANISH_ONLY = STOP_WORDS_ES - STOP_WORDS_EN
+_ENGLISH_ONLY = STOP_WORDS_EN - STOP_WORDS_ES
+_SPANISH_LETTERS = re.compile(r"[ñáéíóúü¿¡]", re.IGNORECASE)
+
+
+def query_languages(question: str) -> tuple[str, ...]:
+    """The text-search configurations to analyse ``question`` with: ("english",) or ("spanish",)
+    when its function words (and Spanish letters and marks) say so, both when they do not."""
+    words = [fold(w) for w in _WORD.findall(question)]
+    spanish = sum(w in _SPANISH_ONLY for w in words) + (1 if _SPANISH_LETTERS.search(question) else 0)
+    english = sum(w in _ENGLISH_ONLY for w in words)
+    if spanish > english:
+        return (SPANISH,)
+    if english > spanish:
+        return (ENGLISH,)
+    return LANGUAGES
+
+
+def _without_stop_words(question: str, stop_words: Collection[str]) -> str:
+    return " ".join(w for w in _WORD.findall(question) if fold(w) not in stop_words)
+
+
+def analysed_texts(question: str) -> dict[str, str]:
+    """{configuration: the text to analyse with it}: the question as written for its language; the
+    question without either language's stop words when the language is unclear (and for "simple"
+    chunks, whose configuration drops none)."""
+    languages = query_languages(question)
+    neutral = _without_stop_words(question, STOP_WORDS | STOP_WORDS_EN | STOP_WORDS_ES)
+    texts = {language: (question if len(languages) == 1 else neutral) for language in languages}
+    texts[SIMPLE] = neutral
+    return texts
+
+
+@dataclass(frozen=True)
+class Term:
+    language: str
+    term: str
+    df: int
+    idf: float
+
+    @property
+    def upper_bound(self) -> float:
+        """The most this term can add to a chunk's score (tf / (tf + K) < 1)."""
+        return self.idf * (K1 + 1)
+
+
+def idf(chunk_count: int, df: int) -> float:
+    return math.log(1 + (chunk_count - df + 0.5) / (df + 0.5))
+
+
+# The question's lexemes per configuration, with their document frequency for this user (terms
+# no chunk holds are not returned), and the user's totals per language.
+TERMS_SQL = """
+SELECT q.language, q.term, s.df
+  FROM (SELECT DISTINCT a.language, l.term
+          FROM unnest(%(languages)s::text[], %(texts)s::text[]) AS a(language, body)
+         CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(a.language::regconfig, a.body))) AS l(term)) q
+  JOIN rag_term_stats s ON s.user_id = %(user)s AND s.language = q.language AND s.term = q.term
+"""
+TOTALS_SQL = "SELECT language, chunk_count, total_length FROM rag_lexical_totals WHERE user_id = %(user)s AND chunk_count > 0"
+
+# One round of candidates in one language: chunks holding any of this round's terms (through the
+# GIN index on search) and none of the earlier rounds' (scored already), each scored on all of the
+# question's terms of that language. A term's frequency is its number of positions: the query's
+# terms are re-weighted D in a copy of the vector (the column's positions are all A or B) and
+# filtered to that weight, so only they are unnested.
+SCORE_SQL = """
+SELECT t.id::text, t.score, md5(c.content)
+  FROM (
+      SELECT c.id,
+             sum(q.idf * u.tf * (%(k1)s + 1) / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * c.search_length / %(average)s))
+                 ORDER BY q.term) AS score
+        FROM rag_chunks c
+        JOIN rag_documents d ON d.id = c.document_id
+       CROSS JOIN LATERAL (SELECT v.lexeme, coalesce(array_length(v.positions, 1), 1) AS tf
+                             FROM unnest(ts_filter(setweight(c.search, 'D', %(terms)s::text[]), '{{d}}')) AS v) u
+        JOIN unnest(%(terms)s::text[], %(idfs)s::float8[]) AS q(term, idf) ON q.term = u.lexeme
+       WHERE c.user_id = %(user)s AND c.language = %(language)s AND d.status = 'INDEXED'
+         AND c.search @@ %(match)s::tsquery {seen} {filters}
+       GROUP BY c.id
+       ORDER BY score DESC
+       FETCH FIRST %(limit)s ROWS WITH TIES
+  ) t
+  JOIN rag_chunks c ON c.id = t.id
+"""
+
+
+def tsquery(terms: Collection[str]) -> str:
+    """An OR query of these lexemes as they are (no further normalisation), for a ``::tsquery`` cast."""
+    quoted = ("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in sorted(terms))
+    return " | ".join(quoted)
+
+
+def document_filters(params: dict, *, collections=None, tags=None, document_ids: Collection[str] | None = None,
+                     exclude_document_ids: Collection[str] | None = None) -> str:
+    """SQL conditions on ``d`` (rag_documents) for retrieval's scope; fills ``params``. ``document_ids``
+    not None: only those documents (an empty one: none)."""
+    clauses = []
+    if document_ids is not None:
+        clauses.append("AND d.id = ANY(%(document_ids)s::uuid[])")
+        params["document_ids"] = sorted(str(i) for i in document_ids)
+    if exclude_document_ids:
+        clauses.append("AND NOT (d.id = ANY(%(exclude_document_ids)s::uuid[]))")
+        params["exclude_document_ids"] = sorted(str(i) for i in exclude_document_ids)
+    if collections:
+        clauses.append("AND d.collection = ANY(%(collections)s)")
+        params["collections"] = list(collections)
+    if tags:
+        clauses.append("AND d.tags && %(tags)s::text[]")
+        params["tags"] = list(tags)
+    return " ".join(clauses)
+
+
+@dataclass(frozen=True)
+class LexicalResult:
+    hits: list[tuple[str, float]]  # (chunk id, BM25 score), best first
+    terms: list[Term]  # the question's terms that some chunk holds, rarest first
+    taken: int  # how many of them generated candidates
+    exact: bool  # True when no chunk outside the candidates could have ranked within the limit
+
+
+def lexical_search(user, query: str, limit: int = CANDIDATES, *, collections=None, tags=None,
+                   document_ids: Collection[str] | None = None,
+                   exclude_document_ids: Collection[str] | None = None) -> list[tuple[str, float]]:
+    """The user's best ``limit`` chunks for ``query`` by BM25: [(chunk id, score)], best first
+    (ties by the chunk's text, then id); only chunks of indexed documents within the scope."""
+    return bm25(user, query, limit, collections=collections, tags=tags, document_ids=document_ids,
+                exclude_document_ids=exclude_document_ids).hits
+
+
+def bm25(user, query: str, limit: int = CANDIDATES, *, collections=None, tags=None,
+         document_ids: Collection[str] | None = None, exclude_document_ids: Collection[str] | None = None) -> LexicalResult:
+    """``lexical_search`` with how it got there (the terms, how many generated candidates, exactness)."""
+    empty = LexicalResult(hits=[], terms=[], taken=0, exact=True)
+    if limit <= 0 or not query.strip() or (document_ids is not None and not document_ids):
+        return empty
+    texts = analysed_texts(query)
+    with tenant(user.id), connection.cursor() as cursor:
+        cursor.execute(TOTALS_SQL, {"user": user.id})
+        totals = {language: (count, length) for language, count, length in cursor.fetchall()}
+        texts = {language: text for language, text in texts.items() if language in totals and text.strip()}
+        if not texts:
+            return empty
+        cursor.execute(TERMS_SQL, {"user": user.id, "languages": list(texts), "texts": list(texts.values())})
+        terms = sorted(
+            (Term(language, term, df, idf(totals[language][0], df)) for language, term, df in cursor.fetchall()),
+            key=lambda t: (t.df, t.language, t.term),
+        )
+        if not terms:
+            return empty
+        scope: dict = {}
+        filters = document_filters(scope, collections=collections, tags=tags, document_ids=document_ids,
+                                   exclude_document_ids=exclude_document_ids)
+        # Scoring needs every matching chunk of a round; the GIN index finds them (the planner,
+        # seeing LIMIT, may otherwise bet on a sequential scan meeting enough matches early).
+        cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
+        hits: list[tuple[str, float, str]] = []
+        taken, postings, exact, target = 0, 0, False, CANDIDATE_TARGET
+        while taken < len(terms):
+            # A round: the next rarest terms while their postings stay within the round's target
+            # (at least one term; the very rarest is always scored in full).
+            start = taken
+            while taken < len(terms) and (taken == start or postings + terms[taken].df <= min(target, CANDIDATE_BUDGET)):
+                postings += terms[taken].df
+                taken += 1
+            hits = _merge(hits, _score_round(cursor, user, terms, start, taken, totals, limit, filters, scope), limit)
+            exact = _exact(hits, terms[taken:], limit)
+            if exact or taken >= len(terms) or postings + terms[taken].df > CANDIDATE_BUDGET:
+                break
+            target *= 2
+        cursor.execute("SELECT set_config('enable_seqscan', 'on', true)")
+    return LexicalResult(hits=[(chunk_id, score) for chunk_id, score, _ in hits], terms=terms, taken=taken,
+                         exact=exact or taken == len(terms))
+
+
+def _score_round(cursor, user, terms: list[Term], start: int, end: int, totals, limit, filters, scope) -> list[tuple[str, float, str]]:
+    found = []
+    for language in sorted({t.language for t in terms[start:end]}):
+        mine = [t for t in terms if t.language == language]
+        new = [t.term for t in terms[start:end] if t.language == language]
+        seen = [t.term for t in terms[:start] if t.language == language]
+        count, length = totals[language]
+        params = {
+            **scope, "user": user.id, "language": language, "limit": limit, "k1": K1, "b": B,
+            "average": max(length / count, 1.0), "terms": [t.term for t in mine], "idfs": [t.idf for t in mine],
+            "match": tsquery(new), "seen": tsquery(seen),
+        }
+        sql = SCORE_SQL.format(seen="AND NOT (c.search @@ %(seen)s::tsquery)" if seen else "", filters=filters)
+        cursor.execute(sql, params)
+        found.extend((chunk_id, float(score), text_key) for chunk_id, score, text_key in cursor.fetchall())
+    return found
+
+
+def _merge(hits, more, limit) -> list[tuple[str, float, str]]:
+    """The best ``limit`` of both: by score, then by the chunk's text (its MD5: the same text gets the
+    same place in any database), then by id."""
+    return sorted([*hits, *more], key=lambda hit: (-hit[1], hit[2], hit[0]))[:limit]
+
+
+def _exact(hits, rest: list[Term], limit: int) -> bool:
+    """Whether a chunk with none of the terms taken so far could still reach the top ``limit``: it
+    scores below the sum of the bounds of its language's remaining terms."""
+    if not rest:
+        return True
+    if len(hits) < limit:
+        return False
+    threshold = hits[-1][1]
+    ceiling = max(sum(t.upper_bound for t in rest if t.language == language) for language in {t.language for t in rest})
+    return ceiling <= threshold
