@@ -15,11 +15,18 @@ check it), and a sweep of fusion text weights costs no further queries. A questi
 at k when a chunk of its document is among the first k chunks; ``section=True`` asks for a chunk
 of the right section.
 
+The library-scale set (``rag/data/library/``, ``evaluate_rag --set library``) is 60 pages of the
+Python documentation (≈ 3,600 chunks) and 64 questions written before any tuning, split into a
+*tuning* half and a *held-out* half (``Question.half``): weights are chosen on the first and
+reported on the second. Rankings are compared run to run by (document key, position), which do
+not depend on the random ids a fresh indexing gives (``ranking_signature``).
+
 ``manage.py evaluate_rag`` prints the tables (see its help).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +42,10 @@ from .models import RagChunk, RagDocument, Source, Status
 from .retrieval import CANDIDATES, fuse, text_search, vector_search
 
 CORPUS_PATH = Path(__file__).resolve().parent / "data" / "eval_corpus.json"
+LIBRARY_PATH = Path(__file__).resolve().parent / "data" / "library"
+SETS = {"small": CORPUS_PATH, "library": LIBRARY_PATH}
 KINDS = ("lexical", "paraphrased")
+HALVES = ("tuning", "held-out")
 MODES = ("vector", "text", "hybrid")
 # Text weights for the score-fusion sweep (``--grid``).
 DEFAULT_TEXT_WEIGHTS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
@@ -61,6 +71,7 @@ class Question:
     question: str
     document: str  # key of the relevant document
     section: str = ""  # heading of the section holding the answer, if one does
+    half: str = ""  # "tuning" | "held-out" (the library set), "" (no split)
 
 
 @dataclass(frozen=True)
@@ -77,15 +88,29 @@ class Corpus:
     def of_kind(self, kind: str) -> tuple[Question, ...]:
         return tuple(q for q in self.questions if q.kind == kind)
 
+    def halves(self) -> tuple[str, ...]:
+        """The halves its questions are split into, in ``HALVES`` order (none for an unsplit set)."""
+        present = {q.half for q in self.questions}
+        return tuple(half for half in HALVES if half in present)
+
 
 def load_corpus(path: str | Path = CORPUS_PATH) -> Corpus:
-    """Read and check the set: unique keys and ids, known kinds, and questions naming an existing
-    document and one of its headings."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    """Read and check the set: unique keys and ids, known kinds and halves, and questions naming an
+    existing document and one of its headings.
+
+    ``path`` is a JSON file holding documents and questions (the small set's shape), or a folder
+    holding ``documents.json.gz`` and ``questions.json`` (the library set's)."""
+    path = Path(path)
+    if path.is_dir():
+        with gzip.open(path / "documents.json.gz", "rt", encoding="utf-8") as packed:
+            data = {"documents": json.load(packed)["documents"],
+                    "questions": json.loads((path / "questions.json").read_text(encoding="utf-8"))["questions"]}
+    else:
+        data = json.loads(path.read_text(encoding="utf-8"))
     documents = tuple(EvalDocument(key=d["key"], title=d["title"], language=d["language"], text=d["text"])
                       for d in data["documents"])
     questions = tuple(Question(id=q["id"], kind=q["kind"], question=q["question"], document=q["document"],
-                               section=q.get("section", "")) for q in data["questions"])
+                               section=q.get("section", ""), half=q.get("half", "")) for q in data["questions"])
     by_key = {d.key: d for d in documents}
     if len(by_key) != len(documents):
         raise ValueError("document keys must be unique")
@@ -94,6 +119,8 @@ def load_corpus(path: str | Path = CORPUS_PATH) -> Corpus:
     for question in questions:
         if question.kind not in KINDS:
             raise ValueError(f"{question.id}: kind must be one of {KINDS}")
+        if question.half and question.half not in HALVES:
+            raise ValueError(f"{question.id}: half must be one of {HALVES}")
         document = by_key.get(question.document)
         if document is None:
             raise ValueError(f"{question.id}: no document {question.document!r}")
@@ -114,6 +141,7 @@ class ChunkInfo:
     document: str  # document key
     heading: str  # heading path, "Title > Section"
     content: str
+    position: int = 0  # the chunk's position in its document
 
 
 @dataclass(frozen=True)
@@ -143,8 +171,9 @@ def index_corpus(user, corpus: Corpus, *, embedder_name: str | None = None) -> I
     keys = {value: key for key, value in document_ids.items()}
     with tenant(user.id):
         rows = RagChunk.objects.filter(user=user, document_id__in=list(keys)).values_list(
-            "id", "document_id", "heading", "content")
-        chunks = {str(cid): ChunkInfo(keys[str(did)], heading, content) for cid, did, heading, content in rows}
+            "id", "document_id", "heading", "content", "position")
+        chunks = {str(cid): ChunkInfo(keys[str(did)], heading, content, position)
+                  for cid, did, heading, content, position in rows}
     return IndexedCorpus(user=user, corpus=corpus, embedder_name=name, document_ids=document_ids, chunks=chunks)
 
 
@@ -242,8 +271,9 @@ def is_hit(question: Question, ranking: Sequence[str], chunks: dict[str, ChunkIn
 
 
 def recall(candidates: Sequence[Candidates], ranker: Ranker, chunks: dict[str, ChunkInfo], k: int, *,
-           kind: str | None = None, section: bool = False) -> Recall:
-    chosen = [c for c in candidates if kind is None or c.question.kind == kind]
+           kind: str | None = None, section: bool = False, half: str | None = None) -> Recall:
+    chosen = [c for c in candidates if (kind is None or c.question.kind == kind)
+              and (half is None or c.question.half == half)]
     hits = sum(is_hit(c.question, ranker(c), chunks, k, section=section) for c in chosen)
     return Recall(hits, len(chosen))
 
@@ -258,17 +288,29 @@ Table = dict[tuple[str, str, int], Recall]  # (kind, mode, k) -> recall
 
 
 def evaluate(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *, ks: Sequence[int] = (5, 10),
-             rankers: dict[str, Ranker] | None = None, section: bool = False) -> Table:
-    """Recall for each kind × mode × k; ``rankers`` default to the three ``retrieve`` modes."""
+             rankers: dict[str, Ranker] | None = None, section: bool = False, half: str | None = None) -> Table:
+    """Recall for each kind × mode × k (of one half's questions, with ``half``); ``rankers`` default
+    to the three ``retrieve`` modes."""
     rankers = rankers or {mode: mode_ranker(mode) for mode in MODES}
-    return {(kind, mode, k): recall(candidates, ranker, chunks, k, kind=kind, section=section)
+    return {(kind, mode, k): recall(candidates, ranker, chunks, k, kind=kind, section=section, half=half)
             for kind in KINDS for mode, ranker in rankers.items() for k in ks}
 
 
+def ranking_signature(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], rankers: dict[str, Ranker], *,
+                      depth: int = 10) -> dict[tuple[str, str], tuple[tuple[str, int], ...]]:
+    """Each question's top ``depth`` for each ranker as (document key, position) pairs: what two
+    indexings of the same set must agree on (chunk ids differ, being derived from document ids)."""
+    return {(c.question.id, name): tuple((chunks[chunk_id].document, chunks[chunk_id].position)
+                                         for chunk_id in ranker(c)[:depth] if chunk_id in chunks)
+            for c in candidates for name, ranker in rankers.items()}
+
+
 def score_grid(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *, k: int = 5,
-               text_weights: Sequence[float] = DEFAULT_TEXT_WEIGHTS) -> list[tuple[float, dict[str, Recall]]]:
-    """``score_fusion`` recall@k of each kind for each text weight."""
-    return [(weight, {kind: recall(candidates, score_fusion_ranker(weight), chunks, k, kind=kind) for kind in KINDS})
+               text_weights: Sequence[float] = DEFAULT_TEXT_WEIGHTS,
+               half: str | None = None) -> list[tuple[float, dict[str, Recall]]]:
+    """``score_fusion`` recall@k of each kind for each text weight (one half's questions, with ``half``)."""
+    return [(weight, {kind: recall(candidates, score_fusion_ranker(weight), chunks, k, kind=kind, half=half)
+                      for kind in KINDS})
             for weight in text_weights]
 
 
