@@ -242,3 +242,12 @@ def test_the_offline_models_name_is_translated(owner_client, owner):
     owner_client.cookies["django_language"] = "es"
     html = owner_client.get(reverse("chats:detail", args=[conversation.id])).content.decode()
     assert "· Modelo sin conexión (integrado)</p>" in html
+
+
+def test_without_javascript_the_composer_posts_the_override_too(owner_client, owner, conversation):
+    response = _post(owner_client, conversation, json=False, model="gpt-4.1", temperature="1.25")
+    assert response.status_code == 302 and response["Location"] == reverse("chats:detail", args=[conversation.id])
+    question = _messages(owner)[0]
+    assert (question.metadata["model"], question.metadata["temperature"]) == ("gpt-4.1", 1.25)
+    html = owner_client.get(response["Location"]).content.decode()
+    assert _selected(html, "model") == "gpt-4.1" and _value(html, "temperature") == "1.25"
