@@ -17,10 +17,12 @@ Retrieval itself runs under the chatting person's RLS, so nobody else's document
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -31,7 +33,7 @@ from rag.forms import ALLOWED_EXTENSIONS
 from rag.models import RagDocument, RagSettings
 
 from .errors import ChatError
-from .models import Conversation, ConversationDocument
+from .models import ChatSession, Conversation, ConversationDocument
 
 MAX_ATTACHMENTS_PER_CONVERSATION = 20
 ATTACHMENT_FIELDS = ("id", "conversation_id", "document__id", "document__title", "document__status",
@@ -130,6 +132,19 @@ def attachment_create(*, user, conversation: Conversation, uploaded_file) -> Con
     document = rag_services.document_create_from_upload(user=user, uploaded_file=uploaded_file)
     with tenant(user.id):
         return ConversationDocument.objects.create(user=user, conversation=conversation, document=document)
+
+
+@transaction.atomic
+def attachment_create_in_new_conversation(*, user, agent, uploaded_file) -> ConversationDocument:
+    """A file attached from a new chat's composer: the conversation is opened first (empty, in the
+    user's current chat session, as ``chats.services`` picks it), then the file attached. A refused
+    file leaves neither behind (one transaction)."""
+    since = timezone.now() - timedelta(hours=settings.CHAT_SESSION_IDLE_HOURS)
+    with tenant(user.id):
+        session = (ChatSession.objects.filter(user=user, last_activity__gte=since).order_by("-last_activity").first()
+                   or ChatSession.objects.create(user=user))
+        conversation = Conversation.objects.create(chat_session=session, agent=agent, user=user)
+    return attachment_create(user=user, conversation=conversation, uploaded_file=uploaded_file)
 
 
 def attachment_delete(*, user, attachment: ConversationDocument) -> None:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("<uuid:conversation_id>/messages/<uuid:message_id>/feedback/", views.message_feedback, name="feedback"),
     path("<uuid:conversation_id>/messages/<uuid:message_id>/edit/", views.message_edit, name="message_edit"),
     path("<uuid:conversation_id>/messages/<uuid:message_id>/select/", views.answer_select, name="answer_select"),
+    path("new/<slug:slug>/attachments/add/", views.attachment_create_new, name="attachment_create_new"),
     path("<uuid:conversation_id>/attachments/", views.attachment_list, name="attachments"),
     path("<uuid:conversation_id>/attachments/add/", views.attachment_create, name="attachment_create"),
     path("<uuid:conversation_id>/attachments/<uuid:attachment_id>/delete/", views.attachment_delete,

@@ -90,7 +90,7 @@ def conversation_new(request, slug):
     return render(
         request, "chats/detail.html",
         {"agent": agent, "conversation": None, "messages_list": [], "form": form, "can_chat": True,
-         "model_name": registry.display_name(agent.model)},
+         "model_name": registry.display_name(agent.model), "attachment_options": attachments.composer_options()},
         status=400 if form.errors else 200,
     )
 
@@ -452,6 +452,52 @@ def _attachment_add(request, conversation, guard: LimitedUploadHandler):
     except UserFacingError as exc:
         return _attachments_response(request, conversation, error=str(exc.message), status=400)
     return _attachments_response(request, conversation, added=added, status=201 if _wants_json(request) else 200)
+
+
+@csrf_exempt
+@login_required
+def attachment_create_new(request, slug):
+    """Attach a file from a new chat's composer: the conversation is opened with it (JSON says
+    where, for attachments.js to go on there; without JavaScript, a redirect there)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    agent = agent_get_usable(user=request.user, slug=slug)
+    limit = settings.RAG_MAX_UPLOAD_BYTES
+    if declared_length(request) > limit + ATTACHMENT_FORM_OVERHEAD_BYTES:
+        return _new_attachment_refused(request, agent, _attachment_too_large_message(), status=413)
+    guard = LimitedUploadHandler(request, limit=limit)
+    request.upload_handlers.insert(0, guard)
+    return _attachment_add_new(request, agent, guard)
+
+
+def _new_attachment_refused(request, agent, error: str, *, status: int):
+    if _wants_json(request):
+        return JsonResponse({"errors": [error]}, status=status)
+    flash.error(request, error)
+    return redirect("chats:new", slug=agent.slug)
+
+
+@csrf_protect
+def _attachment_add_new(request, agent, guard: LimitedUploadHandler):
+    form = FileDocumentForm(request.POST, request.FILES)
+    if guard.exceeded:
+        return _new_attachment_refused(request, agent, _attachment_too_large_message(), status=413)
+    if not form.is_valid():
+        errors = form.errors.get("file") or [attachments.no_file_message()]
+        return _new_attachment_refused(request, agent, str(errors[0]), status=400)
+    try:
+        added = attachments.attachment_create_in_new_conversation(user=request.user, agent=agent,
+                                                                  uploaded_file=form.cleaned_data["file"])
+    except UserFacingError as exc:
+        return _new_attachment_refused(request, agent, str(exc.message), status=400)
+    conversation = added.conversation
+    if _wants_json(request):
+        return JsonResponse({
+            "redirect": reverse("chats:detail", args=[conversation.id]),
+            "add_url": reverse("chats:attachment_create", args=[conversation.id]),
+            "added": attachments.attachment_state(added),
+        }, status=201)
+    return _attachments_response(request, conversation, added=added)
 
 
 @login_required

@@ -254,3 +254,56 @@ def test_the_links_table_has_forced_rls_and_the_owner_policy():
         cursor.execute("SELECT pg_get_expr(polqual, polrelid) FROM pg_policy WHERE polrelid = 'conversation_documents'::regclass")
         (policy,), = cursor.fetchall()
     assert "user_id = (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid" in policy
+
+
+# --- from a new chat's page: the first file opens the conversation -----------------------------------
+
+
+def _new_url(agent):
+    return reverse("chats:attachment_create_new", args=[agent.slug])
+
+
+def test_a_file_attached_on_a_new_chat_opens_its_conversation(owner_client, owner, offline_agent,
+                                                              django_capture_on_commit_callbacks):
+    page = owner_client.get(reverse("chats:new", args=[offline_agent.slug])).content.decode()
+    assert f'data-add-url="{_new_url(offline_agent)}"' in page and 'id="attachment-form"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(_new_url(offline_agent), {"file": SimpleUploadedFile("notes.md", NOTES)}, **JSON)
+    assert response.status_code == 201
+    with tenant(owner.id):
+        conversation = Conversation.objects.get()
+        link = ConversationDocument.objects.select_related("document").get()
+    assert conversation.agent_id == offline_agent.id and conversation.message_count == 0
+    assert link.conversation_id == conversation.id and link.document.status == Status.INDEXED
+    body = response.json()
+    assert body["redirect"] == reverse("chats:detail", args=[conversation.id])
+    assert body["add_url"] == _add_url(conversation) and body["added"]["id"] == str(link.id)
+
+
+def test_a_refused_file_on_a_new_chat_opens_no_conversation(owner_client, owner, offline_agent):
+    response = owner_client.post(_new_url(offline_agent), {"file": SimpleUploadedFile("run.exe", b"MZ")}, **JSON)
+    assert response.status_code == 400 and response.json()["errors"][0].startswith("Files of this type")
+    with tenant(owner.id):
+        StorageQuota.objects.filter(user=owner).update(max_files=0)
+    response = owner_client.post(_new_url(offline_agent), {"file": SimpleUploadedFile("a.txt", b"ok")}, follow=True)
+    assert any("number of files your plan allows" in m for m in messages_of(response))
+    assert response.redirect_chain[-1][0] == reverse("chats:new", args=[offline_agent.slug])
+    with tenant(owner.id):
+        assert not Conversation.objects.exists()
+    assert _stored(owner) == (0, 0, 0)
+
+
+def test_without_javascript_a_new_chats_file_leads_to_its_conversation(owner_client, owner, offline_agent):
+    response = owner_client.post(_new_url(offline_agent), {"file": SimpleUploadedFile("notes.md", NOTES)})
+    with tenant(owner.id):
+        conversation = Conversation.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("chats:detail", args=[conversation.id]) + "#composer"
+
+
+def test_a_new_chat_with_an_agent_someone_cannot_use_is_a_404(owner, other_client, other):
+    private = factories.agent(owner, name="Private")
+    response = other_client.post(_new_url(private), {"file": SimpleUploadedFile("a.txt", b"text")}, **JSON)
+    assert response.status_code == 404
+    with tenant(other.id):
+        assert not Conversation.objects.exists() and not RagDocument.objects.exists()

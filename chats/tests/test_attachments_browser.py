@@ -6,6 +6,8 @@ no CSP problem or script error."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -128,6 +130,30 @@ def test_a_dropped_file_is_answered_from_in_its_chat_only(signed_in_page, viewpo
     # The refused upload's 400 is the one console line expected (Chromium logs every failed request).
     refused = [p for p in page.problems if "status of 400" in p]
     assert len(refused) == 1 and [p for p in page.problems if p not in refused] == []
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_a_file_dropped_on_a_new_chat_opens_the_conversation_keeping_the_draft(signed_in_page, viewport):
+    from chats.models import Conversation
+
+    user = make_user(f"attach-new-{viewport}@example.com", name="Ada")
+    agent = factories.agent(make_user(f"curator-new-{viewport}@example.com", role="ADMIN"), is_public=True,
+                            name="Guide")
+    page = signed_in_page(user, viewport)
+    page.goto(reverse("chats:new", args=[agent.slug]))
+    page.locator("#composer textarea").fill(QUESTION)
+    page.evaluate(DROP, ["ferry.txt", FERRY])
+    page.wait_for_url(re.compile(r"/chat/[0-9a-f-]{36}/$"))
+    with tenant(user.id):
+        conversation = Conversation.objects.get()
+    assert page.url.endswith(reverse("chats:detail", args=[conversation.id]))
+    page.locator(".attachment-chip[data-status=INDEXED]", has_text="ferry").wait_for()
+    assert page.locator("#composer textarea").input_value() == QUESTION  # the draft came along
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_function("() => document.querySelector('.msg-assistant:not(.msg-streaming):not(.msg-pending)')")
+    assert "7:40" in page.locator(".msg-assistant").last.inner_text()
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
+    assert page.problems == []
 
 
 def answer_citations(user, conversation) -> set[str]:

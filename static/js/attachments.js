@@ -4,6 +4,8 @@
 // the reason shown here) and then shown as a chip with its indexing state, polled until it is ready
 // or failed, with a button to remove it. Without JavaScript the file input and an Upload button post
 // #attachment-form, and each chip's remove button posts it to the delete address.
+// On a new chat's page the first file opens the conversation: the rest go to it, then the page
+// moves there, the message typed so far kept (sessionStorage) and put back in the box.
 (function () {
   "use strict";
 
@@ -27,7 +29,11 @@
   var pollTimer = null;
   var delay = INTERVAL;
   var known = {};  // attachment id -> last status, for announcing changes once
-  var uploading = 0;
+  var addUrl = box.getAttribute("data-add-url");
+  var listUrl = box.getAttribute("data-list-url");
+  var opened = null;  // on a new chat's page: the conversation the first file opened
+  var DRAFT_KEY = "chat-draft:";
+  var textarea = composer ? composer.querySelector("textarea") : null;
 
   box.classList.add("js");
   if (button) { button.hidden = false; }
@@ -139,13 +145,13 @@
   function schedule(items) {
     if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
     var pending = items.some(function (item) { return PENDING[item.status]; });
-    if (!pending) { delay = INTERVAL; return; }
+    if (!pending || !listUrl) { delay = INTERVAL; return; }
     pollTimer = setTimeout(poll, delay);
   }
 
   function poll() {
     pollTimer = null;
-    fetch(box.getAttribute("data-list-url"), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+    fetch(listUrl, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) { throw new Error(String(response.status)); }
         return response.json();
@@ -178,11 +184,17 @@
     var temp = placeholder(file);
     chips.appendChild(temp);
     chips.hidden = false;
-    uploading += 1;
     var body = new FormData();
     body.append("file", file, file.name);
-    return send(box.getAttribute("data-add-url"), body)
+    return send(addUrl, body)
       .then(function (result) {
+        if (result.ok && result.data.redirect) {  // a new chat's first file opened its conversation
+          opened = result.data.redirect;
+          addUrl = result.data.add_url;
+          temp.classList.remove("attachment-uploading");  // the server's list has it from now on
+          temp.querySelector(".attachment-state").textContent = stateText(result.data.added);
+          return;
+        }
         temp.remove();
         if (!result.ok) {
           showError(file.name + ": " + ((result.data.errors || [])[0] || labels.upload_failed));
@@ -197,8 +209,7 @@
         temp.remove();
         chips.hidden = !chips.children.length;
         showError(file.name + ": " + labels.upload_failed);
-      })
-      .then(function () { uploading -= 1; });
+      });
   }
 
   function uploadAll(files) {
@@ -208,7 +219,13 @@
     // One after the other: the server counts a conversation's attachments one upload at a time.
     list.reduce(function (previous, file) {
       return previous.then(function () { return upload(file); });
-    }, Promise.resolve());
+    }, Promise.resolve()).then(function () {
+      if (!opened) { return; }
+      try {
+        if (textarea && textarea.value) { sessionStorage.setItem(DRAFT_KEY + opened, textarea.value); }
+      } catch (error) { /* storage refused: the draft is lost, the files are not */ }
+      window.location.assign(opened);
+    });
   }
 
   if (button) {
@@ -284,6 +301,15 @@
       uploadAll(data.files);
     });
   }
+
+  // A message typed on the new chat's page before its first file opened this conversation.
+  try {
+    var draft = sessionStorage.getItem(DRAFT_KEY + window.location.pathname);
+    if (draft !== null) {
+      sessionStorage.removeItem(DRAFT_KEY + window.location.pathname);
+      if (textarea && !textarea.value) { textarea.value = draft; }
+    }
+  } catch (error) { /* no storage: nothing to restore */ }
 
   // Chips rendered by the server: keep polling while any is still being indexed.
   var initial = Array.prototype.map.call(chips.querySelectorAll(".attachment-chip"), function (node) {
