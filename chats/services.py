@@ -211,7 +211,9 @@ def answer_version_select(*, user, answer: Message) -> Message:
         if question is None:
             raise ChatError(_("This answer's question is no longer in the conversation."))
         _lock_question(question)
-        locked = Message.objects.select_for_update().get(pk=answer.pk)
+        locked = Message.objects.select_for_update().filter(pk=answer.pk).first()
+        if locked is None:
+            raise ChatError(_("This answer is no longer in the conversation."))
         shown = (
             Message.objects.filter(conversation_id=question.conversation_id, role=MessageRole.ASSISTANT,
                                    metadata__reply_to=str(question.id))
@@ -241,7 +243,9 @@ def message_edit(*, user, conversation: Conversation, message: Message, content:
     _refuse_over_limit(user)
     with tenant(user.id):
         _lock_question(message)
-        locked = Message.objects.get(pk=message.pk)
+        locked = Message.objects.filter(pk=message.pk, conversation=conversation, role=MessageRole.USER).first()
+        if locked is None:  # not (or no longer) a message this user can see
+            raise ChatError(_("This message is no longer in the conversation."))
         later = conversation.messages.filter(
             Q(timestamp__gt=locked.timestamp) | Q(timestamp=locked.timestamp, id__gt=locked.id)
             | Q(role=MessageRole.ASSISTANT, metadata__reply_to=str(locked.id))

@@ -232,3 +232,20 @@ def test_search_finds_the_versions_shown(owner_client, owner, conversation):
     assert f"#m-{older.id}" not in hidden
     owner_client.post(_select_url(conversation, older))
     assert f"#m-{older.id}" in owner_client.get(reverse("chats:list"), {"q": "volcanoes"}).content.decode()
+
+
+def test_under_another_users_context_the_services_change_nothing(owner, other, conversation):
+    """Row-level security as the runtime role: another tenant's context sees none of the rows, so
+    neither choosing a version nor editing can touch them (the views answer 404 before that)."""
+    from chats import services
+    from chats.errors import ChatError
+
+    question, (older, newer) = _versions(owner, conversation)
+    with pytest.raises(ChatError):
+        services.answer_version_select(user=other, answer=older)
+    with pytest.raises(ChatError):
+        services.message_edit(user=other, conversation=conversation, message=question, content="Taken over")
+    with tenant(other.id):
+        assert not Message.objects.filter(conversation=conversation).exists()
+    assert _stored(owner, older).metadata["superseded"] is True and "superseded" not in _stored(owner, newer).metadata
+    assert _stored(owner, question).content == "Which city for a weekend?"

@@ -205,3 +205,16 @@ def test_my_message_is_rendered_from_its_text_not_from_stored_html(owner_client,
                                metadata={"html": '<img src=x onerror="alert(1)">'})
     page = owner_client.get(reverse("chats:detail", args=[conversation.id])).content.decode()
     assert "<strong>plain</strong> words" in page and "onerror" not in page
+
+
+def test_an_edit_past_the_monthly_limit_is_refused_and_changes_nothing(owner_client, owner, conversation, settings):
+    settings.TIER_LIMITS = {**settings.TIER_LIMITS, "FREE": {"messages": 1, "tokens": 1_000_000}}
+    data = owner_client.post(reverse("chats:message_create", args=[conversation.id]), {"content": "The one turn"},
+                             HTTP_ACCEPT="application/json").json()
+    consume(owner_client.get(data["stream_url"]))
+    with tenant(owner.id):
+        question = Message.objects.get(role="user")
+    before = _contents(owner, conversation)
+    response = owner_client.post(_edit_url(conversation, question), {"content": "Another turn"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400 and response.json()["errors"]
+    assert _contents(owner, conversation) == before
