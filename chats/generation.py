@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from agents import tokens
 from core.tenancy import tenant
 
-from . import events, selectors, services, streaming
+from . import events, overrides, selectors, services, streaming
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ def _finish_orphan(*, user, conversation, user_message, after: str) -> list:
                 written = events.events_all(user_message.id)
                 text = "".join(str(data.get("t", "")) for _id, event, data in written if event == "delta")
                 result = services.TurnResult(
-                    content=text, status="failed", model=conversation.agent.model,
+                    content=text, status="failed", model=overrides.turn_settings(conversation.agent, user_message).model,
                     tokens_input=0, tokens_output=tokens.estimate_tokens(text) if text else 0, duration_ms=0,
                     error=_("The server stopped while writing this answer. Regenerate it to try again."),
                 )

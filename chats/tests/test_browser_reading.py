@@ -175,3 +175,20 @@ def test_without_javascript_a_conversation_link_opens_at_the_latest_message(sign
     assert "Message 59:" in last.inner_text()
     assert page.evaluate("el => { const r = el.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; }", last.element_handle())
     assert page.evaluate("() => document.scrollingElement.scrollTop") > 0  # not at the top of the page
+
+
+def test_message_times_are_shown_in_the_browsers_time_zone(signed_in_page):
+    from datetime import datetime
+    from datetime import timezone as dt_timezone
+
+    user = make_user("zoned-reader@example.com")
+    conversation, _pending = _conversation(user, history=0, question=None)
+    with tenant(user.id):
+        message = factories.message(user, conv=conversation, content="What time is it?")
+        Message.objects.filter(pk=message.pk).update(timestamp=datetime(2026, 3, 2, 18, 5, tzinfo=dt_timezone.utc))
+    page = signed_in_page(user, "desktop", timezone_id="America/Mexico_City")
+    page.goto(reverse("chats:detail", args=[conversation.id]))
+    clock = page.locator(f"#m-{message.id} .msg-meta time")
+    assert clock.get_attribute("datetime").startswith("2026-03-02T18:05")
+    page.wait_for_function("el => el.textContent === '12:05'", arg=clock.element_handle())  # UTC-6
+    assert not page.problems

@@ -200,6 +200,17 @@
     };
   }
 
+  // Times come from the server in its time zone (people have no time-zone setting); the
+  // datetime attribute carries the instant, shown here in the browser's own zone.
+  function localTimes(scope) {
+    if (!window.Intl || !scope) { return; }
+    var format = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }); // as the server writes it
+    Array.prototype.forEach.call(scope.querySelectorAll(".msg-meta time[datetime]"), function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (!isNaN(when)) { el.textContent = format.format(when); }
+    });
+  }
+
   function finish(element, data) {
     // The server sends the stored answer's list item exactly as the page renders it (body
     // sanitised by markdown-it with HTML off and nh3, status note, sources). The draft element
@@ -213,6 +224,7 @@
       Array.prototype.slice.call(element.attributes).forEach(function (attribute) { element.removeAttribute(attribute.name); });
       Array.prototype.forEach.call(item.attributes, function (attribute) { element.setAttribute(attribute.name, attribute.value); });
       element.innerHTML = item.innerHTML;
+      localTimes(element);
     }
     end();
     keepUp(); // the rendered answer may be taller than its draft: its end stays in view
@@ -242,6 +254,7 @@
       var empty = list.querySelector(".chat-empty");
       if (empty) { empty.remove(); }
       list.insertAdjacentHTML("beforeend", result.data.user_html); // rendered and escaped by the server
+      localTimes(list.lastElementChild);
       follow = true; // one's own question: show it and its answer
       stream(result.data.stream_url, result.data.stop_url);
     }).catch(function () {
@@ -285,6 +298,7 @@
       new ResizeObserver(function () { if (follow) { toEnd(); } showJump(); }).observe(list);
     }
     window.addEventListener("resize", showJump);
+    localTimes(list);
     if (!form) { scrollToEnd(); return; }
     textarea = form.querySelector("textarea");
     sendButton = document.getElementById("send");
