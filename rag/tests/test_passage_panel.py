@@ -92,6 +92,13 @@ def test_a_passage_the_document_no_longer_has(owner, owner_client, lease):
     assert response.status_code == 404 and GONE in response.content.decode()
 
 
+def test_an_absurd_position_is_not_a_500(owner, owner_client, lease):
+    for position in (2**31, 10**30):
+        response = owner_client.get(f"{reverse('rag:document', args=[lease.id])}passages/{position}/", **FETCH)
+        assert response.status_code == 404 and GONE in response.content.decode()
+    assert owner_client.get(f"{reverse('rag:document', args=[lease.id])}passages/-1/", **FETCH).status_code == 404
+
+
 def test_only_get_and_only_signed_in(owner, owner_client, client, lease):
     url = reverse("rag:passage", args=[lease.id, 0])
     assert owner_client.post(url).status_code == 405
