@@ -114,6 +114,11 @@ def test_chips_follow_the_text_and_open_the_cited_passages(signed_in_page, setti
         page.keyboard.press("Escape")
         page.wait_for_function("() => !document.getElementById('source-panel').open")
         assert page.evaluate("() => document.activeElement === document.querySelector('.msg-assistant:not(.msg-streaming) a.source-chip')")
+        page.keyboard.press("Enter")  # from the keyboard too
+        page.wait_for_function("() => document.getElementById('source-panel').open")
+        panel.locator('.source-panel-passage[data-number="1"] .passage-text').wait_for()
+        page.keyboard.press("Escape")
+        page.wait_for_function("() => !document.getElementById('source-panel').open")
 
         # An inline [2] opens that passage: the number in the text and the passage shown agree.
         link = answer.locator(".msg-body a.citation-link", has_text="[2]").first
