@@ -53,3 +53,44 @@ def storage_error_for(error: IntegrityError) -> StorageError | None:
     if CHECKSUM_CONSTRAINT in text:
         return DuplicateFile()
     return None
+
+
+class FileInfected(StorageError):
+    """clamd found ``signature`` in the file; nothing was stored."""
+
+    def __init__(self, signature: str):
+        self.signature = signature
+        super().__init__(_("This file was refused: the virus scanner found “%(signature)s” in it. Nothing was saved.")
+                         % {"signature": signature or _("a threat")})
+
+
+class ScanFailed(StorageError):
+    """Scanning is on but the scanner gave no verdict; nothing was stored."""
+
+    def __init__(self):
+        super().__init__(_("The virus scanner could not check this file right now, so it was not saved. Try again in a few minutes."))
+
+
+class FolderNameTaken(StorageError):
+    def __init__(self, name: str):
+        super().__init__(_("There is already a folder called “%(name)s” here.") % {"name": name})
+
+
+class FileNameTaken(StorageError):
+    def __init__(self, name: str):
+        super().__init__(_("There is already a file called “%(name)s” in that folder.") % {"name": name})
+
+
+class FolderTooDeep(StorageError):
+    def __init__(self):
+        super().__init__(_("Folders cannot be nested this deep: the full path would be too long."))
+
+
+class MoveRefused(StorageError):
+    def __init__(self):
+        super().__init__(_("A folder cannot be moved into itself or into one of its own folders."))
+
+
+class EmptyFile(StorageError):
+    def __init__(self, name: str):
+        super().__init__(_("“%(name)s” is empty: there is nothing to save.") % {"name": name})
