@@ -19,7 +19,8 @@ from agents.registry import display_name
 from core.text import strip_control_chars
 
 from .models import Conversation, MessageRole
-from .rendering import _safe_url
+from .rendering import _safe_url, message_body
+from .sources import cited_numbers
 
 FILENAME_MAX_CHARS = 80
 # Characters no file name should carry on any system (path separators, Windows' reserved ones).
@@ -47,9 +48,10 @@ def _citations(message) -> list[dict]:
     citations = _metadata(message).get("citations")
     if not isinstance(citations, dict):
         return []
+    cited = set(cited_numbers(message_body(message)))  # as the page's chips: only what the text cites
     listed = []
     for number, source in citations.items():
-        if not isinstance(source, dict) or not str(number).isdigit():
+        if not isinstance(source, dict) or not str(number).isdigit() or int(number) not in cited:
             continue
         listed.append({"number": int(number), "title": str(source.get("title") or ""), "url": _safe_url(source.get("url"))})
     return sorted(listed, key=lambda citation: citation["number"])
@@ -128,7 +130,7 @@ def conversation_markdown(conversation: Conversation, messages, versions: dict |
     lines = [
         f"# {_title(conversation)}",
         "",
-        f"- {_('Agent')}: {agent.name} ({display_name(agent.model)})",
+        f"- {_('Agent')}: {agent.display_name} ({display_name(agent.model)})",
         f"- {_('Started')}: {_when(conversation.created_at)}",
         "",
     ]
@@ -137,7 +139,7 @@ def conversation_markdown(conversation: Conversation, messages, versions: dict |
         "failed": _("The answer could not be completed."),
     }
     for message in messages:
-        author = _("You") if message.role == MessageRole.USER else agent.name
+        author = _("You") if message.role == MessageRole.USER else agent.display_name
         lines += ["---", "", f"## {author} · {_when(message.timestamp)}", "", message.content.strip() or "…", ""]
         status = _status(message)
         if status in notes:

@@ -159,7 +159,8 @@ def compose_answer(messages: list[ChatMessage], passages: list[Passage] | None =
             lines.append(text["found"].format(topic=topic) if topic else text["found_no_topic"])
             lines.append("\n".join(f"- {_shorten(q.text, MAX_QUOTE_CHARS)} [{q.number}]" for q in quotes))
         else:
-            sources = "; ".join(f"[{p.number}] {p.title}".strip() for p in passages)
+            # Titles without [n]: none of these passages answers, so the answer cites none of them.
+            sources = "; ".join(p.title.strip() or "?" for p in passages)
             missing = _join(topic_words, text["or"]) or "?"
             lines.append(text["not_found"].format(count=len(passages), sources=sources, topic=missing))
     else:

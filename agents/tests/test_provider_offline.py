@@ -49,7 +49,7 @@ def test_cites_the_relevant_passages_and_quotes_them():
 def test_says_so_when_no_passage_matches():
     answer = text_of(run([ChatMessage("user", "Do you sell bicycles?")], PASSAGES))
     assert "none of them mentions sell or bicycles." in answer
-    assert "[1] Returns policy" in answer and "[2] Warranty" in answer
+    assert "(Returns policy; Warranty)" in answer and "[1]" not in answer  # titles, not citations: none helped
 
 
 def test_without_passages_restates_the_question_and_the_agent_purpose():
