@@ -127,6 +127,11 @@ class FileAction(models.TextChoices):
     RENAME = "RENAME", _("Rename")
     DELETE = "DELETE", _("Move to trash")
     RESTORE = "RESTORE", _("Restore")
+    # Beyond the ERD's list (storage/migrations/0003_shares.py): a preview, a wrong share-link
+    # password, a link revoked.
+    PREVIEW = "PREVIEW", _("Preview")
+    DENIED = "DENIED", _("Wrong password")
+    UNSHARE = "UNSHARE", _("Link revoked")
 
 
 class FileAccessLog(UUIDModel):
@@ -139,6 +144,9 @@ class FileAccessLog(UUIDModel):
     action = models.CharField(_("action"), max_length=10, choices=FileAction.choices)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     timestamp = models.DateTimeField(default=timezone.now, db_default=models.functions.Now())
+    # Beyond the ERD: the share link the access came through (None for the owner's own pages).
+    share = fields.ForeignKey("FileShare", db_on_delete="SET NULL", null=True, blank=True, related_name="access_logs",
+                              db_index=False)
 
     class Meta:
         db_table = "file_access_logs"
@@ -147,6 +155,7 @@ class FileAccessLog(UUIDModel):
         constraints = [models.CheckConstraint(condition=Q(action__in=FileAction.values), name="file_access_logs_action_valid")]
         indexes = [
             models.Index(fields=["file", "-timestamp"], name="idx_file_access_logs_file"),
+            models.Index(fields=["share", "-timestamp"], name="idx_file_access_logs_share", condition=Q(share__isnull=False)),
         ]
 
 
@@ -156,9 +165,15 @@ class ShareType(models.TextChoices):
 
 
 class FileShare(UUIDModel, CreatedAtModel):
-    """A share link. ``password`` holds a Django password hash; ``user`` is the file's owner."""
+    """A share link of one file or of one folder (``folder``, beyond the ERD; exactly one of the two).
 
-    file = fields.ForeignKey(StorageFile, db_on_delete="CASCADE", related_name="shares")
+    ``share_token`` holds the SHA-256 of the link's secret (``core.crypto.token_digest``), never the
+    secret; ``password`` a Django password hash; ``user`` is the owner (filled by a trigger);
+    ``revoked_at`` (beyond the ERD) ends the link while its access log stays readable.
+    """
+
+    file = fields.ForeignKey(StorageFile, db_on_delete="CASCADE", related_name="shares", null=True, blank=True)
+    folder = fields.ForeignKey(StorageFolder, db_on_delete="CASCADE", related_name="shares", null=True, blank=True)
     shared_by = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+", db_column="shared_by")
     user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
     share_token = models.CharField(max_length=64, unique=True)
@@ -169,6 +184,7 @@ class FileShare(UUIDModel, CreatedAtModel):
     allow_download = models.BooleanField(_("allow download"), default=True, db_default=True)
     allow_view = models.BooleanField(_("allow view"), default=True, db_default=True)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:
         db_table = "file_shares"
@@ -179,6 +195,10 @@ class FileShare(UUIDModel, CreatedAtModel):
             models.CheckConstraint(condition=Q(download_count__gte=0), name="file_shares_downloads_non_negative"),
             models.CheckConstraint(condition=Q(max_downloads__isnull=True) | Q(max_downloads__gte=1), name="file_shares_max_downloads_positive"),
             models.CheckConstraint(condition=~Q(share_type="PASSWORD") | ~Q(password=""), name="file_shares_password_when_protected"),
+            models.CheckConstraint(
+                condition=Q(file__isnull=False, folder__isnull=True) | Q(file__isnull=True, folder__isnull=False),
+                name="file_shares_one_target",
+            ),
         ]
         indexes = [
         ]
