@@ -40,8 +40,10 @@ NAVIGATION: tuple[NavGroup, ...] = (
         NavItem(_("Agents"), "agents:catalog", ("agents:",)),
         NavItem(_("Documents"), "rag:list", ("rag:",)),
     )),
-    # Personal: Files, Finance and Health land here with their issues.
-    NavGroup("personal", _("Personal"), ()),
+    # Personal: Finance and Health land here with their issues.
+    NavGroup("personal", _("Personal"), (
+        NavItem(_("Files"), "storage:list", ("storage:",)),
+    )),
     NavGroup("account", _("Account"), (
         NavItem(_("Usage"), "metrics:usage", ("metrics:",)),
         NavItem(_("Settings"), "accounts:settings", ("accounts:settings",)),

@@ -12,7 +12,9 @@ from core.tenancy import tenant
 
 from .models import FileAccessLog, StorageFile
 
-_FIELDS = {field.name for field in FileAccessLog._meta.get_fields()}
+
+def _has_share_column() -> bool:
+    return any(field.name == "share" for field in FileAccessLog._meta.get_fields())
 
 
 def access_record(file: StorageFile, action: str, request=None, share=None) -> FileAccessLog:
@@ -26,7 +28,7 @@ def access_record(file: StorageFile, action: str, request=None, share=None) -> F
         "user_id": user.pk if user is not None and user.is_authenticated else None,
         "ip_address": client_ip(request) if request is not None else None,
     }
-    if share is not None and "share" in _FIELDS:
+    if share is not None and _has_share_column():
         values["share"] = share
     with tenant(file.user_id):
         return FileAccessLog.objects.create(**values)

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class StorageConfig(AppConfig):
     name = "storage"
+
+    def ready(self):
+        from . import checks, signals  # noqa: F401 - registers the scanning check
+
+        signals.connect()

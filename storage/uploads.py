@@ -53,11 +53,13 @@ class LimitedUploadHandler(FileUploadHandler):
     Put it first (``request.upload_handlers.insert(0, guard)``) before anything reads the body;
     each completed file's size and SHA-256 are in ``received_files``, in upload order."""
 
-    def __init__(self, request=None, *, limit: int):
+    def __init__(self, request=None, *, limit: int, file_limit: int | None = None):
         super().__init__(request)
         self.limit = limit
+        self.file_limit = file_limit  # bytes one file may have (None: only the total counts)
         self.received = 0
         self.exceeded = False
+        self.exceeded_name = ""  # the file that went past ``file_limit``
         self.received_files: list[ReceivedFile] = []
         self._digest = None
         self._size = 0
@@ -74,6 +76,9 @@ class LimitedUploadHandler(FileUploadHandler):
         if self._digest is not None:
             self._digest.update(raw_data)
             self._size += len(raw_data)
+            if self.file_limit is not None and self._size > self.file_limit:
+                self.exceeded, self.exceeded_name = True, self.file_name or ""
+                raise StopUpload(connection_reset=True)
         return raw_data
 
     def file_complete(self, file_size):

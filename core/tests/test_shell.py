@@ -33,9 +33,9 @@ def test_sidebar_groups_show_only_pages_that_exist(owner_client):
     html = owner_client.get("/").content.decode()
     nav = re.search(r'<nav class="sidebar-nav".*?</nav>', html, re.S).group(0)
     groups = re.findall(r'class="nav-group-title"[^>]*>([^<]+)<', nav)
-    assert groups == ["Assistant", "Account"]  # Personal has no page yet: no empty heading
+    assert groups == ["Assistant", "Personal", "Account"]
     assert _nav_links(html) == [
-        ("/", "Chat"), ("/agents/", "Agents"), ("/documents/", "Documents"),
+        ("/", "Chat"), ("/agents/", "Agents"), ("/documents/", "Documents"), ("/files/", "Files"),
         ("/usage/", "Usage"), ("/account/settings/", "Settings"),
     ]
     for href, _label in _nav_links(html):  # no dead links
