@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import views as account_views
 from config import views
 from core.health import healthz
+from storage import share_urls
 
 admin.site.site_header = "cjhirashi-agents"
 admin.site.site_title = "cjhirashi-agents admin"
@@ -34,6 +35,11 @@ urlpatterns = [
     path("usage/", include("metrics.urls")),
     # --- /documents/ → rag/ ---
     path("documents/", include("rag.urls")),
+    # --- /files/ → storage/ ---
+    path("files/", include("storage.urls")),
+    # --- /s/ → storage/share_urls.py (public share links); its owner pages (links, logs, trash) under /files/ ---
+    path("s/", include("storage.share_urls")),
+    path("files/", include((share_urls.owner_urlpatterns, "shares_owner"))),
 ]
 
 handler400 = "config.views.bad_request"
