@@ -25,6 +25,7 @@ NAME_MAX_BYTES = 255
 FALLBACK_NAME = "document"
 SNIFF_BYTES = 8192
 # Device names Windows reserves, with or without an extension ("CON", "nul.txt", "COM1.log").
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
 # Types a browser may show inline from our origin (nothing that runs script: no HTML, no SVG).
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "application/pdf"})
@@ -99,7 +100,7 @@ class LimitedUploadHandler(FileUploadHandler):
 def safe_file_name(raw: str | None) -> str:
     """The name without directories or control characters, not a reserved device name, at most
     255 UTF-8 bytes keeping its extension when it has to be cut; "document" when nothing is left."""
-    name = strip_control_chars((raw or "").replace("\\", "/")).rsplit("/", 1)[-1].strip().rstrip(". ")
+    name = _CONTROL.sub("", strip_control_chars((raw or "").replace("\\", "/"))).rsplit("/", 1)[-1].strip().rstrip(". ")
     if not name:
         name = FALLBACK_NAME
     if _RESERVED.match(name):
@@ -120,7 +121,7 @@ def name_problem(raw: str) -> str | None:
         return "empty"
     if "/" in raw or "\\" in raw:
         return "separator"
-    if strip_control_chars(raw) != raw:
+    if _CONTROL.search(raw):
         return "control"
     if raw.strip() in (".", ".."):
         return "dots"
