@@ -151,6 +151,20 @@ def test_removing_an_attachment_deletes_its_document_passages_and_file(owner_cli
     assert owner_client.post(url, **JSON).status_code == 404  # gone
 
 
+def test_without_javascript_a_chips_remove_button_posts_and_comes_back(owner_client, owner, conversation,
+                                                                       django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        added = _upload(owner_client, conversation, **JSON).json()["added"]
+    page = owner_client.get(reverse("chats:detail", args=[conversation.id])).content.decode()
+    url = reverse("chats:attachment_delete", args=[conversation.id, added["id"]])
+    assert f'form="attachment-form" formaction="{url}"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(url, follow=True)
+    assert response.redirect_chain[-1][0].endswith("#composer")
+    assert "“notes” was removed from this conversation." in messages_of(response)
+    assert _stored(owner) == (0, 0, 0)
+
+
 def test_attaching_needs_the_csrf_token(owner, conversation):
     client = client_for(owner)
     client.handler.enforce_csrf_checks = True
