@@ -78,9 +78,10 @@ def _read(content: bytes | File, *, scan: bool, expected_checksum: str | None = 
     """One pass over the content: its size, its SHA-256 and, when scanning is on, clamd's verdict
     (``FileInfected`` / ``ScanFailed`` when it is not clean). Returns the content as a Django File
     (rewound), its size, its checksum and whether it was scanned."""
-    session = scanning.ScanSession() if scan else None
+    session = None
     digest, size = hashlib.sha256(), 0
     try:
+        session = scanning.ScanSession() if scan else None
         for piece in _pieces(content):
             digest.update(piece)
             size += len(piece)
@@ -152,7 +153,11 @@ def file_store(*, user, content: bytes | File, name: str, mime_type: str = "", f
     """
     name = stored_file_name(name)
     file_id = uuid.uuid4()
-    blob, size, digest, scanned = _read(content, scan=scanning.scanning_enabled(), expected_checksum=checksum)
+    try:
+        blob, size, digest, scanned = _read(content, scan=scanning.scanning_enabled(), expected_checksum=checksum)
+    except FileInfected as exc:
+        logger.warning("infected file refused and not stored: user %s, name %r, signature %s", user.id, name, exc.signature)
+        raise
     _precheck_quota(user, size)
     storage = file_storage()
     path = storage.save(storage_path(user_id=user.id, file_id=file_id, name=name, usage_context=usage_context), blob)
