@@ -116,7 +116,7 @@ def _render_detail(request, conversation, history, form, status=200):
             "agent": conversation.agent,
             "conversation": conversation,
             "messages_list": history,
-            "messages_html": message_items(history, conversation.agent.name, editable=can_chat),
+            "messages_html": message_items(history, conversation.agent.display_name, editable=can_chat),
             "pending": pending,
             "pending_urls": _turn_urls(conversation, pending) if pending else None,
             "form": form,
@@ -143,7 +143,7 @@ def message_create(request, conversation_id):
             form.add_error("content", exc.message)
         else:
             if _wants_json(request):
-                html = message_item(message, conversation.agent.name)
+                html = message_item(message, conversation.agent.display_name)
                 return JsonResponse({"user_html": html, **_turn_urls(conversation, message)})
             return redirect("chats:detail", conversation_id=conversation.id)
     if _wants_json(request):
