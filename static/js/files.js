@@ -46,7 +46,7 @@
       xhr.addEventListener("load", function () {
         var body = {};
         try { body = JSON.parse(xhr.responseText); } catch (error) { body = {}; }
-        bar.max = 1; bar.value = 1;
+        bar.value = bar.max;
         var saved = (body.files || [])[0];
         if (xhr.status < 300 && saved) {
           row.classList.add(saved.existing ? "existing" : "done");
