@@ -226,6 +226,8 @@ def test_the_ranking_is_bm25_over_every_chunk(owner):
 def test_candidates_come_from_the_rarest_terms_and_the_rest_only_when_needed(owner, monkeypatch):
     # 600 chunks with the common word, 3 with the rare one: the rare term is taken alone, and since a
     # chunk holding only "garden" could not reach the tenth score, the common term never generates.
+    monkeypatch.setattr(lexical, "CANDIDATE_TARGET", 200)
+    monkeypatch.setattr(lexical, "CANDIDATE_BUDGET", 5000)
     texts = [f"garden note {i}" for i in range(600)] + ["garden zeppelin", "zeppelin hangar", "zeppelin ride"]
     bulk_chunks(owner, "Notes", texts)
     result = bm25(owner, "garden zeppelin", 3)
