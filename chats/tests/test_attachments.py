@@ -63,6 +63,9 @@ def test_an_attached_file_is_indexed_linked_and_shown_as_a_chip(owner_client, ow
     # The Documents page lists it, saying which conversation it belongs to.
     documents = owner_client.get(reverse("rag:list")).content.decode()
     assert "Attached to" in documents and reverse("chats:detail", args=[conversation.id]) in documents
+    detail = owner_client.get(reverse("rag:document", args=[link.document.id])).content.decode()
+    assert "Attached to" in detail and reverse("chats:detail", args=[conversation.id]) in detail
+    assert "Used in that conversation's answers only." in detail
 
 
 def test_without_javascript_the_form_posts_and_comes_back_with_a_message(owner_client, owner, conversation,
@@ -257,6 +260,10 @@ def test_a_deleted_conversation_leaves_its_links_with_the_owner(owner, conversat
         Conversation.objects.filter(pk=conversation.pk).delete()
         link.refresh_from_db()
     assert (link.conversation_id, link.user_id) == (None, owner.id)
+    # The Documents pages say so.
+    client = client_for(owner)
+    assert "Attached to a deleted conversation" in client.get(reverse("rag:list")).content.decode()
+    assert "a deleted conversation" in client.get(reverse("rag:document", args=[document.id])).content.decode()
     with pytest.raises(DatabaseError), tenant(owner.id):
         ConversationDocument.objects.create(user=owner, conversation=None, document=_document(owner, "Loose"))
 
