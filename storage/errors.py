@@ -94,3 +94,9 @@ class MoveRefused(StorageError):
 class EmptyFile(StorageError):
     def __init__(self, name: str):
         super().__init__(_("“%(name)s” is empty: there is nothing to save.") % {"name": name})
+
+
+class DuplicateInTrash(StorageError):
+    def __init__(self, name: str):
+        super().__init__(_("You already have this file in the trash, as “%(name)s”. Restore it from the trash instead.")
+                         % {"name": name})

@@ -27,6 +27,7 @@ from . import scanning
 from .backends import file_storage
 from .errors import (
     DuplicateFile,
+    DuplicateInTrash,
     EmptyFile,
     FileInfected,
     FileNameTaken,
@@ -378,6 +379,11 @@ def file_upload(*, user, uploaded: File, folder: StorageFolder | None = None, ch
         checksum = digest.hexdigest()
     with tenant(user.id):
         existing = StorageFile.objects.filter(user_id=user.id, checksum=checksum).select_related("folder").first()
+    if existing is not None and existing.expires_at is not None and existing.expires_at <= timezone.now():
+        file_delete(file=existing)  # expired, waiting for the purge: make way for the new copy
+        existing = None
+    if existing is not None and existing.deleted_at is not None:
+        raise DuplicateInTrash(existing.filename)
     if existing is not None:
         return UploadOutcome(existing, existing=True)
     uploaded.seek(0)

@@ -101,6 +101,7 @@ def file_response(request, file: StorageFile, *, inline: bool = False):
     handle = file_storage().open(file.storage_path, "rb")
     if byte_range is None:
         response = FileResponse(handle, content_type=content_type)
+        response.block_size = STREAM_CHUNK_BYTES  # when the server has no sendfile wrapper
         response["Content-Length"] = str(size)
     else:
         start, end = byte_range

@@ -192,3 +192,21 @@ def test_an_upload_into_another_users_folder_is_a_404(owner, other, owner_client
     assert response.status_code == 404 and rows(owner) == [] and blobs(media) == []
     with tenant(other.id):
         assert StorageQuota.objects.get(user=other).file_count == 0
+
+
+def test_content_in_the_trash_or_expired_is_handled_without_a_500(owner, owner_client, media):
+    from django.utils import timezone
+
+    first = upload(owner_client, SimpleUploadedFile("old.txt", b"trashed bytes"), **JSON).json()["files"][0]
+    with tenant(owner.id):
+        StorageFile.objects.filter(pk=first["id"]).update(deleted_at=timezone.now())
+    response = upload(owner_client, SimpleUploadedFile("new.txt", b"trashed bytes"), **JSON)
+    assert response.status_code == 400
+    assert response.json()["errors"] == ["You already have this file in the trash, as “old.txt”. Restore it from the trash instead."]
+    second = upload(owner_client, SimpleUploadedFile("soon.txt", b"expiring bytes"), **JSON).json()["files"][0]
+    with tenant(owner.id):
+        StorageFile.objects.filter(pk=second["id"]).update(expires_at=timezone.now())
+    again = upload(owner_client, SimpleUploadedFile("fresh.txt", b"expiring bytes"), **JSON)
+    assert again.status_code == 200 and again.json()["files"][0]["existing"] is False
+    with tenant(owner.id):
+        assert sorted(StorageFile.objects.values_list("filename", flat=True)) == ["fresh.txt", "old.txt"]
