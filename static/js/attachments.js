@@ -38,6 +38,7 @@
   box.classList.add("js");
   if (button) { button.hidden = false; }
   input.multiple = true;  // each file is its own upload here; without JavaScript the form posts one
+  input.tabIndex = -1;  // the button is the way in from the keyboard; the input is only its picker
 
   function format(template, values) {
     return String(template || "")
