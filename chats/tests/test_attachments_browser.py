@@ -91,7 +91,10 @@ def test_a_dropped_file_is_answered_from_in_its_chat_only(signed_in_page, viewpo
     assert "Files of this type are not supported." in error.inner_text()
     extra = tmp_path / "packing.md"
     extra.write_text("# Packing\n\nBring a raincoat and sandals.")
-    page.locator("#attachment-file").set_input_files(str(extra))
+    with page.expect_file_chooser() as chooser:  # the button opens the picker, from the keyboard too
+        page.get_by_role("button", name="Attach files").focus()
+        page.keyboard.press("Enter")
+    chooser.value.set_files(str(extra))
     page.locator(".attachment-chip[data-attachment-id]", has_text="packing").wait_for()
     # The chip follows its indexing (polled) until it is ready.
     page.wait_for_function("() => document.querySelectorAll('.attachment-chip[data-status=\"INDEXED\"]').length === 2")
