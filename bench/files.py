@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -112,6 +113,16 @@ def main() -> None:
                     received += len(piece)
             download_runs.append(time.monotonic() - started)
         download_seconds = statistics.median(download_runs)
+        curl_seconds = None
+        if shutil.which("curl"):  # a client in C: what the server can send, without Python's client loop
+            cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+            curl_runs = []
+            for _ in range(3):
+                started = time.monotonic()
+                subprocess.run(["curl", "-sf", "-o", "/dev/null", "-H", f"Cookie: {cookies}",
+                                f"{url}/files/{file_id}/download/"], check=True)
+                curl_runs.append(time.monotonic() - started)
+            curl_seconds = statistics.median(curl_runs)
         _, hwm_download = _memory(worker)
         assert received == size, (received, size)
 
@@ -119,6 +130,9 @@ def main() -> None:
               f"({cp_seconds / upload_seconds:.2f}x cp)")
         print(f"download {megabytes:.0f} MB: {download_seconds:.2f} s = {megabytes / download_seconds:.0f} MB/s "
               f"({cp_seconds / download_seconds:.2f}x cp)   aim >= 0.5x cp")
+        if curl_seconds:
+            print(f"download {megabytes:.0f} MB with curl: {curl_seconds:.2f} s = {megabytes / curl_seconds:.0f} MB/s "
+                  f"({cp_seconds / curl_seconds:.2f}x cp)")
         print(f"server worker RSS before {rss_before / CHUNK:.0f} MB; peak after upload {hwm_upload / CHUNK:.0f} MB, "
               f"after download {hwm_download / CHUNK:.0f} MB; growth {(hwm_download - max(hwm_before, rss_before)) / CHUNK:.1f} MB"
               f"   aim < 50 MB")

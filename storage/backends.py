@@ -51,3 +51,32 @@ def _reset(*, setting, **kwargs):
 
 
 setting_changed.connect(_reset)
+
+
+def blob_pieces(path: str, *, start: int = 0, length: int, chunk: int = 256 * 1024):
+    """The bytes ``start`` .. ``start + length - 1`` of the blob at ``path``, in pieces, never
+    whole: a seek and bounded reads for local files; one ranged GET streamed for S3 (django-storages'
+    own file object would download the whole object first)."""
+    if length <= 0:
+        return
+    if backend_name() == "s3":
+        storage = _s3_storage()
+        key = storage._normalize_name(storage._clean_name(path))
+        body = storage.bucket.Object(key).get(Range=f"bytes={start}-{start + length - 1}")["Body"]
+        try:
+            yield from body.iter_chunks(chunk)
+        finally:
+            body.close()
+        return
+    handle = file_storage().open(path, "rb")
+    try:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            piece = handle.read(min(chunk, remaining))
+            if not piece:
+                break
+            remaining -= len(piece)
+            yield piece
+    finally:
+        handle.close()

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.cache import patch_cache_control
 
-from .backends import file_storage
+from .backends import backend_name, blob_pieces, file_storage
 from .models import StorageFile
 from .uploads import INLINE_TYPES
 
@@ -58,20 +58,6 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
     return start, min(end, size - 1)
 
 
-def _pieces(handle, start: int, length: int):
-    try:
-        handle.seek(start)
-        remaining = length
-        while remaining > 0:
-            piece = handle.read(min(STREAM_CHUNK_BYTES, remaining))
-            if not piece:
-                break
-            remaining -= len(piece)
-            yield piece
-    finally:
-        handle.close()
-
-
 def _safe_headers(response, file: StorageFile, disposition: str, content_type: str) -> None:
     response["Content-Disposition"] = content_disposition(disposition, file.filename)
     response["X-Content-Type-Options"] = "nosniff"
@@ -98,14 +84,19 @@ def file_response(request, file: StorageFile, *, inline: bool = False):
         response["Content-Range"] = f"bytes */{size}"
         _safe_headers(response, file, disposition, content_type)
         return response
-    handle = file_storage().open(file.storage_path, "rb")
-    if byte_range is None:
-        response = FileResponse(handle, content_type=content_type)
+    if byte_range is None and backend_name() != "s3":
+        # A local file: the server may hand it to sendfile (wsgi.file_wrapper).
+        response = FileResponse(file_storage().open(file.storage_path, "rb"), content_type=content_type)
         response.block_size = STREAM_CHUNK_BYTES  # when the server has no sendfile wrapper
+        response["Content-Length"] = str(size)
+    elif byte_range is None:
+        response = StreamingHttpResponse(blob_pieces(file.storage_path, length=size, chunk=STREAM_CHUNK_BYTES),
+                                         content_type=content_type)
         response["Content-Length"] = str(size)
     else:
         start, end = byte_range
-        response = StreamingHttpResponse(_pieces(handle, start, end - start + 1), status=206, content_type=content_type)
+        pieces = blob_pieces(file.storage_path, start=start, length=end - start + 1, chunk=STREAM_CHUNK_BYTES)
+        response = StreamingHttpResponse(pieces, status=206, content_type=content_type)
         response["Content-Length"] = str(end - start + 1)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     _safe_headers(response, file, disposition, content_type)
