@@ -60,8 +60,10 @@ def blob_pieces(path: str, *, start: int = 0, length: int, chunk: int = 256 * 10
     if length <= 0:
         return
     if backend_name() == "s3":
+        from storages.utils import clean_name
+
         storage = _s3_storage()
-        key = storage._normalize_name(storage._clean_name(path))
+        key = storage._normalize_name(clean_name(path))
         body = storage.bucket.Object(key).get(Range=f"bytes={start}-{start + length - 1}")["Body"]
         try:
             yield from body.iter_chunks(chunk)
