@@ -200,10 +200,10 @@ class RagSettingsForm(forms.Form):
         max_value=Decimal("1"),
         max_digits=4,
         decimal_places=3,
-        help_text=_("From 0 to 1. Passages whose meaning is less similar to the question than this are left out. "
-                    "0 keeps every passage found; around 0.3 drops loosely related ones; close to 1 keeps only "
-                    "near-identical wording, so agents may find nothing. Passages that contain the question's "
-                    "words are still found."),
+        help_text=_("From 0 to 1. How close in meaning a passage must be, compared with what a search usually "
+                    "finds. 0 keeps every passage found; 0.5 leaves out passages less similar to the question "
+                    "than half of the 30 nearest ones a search usually finds; 0.9 keeps only the closest tenth, "
+                    "so agents may find nothing. Passages that contain the question's words are still found."),
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1"}),
         error_messages={
             "required": _("Enter a number from 0 to 1."),

@@ -4,13 +4,14 @@ chunks' full-text vectors, ``rag.lexical``), fused.
 Both halves return scored candidates; the fusion is a convex combination of normalised scores:
 ``score = (1 - w) * v + w * t``, where ``v`` is the cosine similarity min-max normalised over the
 vector candidates and ``t`` the BM25 score divided by the question's best score (0 for a half
-that missed the chunk), ``w = RAG_FUSION_TEXT_WEIGHT`` (0.4). Reciprocal-rank fusion, weighted or
+that missed the chunk), ``w`` the embedder's text weight (``rag.fusion``). Reciprocal-rank fusion, weighted or
 not, keeps only the order of each half, so a passage matching one common word of a paraphrased
 question could push a clearly similar passage out of the top k; on our question set
 (``rag/data/eval_corpus.json``, ``manage.py evaluate_rag``) no RRF weights kept hybrid as good as its better
 half with MiniLM, while this fusion does, for both embedders (figures in docs/decisions.md).
-``threshold`` (retrieval settings) drops vector hits below that cosine similarity; full-text hits
-need at least one matching term.
+``threshold`` (retrieval settings) is a percentile of the embedder's similarity distribution
+(``fusion.similarity_floor``): vector hits below it are dropped; full-text hits need at least one
+matching term.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
@@ -27,6 +27,7 @@ from core.tenancy import tenant
 
 from .embedders import get_embedder
 from .errors import EmbeddingError, VectorStoreError
+from .fusion import fuse, similarity_floor, text_weight_for
 from .lexical import lexical_search
 from .models import RagSettings, Status
 from .types import Citation, CitedPassage
@@ -117,27 +118,6 @@ def _in_scope(document_id: str, document_ids, exclude_document_ids) -> bool:
     return not (exclude_document_ids and document_id in {str(i) for i in exclude_document_ids})
 
 
-def fuse(vector_hits: list[tuple[str, float]], text_hits: list[tuple[str, float]], *, text_weight: float,
-         threshold: float = 0.0) -> list[tuple[str, float, int | None, int | None, float | None]]:
-    """Score fusion (see the module docstring) → [(chunk id, score, vector rank, text rank,
-    similarity)], best first; ties by vector rank, then id, so the order is stable."""
-    entries: dict[str, list] = {}
-    kept = [(chunk_id, similarity) for chunk_id, similarity in vector_hits if similarity >= threshold]
-    if kept:
-        high, low = max(s for _, s in kept), min(s for _, s in kept)
-        for rank, (chunk_id, similarity) in enumerate(kept, start=1):
-            normalised = (similarity - low) / (high - low) if high > low else 1.0
-            entries[chunk_id] = [(1.0 - text_weight) * normalised, rank, None, similarity]
-    best = max((score for _, score in text_hits), default=0.0)
-    if best > 0:
-        for rank, (chunk_id, score) in enumerate(text_hits, start=1):
-            entry = entries.setdefault(chunk_id, [0.0, None, None, None])
-            entry[0] += text_weight * score / best
-            entry[2] = rank
-    ordered = sorted(entries.items(), key=lambda item: (-item[1][0], item[1][1] or 10**6, item[0]))
-    return [(chunk_id, values[0], values[1], values[2], values[3]) for chunk_id, values in ordered]
-
-
 def retrieve(*, user, query: str, top_k: int | None = None, threshold: float | None = None,
              collections=None, tags=None, mode: str = "hybrid", embedder_name: str | None = None,
              document_ids: Collection[str] | None = None,
@@ -178,8 +158,12 @@ def retrieve(*, user, query: str, top_k: int | None = None, threshold: float | N
     if mode in ("hybrid", "text"):
         text_hits = text_search(user=user, query=query, collections=collections, tags=tags,
                                 document_ids=document_ids, exclude_document_ids=exclude_document_ids)
-    text_weight = {"vector": 0.0, "text": 1.0}.get(mode, settings.RAG_FUSION_TEXT_WEIGHT)
-    fused = fuse(vector_hits, text_hits, text_weight=text_weight, threshold=threshold)
+    try:
+        embedder = get_embedder(embedder_name).name
+    except EmbeddingError:  # an unknown embedder: the vector half had nothing (logged above)
+        embedder = ""
+    text_weight = {"vector": 0.0, "text": 1.0}.get(mode, text_weight_for(embedder))
+    fused = fuse(vector_hits, text_hits, text_weight=text_weight, threshold=similarity_floor(threshold, embedder))
     if mode != "hybrid":  # a half alone: only its own hits
         fused = [f for f in fused if (f[2] if mode == "vector" else f[3]) is not None]
     fused = fused[:top_k]

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
 from accounts.models import User
-from rag import evaluation
+from rag import evaluation, fusion
 from rag.embedders import available_embedders, get_embedder
 from rag.errors import EmbeddingError
 
@@ -38,6 +38,12 @@ full-text half, and hybrid as retrieve() does it. The user and all its data are 
   --runs N       index and ask N times, each time for a new user (new documents, new ids, new
                  rows); fail unless every run gives the same figures, and say whether every
                  question's top 10 came in the same order too
+  --tune         choose the fusion text weight on tuning data only (the set's tuning half and the
+                 small set; never the held-out half): the weight whose largest shortfall below
+                 the better half, over each kind of question, is smallest; print every weight's
+                 hits on the tuning half, the held-out half and the small set, and the
+                 embedder's similarity percentiles (the calibration of the relevance threshold,
+                 rag/fusion.py)
   --grid         also hybrid recall@K for several fusion text weights
   -v 2           also list the questions each mode misses at K
 
@@ -71,11 +77,13 @@ class Command(BaseCommand):
                             help="A built-in question set: small (default) or library.")
         parser.add_argument("--corpus", help="Another question set: a JSON file, or a folder in the library set's shape.")
         parser.add_argument("--documents", default="", help="Only these documents (comma-separated keys).")
+        parser.add_argument("--tune", action="store_true",
+                            help="Choose the fusion text weight on tuning data only; print every weight on both halves.")
         parser.add_argument("--runs", type=int, default=1,
                             help="Index and ask this many times (a new user each time); fail unless the figures agree.")
 
     def handle(self, *args, embedders=None, k=5, grid=False, set_name="small", corpus=None, documents="", runs=1,
-               verbosity=1, **options):
+               tune=False, verbosity=1, **options):
         if k < 1:
             raise CommandError("--k must be at least 1")
         if runs < 1:
@@ -101,14 +109,15 @@ class Command(BaseCommand):
             for run in range(1, runs + 1):
                 if runs > 1:
                     self.stdout.write(f"\n=== Run {run} of {runs} ===")
-                signatures.append(self._run_once(questions, name, k=k, grid=grid and run == 1, verbosity=verbosity))
+                signatures.append(self._run_once(questions, name, k=k, grid=grid and run == 1, verbosity=verbosity,
+                                                 tune=tune and run == 1))
             if runs > 1:
                 self._compare_runs(name, signatures)
 
-    def _run_once(self, corpus, name: str, *, k: int, grid: bool, verbosity: int):
+    def _run_once(self, corpus, name: str, *, k: int, grid: bool, verbosity: int, tune: bool = False):
         user = User.objects.create_user(f"evaluate-rag-{uuid.uuid4().hex[:12]}@example.invalid", None)
         try:
-            return self._run(user, corpus, name, k=k, grid=grid, verbosity=verbosity)
+            return self._run(user, corpus, name, k=k, grid=grid, verbosity=verbosity, tune=tune)
         except EmbeddingError as exc:
             raise CommandError(exc.message) from exc
         finally:
@@ -133,7 +142,7 @@ class Command(BaseCommand):
             self.stdout.write(f"\nEmbedder {name}: the {runs} runs gave the same figures and ranked every question "
                               f"identically (top 10 of every mode).")
 
-    def _run(self, user, corpus, name: str, *, k: int, grid: bool, verbosity: int):
+    def _run(self, user, corpus, name: str, *, k: int, grid: bool, verbosity: int, tune: bool = False):
         ks = sorted({1, 5, 10, k})
         started = time.monotonic()
         indexed = evaluation.index_corpus(user, corpus, embedder_name=name)
@@ -147,7 +156,7 @@ class Command(BaseCommand):
             f"indexed in {indexing:.1f}s; {len(corpus.questions)} questions ({lexical} lexical, {paraphrased} "
             f"paraphrased) asked of both halves in {asking:.1f}s.\n"
         )
-        rankers = self._rankers()
+        rankers = self._rankers(name)
         halves = corpus.halves()
         figures = {}
         for half in (None, *halves) if halves else (None,):
@@ -159,6 +168,12 @@ class Command(BaseCommand):
             figures.update({(half, *key): (value.hits, value.total) for key, value in table.items()})
         if verbosity >= 2:
             self._misses(candidates, indexed, rankers, k)
+        if tune:
+            if not halves:
+                raise CommandError("--tune needs a set split into a tuning and a held-out half (--set library)")
+            also = self._small_set_candidates(name)
+            self.stdout.write(f"\nFusion text weight chosen on tuning data only ({get_embedder(name).name}):")
+            self.stdout.write(evaluation.format_tuning(evaluation.tune(candidates, indexed.chunks, k=k, also=also), k=k))
         if grid:
             for half in (None, *halves) if halves else (None,):
                 label = "" if half is None else f" ({half} half)"
@@ -168,11 +183,21 @@ class Command(BaseCommand):
         return figures, evaluation.ranking_signature(candidates, indexed.chunks, rankers)
 
     @staticmethod
-    def _rankers() -> dict[str, evaluation.Ranker]:
+    def _small_set_candidates(name: str):
+        """The small set's candidates (all of it tuning data), indexed for a user of their own."""
+        user = User.objects.create_user(f"evaluate-rag-{uuid.uuid4().hex[:12]}@example.invalid", None)
+        try:
+            small = evaluation.index_corpus(user, evaluation.load_corpus(evaluation.CORPUS_PATH), embedder_name=name)
+            return [("small set", evaluation.collect_candidates(small), small.chunks)]
+        finally:
+            user.delete()
+
+    @staticmethod
+    def _rankers(name: str) -> dict[str, evaluation.Ranker]:
         return {
             "vector": evaluation.mode_ranker("vector"),
             "text": evaluation.mode_ranker("text"),
-            f"hybrid (score fusion {settings.RAG_FUSION_TEXT_WEIGHT:g})": evaluation.mode_ranker("hybrid"),
+            f"hybrid (score fusion {fusion.text_weight_for(name):g})": evaluation.mode_ranker("hybrid"),
         }
 
     def _misses(self, candidates, indexed, rankers, k: int) -> None:

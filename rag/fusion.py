@@ -1,0 +1,133 @@
+"""Fusing the two halves of retrieval, with weights and a relevance threshold per embedder.
+
+**Score fusion.** ``score = (1 - w) · v + w · t``: ``v`` is the passage's cosine similarity min-max
+normalised over the vector half's candidates, ``t`` its BM25 score divided by the question's best
+(0 for a half that missed it). Reciprocal-rank fusion keeps only each half's order and lost to
+this on every set we measured (docs/decisions.md).
+
+**The text weight ``w`` depends on the embedder** (``text_weight_for``): how much the word match
+should count depends on how good the vector half is. The weights in ``TEXT_WEIGHTS`` were chosen
+on tuning data only — the library-scale set's tuning half and the small set
+(``manage.py evaluate_rag --set library --tune``) — as the weight whose largest shortfall below
+the better half (recall@5, over each kind of question of each set) is smallest, ties by recall@5
+added up, then nearness to 0.5; they are reported on the held-out half, never used to choose.
+``RAG_FUSION_TEXT_WEIGHTS`` (a dict, embedder name → weight) overrides them.
+
+**The threshold is a percentile, not a similarity.** Cosine similarities mean different things
+per embedder (a question's 30 nearest passages score 0.52–0.88 with the static embedder, 0.26–0.84
+with MiniLM, 0.17–0.68 with feature hashing, on the library set), so a raw floor that suits one
+removes everything or nothing with another. The
+retrieval settings' "minimum relevance" ``p`` (0 to 1) is read as a percentile of *that embedder's*
+similarity distribution (``CALIBRATION``: the similarities of questions to their 30 nearest
+passages, measured on the library set's tuning half): ``p = 0.5`` leaves out the passages less
+similar to the question than the median of what a search usually returns among its 30 nearest,
+``p = 0.9`` keeps only those in the top tenth. ``similarity_floor`` turns ``p`` into the
+embedder's cosine floor (linear between the measured percentiles). An embedder without a
+calibration (OpenAI's, a configured sentence-transformers model other than MiniLM's) gets the
+nearest calibrated one's table: its help says so. The floor applies to the vector half; a
+passage the lexical half finds by the question's words is kept, as before.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Sequence
+
+from django.conf import settings
+
+DEFAULT_TEXT_WEIGHT = 0.4
+
+# Chosen on tuning data only (evaluate_rag --set library --tune); figures in
+# docs/decisions.md. "openai" has no measurement here: it gets MiniLM's weight (both are dense
+# sentence encoders).
+TEXT_WEIGHTS: dict[str, float] = {
+    "static": 0.5,
+    "offline": 0.5,
+    "sentence-transformers": 0.35,
+    "openai": 0.35,
+}
+
+# Percentiles 0, 5, …, 100 of each embedder's cosine similarities between a question and its 30
+# nearest passages (library set, tuning half, 32 questions × 30 passages).
+CALIBRATION: dict[str, tuple[float, ...]] = {
+    "static": (0.523, 0.5807, 0.6116, 0.6226, 0.6348, 0.6424, 0.6486, 0.657, 0.6747, 0.6822, 0.688, 0.6958,
+               0.7007, 0.706, 0.7114, 0.7181, 0.7242, 0.7349, 0.7501, 0.7639, 0.8801),
+    "sentence-transformers": (0.2564, 0.3055, 0.3266, 0.3497, 0.363, 0.377, 0.39, 0.4004, 0.4087, 0.4194, 0.4329,
+                              0.4403, 0.4512, 0.4632, 0.4758, 0.4944, 0.5096, 0.5371, 0.5784, 0.6384, 0.8372),
+    "offline": (0.1665, 0.2179, 0.2425, 0.2601, 0.2723, 0.283, 0.2938, 0.3062, 0.3147, 0.3239, 0.3339, 0.3482,
+                0.3611, 0.3737, 0.3856, 0.3998, 0.4132, 0.4309, 0.4541, 0.4966, 0.6765),
+}
+CALIBRATED_LIKE = {"openai": "sentence-transformers"}
+PERCENTILE_STEP = 0.05
+
+Hit = tuple[str, float]
+Fused = tuple[str, float, int | None, int | None, float | None]
+
+
+def text_weight_for(embedder_name: str) -> float:
+    """The fusion's text weight for this embedder: the setting's override, the measured one, or the default."""
+    overrides = getattr(settings, "RAG_FUSION_TEXT_WEIGHTS", None) or {}
+    if embedder_name in overrides:
+        return float(overrides[embedder_name])
+    return TEXT_WEIGHTS.get(embedder_name, DEFAULT_TEXT_WEIGHT)
+
+
+def calibration_for(embedder_name: str) -> tuple[float, ...] | None:
+    return CALIBRATION.get(embedder_name) or CALIBRATION.get(CALIBRATED_LIKE.get(embedder_name, ""))
+
+
+def similarity_floor(percentile: float, embedder_name: str) -> float:
+    """The cosine similarity below which this embedder's passages are left out, for a minimum
+    relevance given as a percentile (0 keeps everything)."""
+    if percentile <= 0:
+        return float("-inf")
+    table = calibration_for(embedder_name)
+    if table is None:  # nothing measured: the value is taken as a similarity, as it always was
+        return percentile
+    position = min(percentile, 1.0) / PERCENTILE_STEP
+    low = int(position)
+    if low >= len(table) - 1:
+        return table[-1]
+    share = position - low
+    return table[low] + share * (table[low + 1] - table[low])
+
+
+def percentiles(values: Sequence[float], *, step: float = PERCENTILE_STEP) -> tuple[float, ...]:
+    """The 0th, step-th, …, 100th percentiles of ``values`` (nearest rank, so each is a measured value)."""
+    ordered = sorted(values)
+    if not ordered:
+        return ()
+    count = round(1 / step)
+    return tuple(round(ordered[min(len(ordered) - 1, max(0, math.ceil(i * step * len(ordered) - 1e-9) - 1))], 4)
+                 for i in range(count + 1))
+
+
+def percentile_of(similarity: float, embedder_name: str) -> float | None:
+    """Where a similarity falls in this embedder's calibration (0 to 1), or None without one."""
+    table = calibration_for(embedder_name)
+    if table is None:
+        return None
+    return min(1.0, bisect_right(table, similarity) * PERCENTILE_STEP)
+
+
+def fuse(vector_hits: Sequence[Hit], text_hits: Sequence[Hit], *, text_weight: float,
+         threshold: float = float("-inf")) -> list[Fused]:
+    """Score fusion (see the module docstring) → [(chunk id, score, vector rank, text rank,
+    similarity)], best first; ties by vector rank, then id, so the order is stable. ``threshold``
+    is a cosine floor for the vector half (``similarity_floor`` makes one from a percentile)."""
+    entries: dict[str, list] = {}
+    kept = [(chunk_id, similarity) for chunk_id, similarity in vector_hits if similarity >= threshold]
+    if kept:
+        high, low = max(s for _, s in kept), min(s for _, s in kept)
+        for rank, (chunk_id, similarity) in enumerate(kept, start=1):
+            normalised = (similarity - low) / (high - low) if high > low else 1.0
+            entries[chunk_id] = [(1.0 - text_weight) * normalised, rank, None, similarity]
+    best = max((score for _, score in text_hits), default=0.0)
+    if best > 0:
+        for rank, (chunk_id, score) in enumerate(text_hits, start=1):
+            entry = entries.setdefault(chunk_id, [0.0, None, None, None])
+            entry[0] += text_weight * score / best
+            entry[2] = rank
+    ordered = sorted(entries.items(), key=lambda item: (-item[1][0], item[1][1] or 10**6, item[0]))
+    return [(chunk_id, values[0], values[1], values[2], values[3]) for chunk_id, values in ordered]

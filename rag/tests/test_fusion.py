@@ -1,0 +1,119 @@
+"""Fusion weights per embedder and the calibrated relevance threshold (rag/fusion.py, issue 08 item 2)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from core.tenancy import tenant
+from rag import fusion
+from rag.evaluation import HALVES, KINDS, LIBRARY_PATH, Candidates, ChunkInfo, Question, index_corpus, load_corpus, tune
+from rag.forms import RagSettingsForm
+from rag.models import RagSettings
+from rag.retrieval import retrieve
+
+
+def test_each_embedder_has_its_measured_text_weight_and_a_setting_overrides_it(settings):
+    assert fusion.text_weight_for("static") == fusion.TEXT_WEIGHTS["static"]
+    assert fusion.text_weight_for("sentence-transformers") == fusion.TEXT_WEIGHTS["sentence-transformers"]
+    assert fusion.text_weight_for("someone-elses") == fusion.DEFAULT_TEXT_WEIGHT
+    settings.RAG_FUSION_TEXT_WEIGHTS = {"static": 0.25}
+    assert fusion.text_weight_for("static") == 0.25
+    assert fusion.text_weight_for("offline") == fusion.TEXT_WEIGHTS["offline"]
+
+
+def test_the_threshold_is_a_percentile_of_the_embedders_own_similarities():
+    for name, table in fusion.CALIBRATION.items():
+        assert len(table) == 21 and list(table) == sorted(table), name
+        assert fusion.similarity_floor(0, name) == float("-inf")  # 0 keeps everything
+        assert fusion.similarity_floor(0.5, name) == table[10]
+        assert fusion.similarity_floor(1, name) == table[-1]
+        assert table[10] < fusion.similarity_floor(0.525, name) < table[11]  # linear in between
+        assert fusion.percentile_of(table[10], name) == pytest.approx(0.55)
+    # The same setting means a different cosine for each embedder: their scales differ.
+    assert fusion.similarity_floor(0.5, "static") > 0.6 > fusion.similarity_floor(0.5, "offline")
+    # OpenAI's embedder has no measurement of its own: it is read on MiniLM's scale when there is one,
+    # and as a plain similarity otherwise.
+    expected = fusion.CALIBRATION.get("sentence-transformers", (None,) * 21)[10] or 0.5
+    assert fusion.similarity_floor(0.5, "openai") == expected
+    assert fusion.similarity_floor(0.5, "unmeasured") == 0.5
+
+
+def test_percentiles_are_measured_values_at_each_step():
+    values = [i / 100 for i in range(101)]
+    table = fusion.percentiles(values)
+    assert table[0] == 0.0 and table[-1] == 1.0 and table[10] == 0.5
+    assert fusion.percentiles([]) == ()
+
+
+def _candidate(qid, kind, half, vector, text):
+    return Candidates(Question(qid, kind, "?", qid, half=half), tuple(vector), tuple(text), "static")
+
+
+def test_the_weight_is_chosen_on_the_tuning_half_alone():
+    chunks = {f"{qid}-{n}": ChunkInfo(qid, "", "", n) for qid in ("a", "b", "c", "d") for n in range(3)}
+    chunks.update({f"x{n}": ChunkInfo("other", "", "", n) for n in range(12)})
+    noise = [(f"x{n}", 0.9 - n / 100) for n in range(12)]
+    # Tuning: the vector half finds "a" only far down, the text half at once -> a text weight wins.
+    tuning = [
+        _candidate("a", "lexical", "tuning", noise[:6] + [("a-0", 0.5)], [("a-0", 9.0), ("x0", 1.0)]),
+        _candidate("b", "paraphrased", "tuning", [("b-0", 0.95)] + noise[:6], []),
+    ]
+    # Held-out: the opposite (only the vector half finds them); it must not move the choice.
+    held_out = [
+        _candidate("c", "lexical", "held-out", [("c-0", 0.99)] + noise[:6], [(f"x{n}", 9.0 - n) for n in range(8)]),
+        _candidate("d", "paraphrased", "held-out", [("d-0", 0.99)] + noise[:6], [(f"x{n}", 9.0 - n) for n in range(8)]),
+    ]
+    chosen = tune(tuning + held_out, chunks, k=1)
+    alone = tune(tuning, chunks, k=1)
+    assert chosen.text_weight == alone.text_weight > 0
+    figures = dict(chosen.rows)[chosen.text_weight]
+    assert all(figures["tuning"][kind][0] == 1 for kind in KINDS)  # both tuning questions found at 1
+    assert [label for label, _ in chosen.columns] == list(HALVES) and set(chosen.halves) == set(HALVES)
+    # Another tuning set counts in the choice (the small set does in evaluate_rag): one where only
+    # the vector half finds the answers pulls the weight below what lets the text half win.
+    vector_only = [_candidate(c.question.id, c.question.kind, "", c.vector, c.text) for c in held_out]
+    pulled = tune(tuning, chunks, k=1, also=[("small set", vector_only, chunks)])
+    assert pulled.text_weight != chosen.text_weight
+    assert [label for label, choosing in pulled.columns if choosing] == ["tuning", "small set"]
+
+
+@pytest.mark.django_db
+def test_the_settings_page_describes_the_threshold_as_it_works():
+    form = RagSettingsForm(collections=[])
+    help_text = str(form.fields["threshold"].help_text)
+    assert "0.5 leaves out passages less similar to the question than half of the 30 nearest" in help_text
+    assert "around 0.3" not in help_text
+
+
+@pytest.mark.django_db
+def test_a_threshold_leaves_out_the_less_similar_passages_but_not_word_matches(owner, settings):
+    settings.EMBEDDER = "static"
+    index_corpus(owner, load_corpus(LIBRARY_PATH).select(["tutorial-venv", "howto-sorting", "library-json"]))
+    question = "How do I activate a virtual environment on Unix or MacOS?"
+    everything = retrieve(user=owner, query=question, top_k=50, mode="vector", threshold=0)
+    strict = retrieve(user=owner, query=question, top_k=50, mode="vector", threshold=0.9)
+    floor = fusion.similarity_floor(0.9, "static")
+    assert everything and len(strict) < len(everything)
+    assert all(r.similarity >= floor for r in strict)
+    assert any(r.similarity < floor for r in everything)
+    # The user's setting is read the same way; passages found by their words stay in hybrid.
+    with tenant(owner.id):
+        RagSettings.objects.update_or_create(user=owner, defaults={"threshold": 1})
+    hybrid = retrieve(user=owner, query=question)
+    assert hybrid and all(r.text_rank is not None or r.similarity >= fusion.similarity_floor(1, "static")
+                          for r in hybrid)
+
+
+@pytest.mark.django_db
+def test_tune_prints_every_weight_on_both_halves_and_the_chosen_one():
+    out = io.StringIO()
+    call_command("evaluate_rag", "--set", "library", "--documents", "tutorial-venv,library-json", "--embedder",
+                 "static", "--tune", stdout=out)
+    output = out.getvalue()
+    assert "Fusion text weight chosen on tuning data only (static)" in output
+    assert "chosen on: tuning, small set; never on the held-out half" in output
+    assert "<- chosen" in output and "vector half" in output and "text half" in output
+    assert "Calibration (percentiles 0, 5, ..., 100" in output
