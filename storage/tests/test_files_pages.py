@@ -286,3 +286,24 @@ def test_search_finds_names_in_every_folder(owner, owner_client):
 def test_the_sidebar_links_the_files_page(owner_client):
     html = owner_client.get(reverse("storage:list")).content.decode()
     assert '<a href="/files/" aria-current="page">Files</a>' in html
+
+
+def test_a_pdf_opens_inline_without_script_and_a_resumed_download_is_logged_once(owner, owner_client):
+    pdf = store(owner, b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n", "scan.pdf", mime_type="application/pdf")
+    response = owner_client.get(reverse("storage:preview", args=[pdf.pk]))
+    assert response["Content-Type"] == "application/pdf" and response["Content-Disposition"].startswith("inline;")
+    assert "default-src 'none'" in response["Content-Security-Policy"]
+    assert "script-src" not in response["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    owner_client.get(reverse("storage:download", args=[pdf.pk]), HTTP_RANGE="bytes=0-9")
+    owner_client.get(reverse("storage:download", args=[pdf.pk]), HTTP_RANGE="bytes=10-")  # the rest, resumed
+    assert logs(owner, pdf) == [logs(owner, pdf)[0], "DOWNLOAD"] and logs(owner, pdf)[0] in ("PREVIEW", "VIEW")
+
+
+def test_renaming_a_folder_to_a_siblings_name_is_refused(owner, owner_client):
+    services.folder_create(user=owner, name="One")
+    two = services.folder_create(user=owner, name="Two")
+    response = owner_client.post(reverse("storage:folder_rename", args=[two.pk]), {"name": "One"})
+    assert response.status_code == 400
+    assert "There is already a folder called “One” here." in response.content.decode()
+    assert folders(owner) == {"One": "One", "Two": "Two"}
