@@ -95,7 +95,7 @@ def agent_detail(request, slug):
 
 @login_required
 def agent_new(request):
-    form = AgentForm(request.POST if request.method == "POST" else None)
+    form = AgentForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             agent = services.agent_create(user=request.user, **form.service_kwargs())
@@ -110,7 +110,7 @@ def agent_new(request):
 @login_required
 def agent_edit(request, slug):
     agent = selectors.agent_get_editable(user=request.user, slug=slug)
-    form = AgentForm(request.POST if request.method == "POST" else None, agent=agent)
+    form = AgentForm(request.POST if request.method == "POST" else None, agent=agent, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             agent = services.agent_update(user=request.user, agent=agent, **form.service_kwargs())
