@@ -307,3 +307,18 @@ def test_renaming_a_folder_to_a_siblings_name_is_refused(owner, owner_client):
     assert response.status_code == 400
     assert "There is already a folder called “One” here." in response.content.decode()
     assert folders(owner) == {"One": "One", "Two": "Two"}
+
+
+def test_the_services_cannot_reach_another_users_folder_under_rls(owner, other):
+    from django.db import IntegrityError
+
+    mine = services.folder_create(user=owner, name="Mine")
+    file = store(owner, b"mine", "mine.txt")
+    theirs = services.folder_create(user=other, name="Theirs")
+    with pytest.raises(StorageFolder.DoesNotExist):
+        services.folder_move(folder=mine, parent=theirs)
+    with pytest.raises(IntegrityError):
+        services.file_move(file=file, folder=theirs)
+    assert folders(owner) == {"Mine": "Mine"} and folders(other) == {"Theirs": "Theirs"}
+    with tenant(owner.id):
+        assert StorageFile.objects.get(pk=file.pk).folder_id is None
