@@ -79,6 +79,10 @@ def _read(content: bytes | File, *, scan: bool, expected_checksum: str | None = 
     """One pass over the content: its size, its SHA-256 and, when scanning is on, clamd's verdict
     (``FileInfected`` / ``ScanFailed`` when it is not clean). Returns the content as a Django File
     (rewound), its size, its checksum and whether it was scanned."""
+    if not scan and expected_checksum and not isinstance(content, (bytes, bytearray)) and content.size is not None:
+        # Hashed by the upload handler as the bytes arrived; without a scan there is no need for another pass.
+        content.seek(0)
+        return content, content.size, expected_checksum, False
     session = None
     digest, size = hashlib.sha256(), 0
     try:
