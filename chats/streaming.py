@@ -150,16 +150,20 @@ class TurnContext:
 
 
 def retrieve_passages(*, user, query: str, conversation: Conversation | None = None,
-                      history: list[tuple[str, str]] | None = None) -> list[CitedPassage]:
+                      history: list[tuple[str, str]] | None = None, model: str = "") -> list[CitedPassage]:
     """The user's document passages for this question, numbered for citation (RAG, when enabled),
     within the conversation's knowledge scope (its attachments, its agent's knowledge: see
     ``chats.attachments``). With the turn's ``history`` ((role, content), oldest first), a follow-up
-    question retrieves with the previous user turns' salient terms too (``rag.followup``)."""
+    question retrieves with the previous user turns' salient terms too, or as the turn's ``model``
+    rewrites it when RAG_FOLLOWUP_REWRITE is on (``rag.followup``)."""
     try:
         from rag import followup, retrieval  # noqa: PLC0415 - RAG is optional for a turn
     except ImportError:
         return []
-    if history:
+    if history and conversation is not None:
+        query = followup.turn_query(user=user, conversation=conversation, model=model or conversation.agent.model,
+                                    question=query, previous=followup.previous_user_turns(history, query))
+    elif history:
         query = followup.retrieval_query(query, followup.previous_user_turns(history, query))
     if conversation is None:
         return retrieval.passages_for_chat(user=user, query=query)
@@ -179,8 +183,8 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
     with tenant(user.id):
         rag_enabled = user_settings_get(user=user).rag_enabled
         history = selectors.history_for_turn(conversation=conversation, user_message=user_message)
-    found = (retrieve_passages(user=user, query=user_message.content, conversation=conversation, history=history)
-             if rag_enabled else [])
+    found = (retrieve_passages(user=user, query=user_message.content, conversation=conversation, history=history,
+                               model=chosen.model) if rag_enabled else [])
     # The model gets the passages by number (no address: it cites [n]); the answer keeps the links.
     passages = [Passage(number=p.citation.number, title=p.citation.title, text=p.text) for p in found]
     max_tokens = min(agent.max_tokens, info.max_output_tokens) if info else agent.max_tokens

@@ -13,18 +13,35 @@ added tokens beside the question's; in the full-text half each one is one more o
 The context is added only when the question reads as a follow-up: it refers back ("it", "that",
 "them", "eso", "lo"…), opens with a connective ("and", "what about", "y", "también"…), or has at
 most ``FOLLOWUP_SHORT_WORDS`` content words. A self-contained question changes subject freely.
+
+Optionally (``RAG_FOLLOWUP_REWRITE``, off by default) the turn's model, when it is a real one,
+rewrites a follow-up into a standalone search query (``rewrite_followup``), metered like any call:
+reserved against the monthly limits and leaving a usage log. At the limit, on a provider error or
+an empty answer, the condensed query above is used. The offline model never rewrites.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Sequence
 
-from core.text import STOP_WORDS, fold, stem_word
+from django.conf import settings
+
+from core.text import STOP_WORDS, fold, stem_word, strip_control_chars
+
+logger = logging.getLogger(__name__)
 
 FOLLOWUP_TURNS = 2
 FOLLOWUP_TERMS_PER_TURN = 6
 FOLLOWUP_SHORT_WORDS = 2
+REWRITE_MAX_CHARS = 300
+REWRITE_PROMPT = (
+    "Rewrite the user's last question as one standalone search query for their documents, using the "
+    "earlier questions only to fill in what it refers to. Answer with the query only, in the language of "
+    "the last question."
+)
 
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 # Words that point back at something said before (folded; English and Spanish).
@@ -92,3 +109,66 @@ def previous_user_turns(history: Sequence[tuple[str, str]], question: str) -> li
     if contents and contents[-1] == question:
         contents = contents[:-1]
     return contents
+
+
+def turn_query(*, user, conversation, model: str, question: str, previous: Sequence[str]) -> str:
+    """The retrieval query of a chat turn: ``question`` alone, condensed with ``previous`` when it is
+    a follow-up, or rewritten by ``model`` when ``RAG_FOLLOWUP_REWRITE`` is on (see the module docstring)."""
+    condensed = retrieval_query(question, previous)
+    if condensed == question or not getattr(settings, "RAG_FOLLOWUP_REWRITE", False):
+        return condensed
+    from agents import registry  # noqa: PLC0415 - only the optional rewrite needs a model
+
+    info = registry.get_model(model)
+    if info is None or info.provider == "offline" or not registry.is_available(info.id):
+        return condensed
+    return rewrite_followup(user=user, conversation=conversation, model=info.id, question=question,
+                            previous=previous) or condensed
+
+
+def rewrite_followup(*, user, conversation, model: str, question: str, previous: Sequence[str]) -> str:
+    """The model's standalone query for a follow-up ("" when it could not give one), metered as a turn."""
+    from agents import tokens  # noqa: PLC0415 - the optional rewrite's dependencies
+    from agents.providers import ChatMessage, ProviderError, Usage, provider_for_model  # noqa: PLC0415
+    from metrics import limits  # noqa: PLC0415
+    from metrics import services as metering  # noqa: PLC0415
+    from metrics.errors import LimitExceeded  # noqa: PLC0415
+
+    earlier = "\n".join(f"- {text[:500]}" for text in list(previous)[-FOLLOWUP_TURNS:])
+    messages = [ChatMessage("system", REWRITE_PROMPT),
+                ChatMessage("user", f"Earlier questions:\n{earlier}\n\nLast question: {question[:1000]}")]
+    prompt_tokens = tokens.estimate_messages_tokens(messages)
+    try:
+        reservation = limits.usage_reserve_turn(user=user, tokens=prompt_tokens)
+    except LimitExceeded:
+        logger.info("follow-up rewrite for %s: monthly limit reached, condensed query", conversation.id)
+        return ""
+    started = time.monotonic()
+    parts: list[str] = []
+    usage = None
+    success = False
+    try:
+        try:
+            for event in provider_for_model(model).stream(model=model, messages=messages, temperature=0.0, max_tokens=64):
+                if event.text:
+                    parts.append(event.text)
+                if event.finished:
+                    usage = event.usage
+                    success = not event.cancelled
+        except ProviderError as exc:
+            logger.info("follow-up rewrite fell back to the condensed query: %s", exc.detail or exc)
+            usage = exc.usage
+            parts = []
+        text = "".join(parts)
+        if usage is None:
+            usage = Usage(input_tokens=prompt_tokens, output_tokens=tokens.estimate_tokens(text) if text else 0,
+                          estimated=True)
+        metering.usage_record_turn(user=user, agent=conversation.agent, conversation=conversation, model=model,
+                                   tokens_input=usage.input_tokens, tokens_output=usage.output_tokens,
+                                   duration_ms=int((time.monotonic() - started) * 1000), success=success)
+    finally:
+        limits.usage_release_turn(reservation)
+    if not success:
+        return ""
+    lines = [line for line in strip_control_chars(text).splitlines() if line.strip()]
+    return " ".join(lines[0].strip().strip("\"'“”«»").split())[:REWRITE_MAX_CHARS] if lines else ""

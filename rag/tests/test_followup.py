@@ -78,3 +78,75 @@ def test_a_new_subject_in_the_same_conversation_retrieves_with_its_own_words(own
                                           content="How do I delete a file with os.remove?")
     context = build_context(user=owner, conversation=conversation, user_message=question)
     assert context.citations[0].document_id == indexed.document_ids["faq-library"]
+
+
+# --- the optional rewrite by a real model -------------------------------------------------------------
+
+
+@pytest.fixture
+def openai_server(settings):
+    from testutils.fakes.openai import FakeOpenAI, Script
+    from testutils.fakes.server import FakeServer
+
+    # Not what the condensed query would find (the venv tutorial): retrieval must use the model's query.
+    script = Script(reply="How do I remove a file with Path.unlink in pathlib?", input_tokens=30, output_tokens=8)
+    with FakeServer(FakeOpenAI, script=script) as server:
+        settings.OPENAI_BASE_URL = f"{server.url}/v1"
+        settings.OPENAI_API_KEY = "sk-test"
+        yield server
+
+
+def _two_turns(owner, model):
+    with tenant(owner.id):
+        conversation = factories.conversation(owner, agent_=factories.agent(owner, model=model))
+        Message.objects.create(conversation=conversation, user=owner, role="user", content=FIRST)
+        second = Message.objects.create(conversation=conversation, user=owner, role="user", content=SECOND)
+    return conversation, second
+
+
+@pytest.mark.django_db
+def test_with_the_setting_a_real_model_rewrites_the_follow_up_and_the_call_is_metered(owner, settings, openai_server):
+    from metrics.models import UsageLog
+
+    settings.EMBEDDER = "static"
+    settings.RAG_FOLLOWUP_REWRITE = True
+    indexed = index_corpus(owner, load_corpus(LIBRARY_PATH).select(DOCUMENTS))
+    conversation, second = _two_turns(owner, "gpt-4o-mini")
+    context = build_context(user=owner, conversation=conversation, user_message=second)
+    assert len(openai_server.requests) == 1
+    sent = str(openai_server.requests[0]["json"]["messages"])
+    assert FIRST in sent and SECOND in sent
+    assert context.citations[0].document_id == indexed.document_ids["library-pathlib"]
+    with tenant(owner.id):
+        log = UsageLog.objects.get()
+    assert (log.model, log.tokens_input, log.tokens_output, log.success) == ("gpt-4o-mini", 30, 8, True)
+    assert log.conversation_id == conversation.id
+
+
+@pytest.mark.django_db
+def test_without_the_setting_or_with_the_offline_model_nothing_is_asked(owner, settings, openai_server):
+    from metrics.models import UsageLog
+
+    settings.EMBEDDER = "static"
+    index_corpus(owner, load_corpus(LIBRARY_PATH).select(DOCUMENTS))
+    conversation, second = _two_turns(owner, "gpt-4o-mini")
+    build_context(user=owner, conversation=conversation, user_message=second)  # off by default
+    settings.RAG_FOLLOWUP_REWRITE = True
+    offline_conversation, offline_second = _two_turns(owner, "offline")
+    context = build_context(user=owner, conversation=offline_conversation, user_message=offline_second)
+    assert openai_server.requests == []
+    with tenant(owner.id):
+        assert not UsageLog.objects.exists()
+    assert context.citations  # the condensed query still retrieves
+
+
+@pytest.mark.django_db
+def test_a_failed_rewrite_falls_back_to_the_condensed_query(owner, settings, openai_server):
+    settings.EMBEDDER = "static"
+    settings.RAG_FOLLOWUP_REWRITE = True
+    openai_server.httpd.script.status = 500
+    indexed = index_corpus(owner, load_corpus(LIBRARY_PATH).select(DOCUMENTS))
+    conversation, second = _two_turns(owner, "gpt-4o-mini")
+    context = build_context(user=owner, conversation=conversation, user_message=second)
+    assert openai_server.requests  # it was asked
+    assert context.citations[0].document_id == indexed.document_ids["tutorial-venv"]
