@@ -27,6 +27,7 @@ from .serving import file_response
 from .uploads import IMAGE_TYPES, TEXT_TYPES, LimitedUploadHandler, declared_length
 
 PAGE_SIZE = 50
+FOLDER_PAGE_SIZE = 60
 SEARCH_MAX_LENGTH = 100
 TEXT_PREVIEW_BYTES = 64 * 1024
 FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the CSRF token around the files
@@ -62,12 +63,16 @@ def _render_list(request, folder: StorageFolder | None, *, folder_form=None, ren
     summary = selectors.quota_summary(quota)
     files = selectors.files_in_folder(user=request.user, folder=folder, search=search, sort=sort)
     page = Paginator(files, PAGE_SIZE).get_page(query_page(request))
-    folders = list(selectors.folders_matching(user=request.user, search=search) if search
-                   else selectors.folder_children(user=request.user, folder=folder))
+    folders = selectors.folders_matching(user=request.user, search=search) if search \
+        else selectors.folder_children(user=request.user, folder=folder)
+    if sort == "-name":
+        folders = folders.reverse()
+    folder_page = Paginator(folders, FOLDER_PAGE_SIZE).get_page(query_page(request, "folders_page"))
     context = {
         "folder": folder,
         "breadcrumbs": selectors.folder_ancestors(folder),
-        "folders": folders,
+        "folders": folder_page.object_list,
+        "folder_page": folder_page,
         "page": page,
         "search": search,
         "sort": sort,

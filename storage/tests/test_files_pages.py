@@ -322,3 +322,12 @@ def test_the_services_cannot_reach_another_users_folder_under_rls(owner, other):
     assert folders(owner) == {"Mine": "Mine"} and folders(other) == {"Theirs": "Theirs"}
     with tenant(owner.id):
         assert StorageFile.objects.get(pk=file.pk).folder_id is None
+
+
+def test_many_folders_are_paged_and_sorted(owner, owner_client):
+    with tenant(owner.id):
+        StorageFolder.objects.bulk_create([StorageFolder(user=owner, name=f"d{n:03}", path=f"d{n:03}") for n in range(130)])
+    html = owner_client.get(reverse("storage:list")).content.decode()
+    assert "Folders: page 1 of 3" in html and ">d000<" in html and ">d060<" not in html
+    html = owner_client.get(reverse("storage:list") + "?folders_page=3&sort=-name").content.decode()
+    assert ">d000<" in html and ">d129<" not in html
