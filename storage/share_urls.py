@@ -39,6 +39,7 @@ owner_urlpatterns = [
     path("log/<uuid:file_id>/", share_views.file_log, name="file_log"),
     path("trash/", trash_views.trash_list, name="trash"),
     path("trash/empty/", trash_views.trash_empty, name="trash_empty"),
+    path("trash/add/<uuid:file_id>/", trash_views.trash_add, name="trash_add"),
     path("trash/<uuid:file_id>/restore/", trash_views.trash_restore, name="trash_restore"),
     path("trash/<uuid:file_id>/delete/", trash_views.trash_delete, name="trash_delete"),
 ]

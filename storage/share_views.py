@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.sessions import client_ip
@@ -32,7 +33,7 @@ from core.tenancy import tenant
 from . import shares
 from .access import access_record
 from .backends import file_storage
-from .models import FileAccessLog, FileAction, FileShare, StorageFile, StorageFolder
+from .models import FileAccessLog, FileAction, FileShare, ShareType, StorageFile, StorageFolder
 from .serving import file_response
 from .uploads import IMAGE_TYPES, INLINE_TYPES, TEXT_TYPES
 
@@ -114,12 +115,20 @@ def _password_page(request, share: FileShare, *, error: str = "", status: int = 
     return response
 
 
+# The password form posts from a page with ``Referrer-Policy: no-referrer``, for which browsers send
+# ``Origin: null``: Django's CSRF check refuses that. The form is exempt, which costs nothing: a forged
+# post could only unlock a link whose password the forger already knows (in the forger's own session
+# cookie, which SameSite=Lax keeps off cross-site posts anyway), and wrong guesses are throttled per
+# link and per address whoever sends them.
+@csrf_exempt
 @_public
 @_refusals
 @require_http_methods(["GET", "POST"])
 def share_open(request, token):
     share = _open_share(request, token)
     with tenant(share.user_id):
+        if request.method == "POST" and share.share_type != ShareType.PASSWORD:
+            return redirect(request.path)  # nothing to unlock
         if request.method == "POST":
             try:
                 shares.share_unlock(share=share, password=request.POST.get("password", ""), session=request.session,
@@ -268,6 +277,7 @@ class ShareForm(forms.Form):
     allow_download = forms.BooleanField(label=gettext_lazy("Can be downloaded"), required=False, initial=True)
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "share-%s")  # unique on the file page, next to the file manager's forms
         super().__init__(*args, **kwargs)
         self.fields["max_downloads"].validators.append(_max_downloads_validator)
         self.fields["expires_at"].help_text = _("Empty: in %(days)s days. At most %(max)s days from now.") % {
@@ -312,7 +322,7 @@ def _links_page(request, *, file=None, folder=None, form=None, status=200):
         new_link = None
     return render(request, "storage/share_links.html", {
         "file": file, "folder": folder, "links": links, "share_form": form or ShareForm(),
-        "new_link": new_link, "now": timezone.now(),
+        "new_link": new_link,
     }, status=status)
 
 

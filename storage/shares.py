@@ -288,8 +288,8 @@ def _count_failure(share: FileShare, ip: str | None) -> None:
 
 def share_unlock(*, share: FileShare, password: str, session, request=None, ip: str | None = None) -> None:
     """Check ``password`` for ``share`` and remember success in ``session``. Raises ``Throttled`` while
-    the link or the address waits (the password is then not checked) and ``WrongPassword`` (logged as
-    ``DENIED`` on the file, or on each file of a folder link's first live file) otherwise."""
+    the link or the address waits (the password is then not checked) and ``WrongPassword`` otherwise,
+    logged as ``DENIED`` on the link's file (a folder link's: on its first live file)."""
     wait = throttle_wait(share, ip)
     if wait:
         raise Throttled(wait)

@@ -15,6 +15,7 @@ from core.params import query_page
 from core.tenancy import tenant
 
 from . import trash
+from .models import StorageFile
 
 PAGE_SIZE = 50
 
@@ -27,6 +28,19 @@ def trash_list(request):
         return render(request, "storage/trash.html", {
             "page": page, "files": list(page.object_list), "retention_days": trash.retention_days(),
         })
+
+
+@login_required
+@require_POST
+def trash_add(request, file_id):
+    """The file page's "Move to trash": back to the file's folder, saying where it went."""
+    with tenant(request.user.id):
+        file = StorageFile.objects.filter(pk=file_id, user_id=request.user.id, deleted_at__isnull=True).first()
+    if file is None:
+        raise Http404
+    trash.file_trash(file=file, request=request)
+    messages.success(request, _("“%(name)s” was moved to the trash.") % {"name": file.filename})
+    return redirect("storage:folder", file.folder_id) if file.folder_id else redirect("storage:list")
 
 
 @login_required

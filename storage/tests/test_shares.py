@@ -380,3 +380,10 @@ def test_the_service_refuses_another_users_file(owner, other):
         shares.share_create(user=other, file=file)
     with tenant(owner.id):
         assert not FileShare.objects.exists()
+
+
+def test_a_password_posted_to_a_link_without_one_changes_nothing(owner, visitor):
+    share, token = _link(owner, file=_file(owner))
+    response = visitor.post(f"/s/{token}/", {"password": "whatever"})
+    assert response.status_code == 302 and response["Location"] == f"/s/{token}/"
+    assert "DENIED" not in _logs(owner, share=share)

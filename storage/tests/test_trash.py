@@ -156,3 +156,28 @@ def test_a_live_file_is_not_restorable_or_deletable_from_the_trash_urls(owner, o
     assert owner_client.post(reverse("shares_owner:trash_delete", args=[file.pk])).status_code == 404
     assert owner_client.get(reverse("shares_owner:trash_restore", args=[file.pk])).status_code == 405
     assert _row(file) is not None
+
+
+def test_the_file_page_moves_a_file_to_the_trash_and_its_links_stop(owner, owner_client):
+    from django.test import Client
+
+    from storage import shares
+
+    with tenant(owner.id):
+        folder = factories.folder(owner, name="Docs")
+    file = _file(owner, folder=folder)
+    created = shares.share_create(user=owner, file=file)
+    page = owner_client.get(reverse("storage:file", args=[file.pk])).content.decode()
+    assert reverse("shares_owner:trash_add", args=[file.pk]) in page and "Share links" in page
+    response = owner_client.post(reverse("shares_owner:trash_add", args=[file.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("storage:folder", args=[folder.pk])
+    assert "“notes.txt” was moved to the trash." in messages_of(response)
+    assert _row(file).deleted_at is not None
+    assert Client().get(f"/s/{created.token}/").status_code == 404
+    assert owner_client.post(reverse("shares_owner:trash_add", args=[file.pk])).status_code == 404  # already there
+
+
+def test_another_user_cannot_move_a_file_to_the_trash(owner, other_client):
+    file = _file(owner)
+    assert other_client.post(reverse("shares_owner:trash_add", args=[file.pk])).status_code == 404
+    assert _row(file).deleted_at is None
