@@ -387,3 +387,41 @@ def test_a_password_posted_to_a_link_without_one_changes_nothing(owner, visitor)
     response = visitor.post(f"/s/{token}/", {"password": "whatever"})
     assert response.status_code == 302 and response["Location"] == f"/s/{token}/"
     assert "DENIED" not in _logs(owner, share=share)
+
+
+# --- the database's own rules, as the runtime role ----------------------------------------------------
+
+
+def test_a_link_or_log_row_naming_another_owners_rows_is_refused(owner, other):
+    from django.db import IntegrityError, transaction
+
+    mine = _file(owner)
+    theirs = _file(other, content=b"theirs")
+    with tenant(other.id):
+        their_folder = factories.folder(other, name="Theirs")
+    their_share, _token = _link(other, file=theirs)
+    with tenant(owner.id):
+        for values in ({"file_id": theirs.pk}, {"folder_id": their_folder.pk}):
+            with pytest.raises(IntegrityError), transaction.atomic():
+                FileShare.objects.create(shared_by=owner, user=owner, share_token="d" * 64, **values)
+        with pytest.raises(IntegrityError), transaction.atomic():  # a log row of my file naming their link
+            FileAccessLog.objects.create(file=mine, owner=owner, action="VIEW", share_id=their_share.pk)
+        with pytest.raises(IntegrityError), transaction.atomic():  # neither a file nor a folder
+            FileShare.objects.create(shared_by=owner, user=owner, share_token="e" * 64)
+        assert not FileShare.objects.filter(pk=their_share.pk).exists()  # RLS: their link is invisible to me
+    with tenant(other.id):
+        assert FileShare.objects.filter(user=other).count() == 1
+
+
+def test_a_folder_link_is_made_from_the_folder_links_page(owner, owner_client):
+    with tenant(owner.id):
+        folder = factories.folder(owner, name="Shared stuff")
+    url = reverse("shares_owner:folder_links", args=[folder.pk])
+    assert "Share the folder" in owner_client.get(url).content.decode()
+    response = owner_client.post(url, {"allow_view": "on", "allow_download": "on", "max_downloads": ""})
+    assert response.status_code == 302
+    with tenant(owner.id):
+        share = FileShare.objects.get()
+    assert share.folder_id == folder.pk and share.file_id is None and share.user_id == owner.id
+    link = re.search(r'value="http://testserver(/s/[A-Za-z0-9_-]{43}/)"', owner_client.get(url).content.decode()).group(1)
+    assert "Shared stuff" in Client().get(link).content.decode()
