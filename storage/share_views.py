@@ -34,7 +34,7 @@ from . import shares
 from .access import access_record
 from .backends import file_storage
 from .models import FileAccessLog, FileAction, FileShare, ShareType, StorageFile, StorageFolder
-from .serving import file_response
+from .serving import STREAM_CHUNK_BYTES, file_response
 from .uploads import IMAGE_TYPES, INLINE_TYPES, TEXT_TYPES
 
 LOG_PAGE_SIZE = 50
@@ -224,6 +224,10 @@ def share_download(request, token, file_id=None):
 def _count_on_close(response, share: FileShare) -> None:
     """Give the reservation back unless the response's last byte went out before it was closed."""
     finished = []
+    # Replacing the content turns off the WSGI server's sendfile for this response (Django hands it
+    # the file only when the content is the file itself): the bytes go through ``pieces`` so that its
+    # end can be seen. Read in large pieces (FileResponse's own reads take ``block_size`` each time).
+    response.block_size = STREAM_CHUNK_BYTES
 
     def pieces(chunks):
         yield from chunks
