@@ -9,13 +9,13 @@ against its own chunks, with the words either language would drop removed first,
 language's function words never become "rare terms" of the other's chunks.
 
 Scoring is Okapi BM25 (k1 = 1.2, b = 0.75; IDF = ln(1 + (N - df + 0.5) / (df + 0.5))) with the
-statistics the database keeps (migration 0006): per user and language, the chunk count ``N``, the
+statistics the database keeps (migrations 0006 and 0007): per user and language, the chunk count ``N``, the
 total length (for the average) and each term's document frequency ``df``; per chunk its length
 ``search_length``; a term's frequency in a chunk is the number of its positions in the tsvector.
 
 Candidates come from the question's rarest terms first: terms are taken in order of df until
 their postings hold about ``CANDIDATE_TARGET`` chunks; those chunks are scored on every term of
-the question and ordered (score, then chunk id), and only then is any bound applied. Then, as in
+the question and ordered (score, then the chunk's text, then id), and only then is any bound applied. Then, as in
 MaxScore, if the terms not taken could not lift a chunk that has none of the taken ones to the
 ``limit``-th score (a term adds less than ``IDF * (k1 + 1)``), the ranking is exact; otherwise the
 next terms are taken, while their postings fit in ``CANDIDATE_BUDGET`` chunks. Past that budget
@@ -42,8 +42,8 @@ K1 = 1.2
 B = 0.75
 CANDIDATES = 30
 # Chunks the rarest terms' postings should hold before checking whether the ranking is exact (the
-# target doubles each round), and the most chunks scored for one question beyond the rarest term's
-# (a bound on latency, applied to whole terms in df order). Scoring costs a few microseconds per
+# target doubles each round), and the most chunks scored for one question unless the rarest term
+# alone holds more (it is always scored in full): a bound on latency, applied to whole terms in df order. Scoring costs a few microseconds per
 # chunk: at 100,000 chunks these keep BM25 within the latency of the ts_rank_cd half it replaced
 # (bench/rag.py), and on the library-scale evaluation (3,600 chunks) a budget of 400 or 5,000 ranks
 # every question the same.
@@ -53,7 +53,7 @@ CANDIDATE_BUDGET = 600
 ENGLISH, SPANISH, SIMPLE = "english", "spanish", "simple"
 LANGUAGES = (ENGLISH, SPANISH)
 
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"\w+(?:['\u2019]\w+)*")  # "o'neil" is one word, not Spanish "o" and "neil"
 _SPANISH_ONLY = STOP_WORDS_ES - STOP_WORDS_EN
 _ENGLISH_ONLY = STOP_WORDS_EN - STOP_WORDS_ES
 _SPANISH_LETTERS = re.compile(r"[ñáéíóúü¿¡]", re.IGNORECASE)

@@ -317,6 +317,7 @@ def test_the_question_language_is_told_per_question():
     assert query_languages("¿Cómo roto las claves de cifrado?") == ("spanish",)
     assert query_languages("configurar la réplica lógica") == ("spanish",)
     assert query_languages("pgvector HNSW ef_search") == ("english", "spanish")  # unsure: both
+    assert query_languages("o'neil notes") == ("english", "spanish")  # no Spanish "o" in "o'neil"
     texts = lexical.analysed_texts("pgvector HNSW ef_search")
     assert set(texts) == {"english", "spanish", "simple"}
     # Unsure, neither language's function words are searched in the other's chunks.
@@ -373,3 +374,12 @@ def test_spanish_and_english_documents_each_found_by_a_question_in_its_language(
             assert {str(c) for c in RagChunk.objects.filter(id__in=[h[0] for h in hits]).values_list("document_id", flat=True)} == {
                 str(document.id)}
         assert retrieve(user=owner, query=question, top_k=1)[0].document_id == str(document.id), question
+
+
+def test_odd_questions_answer_without_errors(owner):
+    bulk_chunks(owner, "Notes", ["The path C:\\Users\\o'neil holds it", "O'Neil's notes: 100% done; x=1 & y=2 | z!"])
+    for question in ("C:\\Users\\o'neil", "o'neil's notes", "100% & | ! ( ) : * ' \\", "'; DROP TABLE rag_chunks; --",
+                     "¿?", "the of and", "", "   ", "x" * 5000, "naïve café"):
+        hits = lexical_search(owner, question, 5)
+        assert all(isinstance(score, float) and score > 0 for _, score in hits), question
+    assert positions(owner, lexical_search(owner, "o'neil notes", 1)) == [("Notes", 1)]
