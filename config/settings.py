@@ -231,6 +231,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "accounts-purge-deleted": {"task": "accounts.purge_deleted", "schedule": 24 * 3600.0},
     "rag-compact-vectors": {"task": "rag.compact_vectors", "schedule": 300.0},
     "rag-fail-stuck-documents": {"task": "rag.fail_stuck_documents", "schedule": 600.0},
+    # One audited bypass per run finds expired files across users (24 audit rows a day).
+    "storage-purge-expired": {"task": "storage.purge_expired", "schedule": 3600.0},
+    "storage-purge-trash": {"task": "storage.purge_trash", "schedule": 24 * 3600.0},
 }
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -434,6 +437,28 @@ RAG_TIER_LIMITS = {
 # Share of the full-text score in the fusion with vector search (see rag/retrieval.py).
 RAG_FUSION_TEXT_WEIGHT = env.float("RAG_FUSION_TEXT_WEIGHT", default=0.4)
 RAG_HNSW_EF_SEARCH = env.int("RAG_HNSW_EF_SEARCH", default=800)  # pgvector HNSW search breadth: recall vs speed
+
+# --- files (storage/) ---------------------------------------------------------------------------
+# Where blobs live: "local" (MEDIA_ROOT under var/) or "s3" (django-storages, settings below).
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+STORAGE_S3_BUCKET = env.str("STORAGE_S3_BUCKET", default="")
+STORAGE_S3_ENDPOINT_URL = env.str("STORAGE_S3_ENDPOINT_URL", default="")  # empty: AWS itself
+STORAGE_S3_REGION = env.str("STORAGE_S3_REGION", default="")
+STORAGE_S3_ACCESS_KEY_ID = env.str("STORAGE_S3_ACCESS_KEY_ID", default="")
+STORAGE_S3_SECRET_ACCESS_KEY = env.str("STORAGE_S3_SECRET_ACCESS_KEY", default="")
+STORAGE_S3_PREFIX = env.str("STORAGE_S3_PREFIX", default="")  # a key prefix inside the bucket
+# Virus scanning through clamd (INSTREAM); neither set: files are stored unscanned (check storage.W001 in production).
+CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")  # e.g. /run/clamav/clamd.ctl
+CLAMD_HOST = env.str("CLAMD_HOST", default="")
+CLAMD_PORT = env.int("CLAMD_PORT", default=3310)
+CLAMD_TIMEOUT = env.float("CLAMD_TIMEOUT", default=60.0)  # seconds per file
+# Storage limits per subscription tier (bytes, bytes, files); storage_quotas follows the user's tier.
+STORAGE_TIER_LIMITS = {
+    "FREE": {"max_storage": env.int("STORAGE_FREE_MAX_BYTES", default=1024 ** 3), "max_file_size": env.int("STORAGE_FREE_MAX_FILE_BYTES", default=100 * 1024 ** 2), "max_files": env.int("STORAGE_FREE_MAX_FILES", default=1000)},
+    "PRO": {"max_storage": env.int("STORAGE_PRO_MAX_BYTES", default=20 * 1024 ** 3), "max_file_size": env.int("STORAGE_PRO_MAX_FILE_BYTES", default=1024 ** 3), "max_files": env.int("STORAGE_PRO_MAX_FILES", default=20_000)},
+    "ENTERPRISE": {"max_storage": env.int("STORAGE_ENTERPRISE_MAX_BYTES", default=200 * 1024 ** 3), "max_file_size": env.int("STORAGE_ENTERPRISE_MAX_FILE_BYTES", default=5 * 1024 ** 3), "max_files": env.int("STORAGE_ENTERPRISE_MAX_FILES", default=200_000)},
+}
+FILES_MAX_UPLOAD_BYTES = env.int("FILES_MAX_UPLOAD_BYTES", default=2 * 1024 ** 3)  # one upload request, all its files
 
 # --- logging ------------------------------------------------------------------------------------
 
