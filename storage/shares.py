@@ -41,6 +41,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.models import User
 from core.crypto import token_digest
 from core.errors import UserFacingError
 from core.tenancy import tenant
@@ -193,15 +194,16 @@ def share_for_owner(user, share_id) -> FileShare | None:
 
 def share_lookup(token: str) -> FileShare | None:
     """The link ``token`` opens (revoked and expired ones included: the caller says which), or None
-    for a token of the wrong shape or one no link has. Call inside ``tenant(share.user_id)`` after."""
+    for a token of the wrong shape, one no link has, or a link of a deleted account. Call inside
+    ``tenant(share.user_id)`` after."""
     if not token or not _TOKEN.match(token):
         return None
     digest = token_digest(token)
     with connection.cursor() as cursor:
         cursor.execute("SELECT file_share_owner(%s)", [digest])
         (owner_id,) = cursor.fetchone()
-    if owner_id is None:
-        return None
+    if owner_id is None or not User.objects.filter(pk=owner_id, deleted_at__isnull=True).exists():
+        return None  # no such link, or its owner's account is deleted (links end with it)
     with tenant(owner_id):
         return FileShare.objects.select_related("file", "folder").filter(share_token=digest).first()
 

@@ -425,3 +425,24 @@ def test_a_folder_link_is_made_from_the_folder_links_page(owner, owner_client):
     assert share.folder_id == folder.pk and share.file_id is None and share.user_id == owner.id
     link = re.search(r'value="http://testserver(/s/[A-Za-z0-9_-]{43}/)"', owner_client.get(url).content.decode()).group(1)
     assert "Shared stuff" in Client().get(link).content.decode()
+
+
+def test_links_end_with_their_owners_account(owner, visitor):
+    from accounts import services as account_services
+
+    _share, token = _link(owner, file=_file(owner))
+    assert visitor.get(f"/s/{token}/").status_code == 200
+    account_services.user_soft_delete(user=owner)
+    assert visitor.get(f"/s/{token}/").status_code == 404
+    assert visitor.get(f"/s/{token}/download/").status_code == 404
+
+
+def test_the_owners_panel_says_which_links_have_expired(owner, owner_client):
+    file = _file(owner)
+    share, _token = _link(owner, file=file)
+    _live, _live_token = _link(owner, file=file)
+    with tenant(owner.id):
+        FileShare.objects.filter(pk=share.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    page = owner_client.get(reverse("storage:file", args=[file.pk])).content.decode()
+    badges = re.findall(r'<span class="badge">([^<]+)</span>', page)
+    assert sorted(badges) == ["Active", "Expired"]
