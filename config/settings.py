@@ -459,6 +459,17 @@ STORAGE_TIER_LIMITS = {
     "ENTERPRISE": {"max_storage": env.int("STORAGE_ENTERPRISE_MAX_BYTES", default=200 * 1024 ** 3), "max_file_size": env.int("STORAGE_ENTERPRISE_MAX_FILE_BYTES", default=5 * 1024 ** 3), "max_files": env.int("STORAGE_ENTERPRISE_MAX_FILES", default=200_000)},
 }
 FILES_MAX_UPLOAD_BYTES = env.int("FILES_MAX_UPLOAD_BYTES", default=2 * 1024 ** 3)  # one upload request, all its files
+# Share links (/s/<token>/): default and longest life, password rules, wrong-password throttle.
+SHARE_DEFAULT_DAYS = env.int("SHARE_DEFAULT_DAYS", default=7)
+SHARE_MAX_DAYS = env.int("SHARE_MAX_DAYS", default=90)
+SHARE_MAX_DOWNLOADS = env.int("SHARE_MAX_DOWNLOADS", default=100_000)  # the largest download limit one may set
+SHARE_PASSWORD_MIN_LENGTH = env.int("SHARE_PASSWORD_MIN_LENGTH", default=8)
+SHARE_PASSWORD_FREE_ATTEMPTS = env.int("SHARE_PASSWORD_FREE_ATTEMPTS", default=5)  # per link, then a wait
+SHARE_PASSWORD_FREE_ATTEMPTS_PER_IP = env.int("SHARE_PASSWORD_FREE_ATTEMPTS_PER_IP", default=20)  # per address, all links
+SHARE_PASSWORD_BASE_DELAY = env.float("SHARE_PASSWORD_BASE_DELAY", default=2.0)  # seconds, doubled per failure past the free ones
+SHARE_PASSWORD_MAX_DELAY = env.float("SHARE_PASSWORD_MAX_DELAY", default=900.0)
+# The trash: files deleted longer ago than this are purged for good (beat: storage.purge_trash, daily).
+STORAGE_TRASH_RETENTION_DAYS = env.int("STORAGE_TRASH_RETENTION_DAYS", default=30)
 
 # --- logging ------------------------------------------------------------------------------------
 
