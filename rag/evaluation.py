@@ -10,8 +10,9 @@ holding the answer. Half are *lexical* (worded with the document's own words), h
 The evaluation indexes the corpus for a user through the real pipeline (``index_document``), then
 asks each question once of each half of retrieval (``retrieval.vector_search`` and
 ``retrieval.text_search``) and keeps those candidates. Every mode is then a pure function of the
-candidates (``retrieval.fuse`` itself, so "hybrid" here is what ``retrieve`` returns; the tests
-check it), and a sweep of fusion text weights costs no further queries. A question counts as found
+candidates (``fusion.fuse`` itself, with the embedder's weight, so "hybrid" here is what
+``retrieve`` returns; the tests check it), and a sweep of fusion text weights costs no further
+queries. A question counts as found
 at k when a chunk of its document is among the first k chunks; ``section=True`` asks for a chunk
 of the right section.
 
@@ -50,7 +51,8 @@ HALVES = ("tuning", "held-out")
 MODES = ("vector", "text", "hybrid")
 # Text weights for the score-fusion sweep (``--grid``).
 DEFAULT_TEXT_WEIGHTS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
-# What the measurements recommend as RAG_FUSION_TEXT_WEIGHT (docs/decisions.md).
+# The single text weight once measured on the small set alone (docs/decisions.md); what retrieve
+# uses now is per embedder (rag/fusion.py, chosen with --tune).
 RECOMMENDED_SCORE_TEXT_WEIGHT = 0.4
 
 
