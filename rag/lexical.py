@@ -20,8 +20,11 @@ MaxScore, if the terms not taken could not lift a chunk that has none of the tak
 ``limit``-th score (a term adds less than ``IDF * (k1 + 1)``), the ranking is exact; otherwise the
 next terms are taken, while their postings fit in ``CANDIDATE_BUDGET`` chunks. Past that budget
 (a huge library asked about only common words) the ranking is exact over every chunk that has
-one of the rarer terms, and chunks holding only the most common terms are left out; which ones are
-left out depends on the data alone, never on the physical order of rows or a query plan. The same
+one of the rarer terms, and chunks holding only the most common terms are left out. When even the
+rarest term is in more chunks than the budget, the candidates are the chunks holding the question's
+rarest terms together (as few terms as make the expected co-occurrence fit the budget, at least
+two), unless fewer than ``limit`` do. Which chunks are left out depends on the data alone, never
+on the physical order of rows or a query plan. The same
 data and question give the same ranking, in any database holding it: scores are summed in term
 order, and ties go by the chunk's text (its MD5), then by chunk id.
 """
@@ -141,10 +144,11 @@ SELECT t.id::text, t.score, md5(c.content)
 """
 
 
-def tsquery(terms: Collection[str]) -> str:
-    """An OR query of these lexemes as they are (no further normalisation), for a ``::tsquery`` cast."""
+def tsquery(terms: Collection[str], operator: str = "|") -> str:
+    """An OR (or, with ``operator="&"``, AND) query of these lexemes as they are (no further
+    normalisation), for a ``::tsquery`` cast."""
     quoted = ("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in sorted(terms))
-    return " | ".join(quoted)
+    return f" {operator} ".join(quoted)
 
 
 def document_filters(params: dict, *, collections=None, tags=None, document_ids: Collection[str] | None = None,
@@ -216,6 +220,13 @@ def bm25(user, query: str, limit: int = CANDIDATES, *, collections=None, tags=No
         # Scoring needs every matching chunk of a round; the GIN index finds them (the planner,
         # seeing LIMIT, may otherwise bet on a sequential scan meeting enough matches early).
         cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
+        if terms[0].df > CANDIDATE_BUDGET:  # every term common: their rarest ones together first
+            together = _together(cursor, user, terms, totals, limit, filters, scope)
+            if together is not None:
+                cursor.execute("SELECT set_config('enable_seqscan', 'on', true)")
+                hits, taken = together
+                return LexicalResult(hits=[(chunk_id, score) for chunk_id, score, _ in hits], terms=terms,
+                                     taken=taken, exact=False)
         hits: list[tuple[str, float, str]] = []
         taken, postings, exact, target = 0, 0, False, CANDIDATE_TARGET
         while taken < len(terms):
@@ -244,9 +255,9 @@ def _score_round(cursor, user, terms: list[Term], start: int, end: int, totals, 
 
 
 def round_query(user, language: str, terms: list[Term], start: int, end: int, totals, limit: int, filters: str = "",
-                scope: dict | None = None) -> tuple[str, dict]:
-    """SCORE_SQL and its parameters for the chunks of ``language`` holding ``terms[start:end]`` and none of
-    ``terms[:start]``, scored on all of that language's terms."""
+                scope: dict | None = None, *, together: bool = False) -> tuple[str, dict]:
+    """SCORE_SQL and its parameters for the chunks of ``language`` holding ``terms[start:end]`` (any of
+    them, or all of them ``together``) and none of ``terms[:start]``, scored on all of that language's terms."""
     mine = [t for t in terms if t.language == language]
     new = [t.term for t in terms[start:end] if t.language == language]
     seen = [t.term for t in terms[:start] if t.language == language]
@@ -254,9 +265,33 @@ def round_query(user, language: str, terms: list[Term], start: int, end: int, to
     params = {
         **(scope or {}), "user": user.id, "language": language, "limit": limit, "k1": K1, "b": B,
         "average": max(length / count, 1.0), "terms": [t.term for t in mine], "idfs": [t.idf for t in mine],
-        "match": tsquery(new), "seen": tsquery(seen),
+        "match": tsquery(new, "&" if together else "|"), "seen": tsquery(seen),
     }
     return SCORE_SQL.format(seen="AND NOT (c.search @@ %(seen)s::tsquery)" if seen else "", filters=filters), params
+
+
+def _together(cursor, user, terms: list[Term], totals, limit: int, filters: str, scope: dict):
+    """When even the rarest term is in more than ``CANDIDATE_BUDGET`` chunks: per language, the chunks
+    holding its k rarest terms together, k the fewest (at least two) whose expected co-occurrence
+    (independent terms: N * df1/N * df2/N ...) fits the budget; scored on every term and ordered.
+    (hits, terms taken), or None when that leaves fewer than ``limit`` chunks (or a language has a
+    single term): then the rarest term is scored in full."""
+    hits: list[tuple[str, float, str]] = []
+    taken = 0
+    for language in sorted({t.language for t in terms}):
+        mine = [t for t in terms if t.language == language]
+        if len(mine) < 2:
+            return None
+        count = totals[language][0]
+        k, expected = 1, float(mine[0].df)
+        while k < len(mine) and (k < 2 or expected > CANDIDATE_BUDGET):
+            expected *= mine[k].df / count
+            k += 1
+        ordered = mine + [t for t in terms if t.language != language]
+        cursor.execute(*round_query(user, language, ordered, 0, k, totals, limit, filters, scope, together=True))
+        hits = _merge(hits, [(c, float(s), key) for c, s, key in cursor.fetchall()], limit)
+        taken += k
+    return (hits, taken) if len(hits) >= limit else None
 
 
 def _merge(hits, more, limit) -> list[tuple[str, float, str]]:

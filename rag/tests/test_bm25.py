@@ -256,8 +256,8 @@ def test_more_matches_than_any_bound_and_the_right_document_uploaded_last(owner)
         assert positions(owner, hits)[0] == ("Watering schedule", 0), question
         assert retrieve(user=owner, query=question, top_k=1, mode="text")[0].document_id == str(target.id)
         assert retrieve(user=owner, query=question, top_k=3)[0].document_id == str(target.id)
-    # Only common words: the rarest of them is scored over all its 5,201 chunks; the short chunk
-    # dense in them wins wherever it was stored.
+    # Only common words (each in more chunks than the budget): the chunks holding them together are
+    # all scored; the short chunk dense in them wins wherever it was stored.
     bulk_chunks(owner, "Zz last", ["garden budget garden budget"])
     assert positions(owner, lexical_search(owner, "garden budget", 3))[0] == ("Zz last", 0)
 
@@ -383,3 +383,17 @@ def test_odd_questions_answer_without_errors(owner):
         hits = lexical_search(owner, question, 5)
         assert all(isinstance(score, float) and score > 0 for _, score in hits), question
     assert positions(owner, lexical_search(owner, "o'neil notes", 1)) == [("Notes", 1)]
+
+
+def test_when_every_term_is_common_their_rarest_are_taken_together(owner, monkeypatch):
+    monkeypatch.setattr(lexical, "CANDIDATE_BUDGET", 50)
+    texts = ([f"alpha filler {i}" for i in range(100)] + [f"beta filler {i}" for i in range(100)]
+             + [f"alpha beta {i}" for i in range(60)])
+    bulk_chunks(owner, "Notes", texts)
+    result = bm25(owner, "alpha beta", 10)
+    assert result.taken == 2 and not result.exact
+    assert all(texts[p].startswith("alpha beta") for _, p in positions(owner, result.hits))
+    assert [h[0] for h in result.hits] == [h[0] for h in brute_force(owner, "alpha beta", 10)]
+    # Fewer chunks hold them together than asked for: the rarest term is scored in full instead.
+    hits = lexical_search(owner, "alpha beta", 100)
+    assert len(hits) == 100 and sum(texts[p].startswith("alpha beta") for _, p in positions(owner, hits)) == 60
