@@ -64,7 +64,10 @@ class StorageFileAdmin(MetadataAdmin):
 class StorageQuotaAdmin(admin.ModelAdmin):
     list_display = ["user", "used_storage", "max_storage", "file_count", "max_files", "max_file_size"]
     search_fields = ["user__email"]
-    readonly_fields = ["user", "used_storage", "file_count", "usage_breakdown", "created_at"]
+    # The limits follow the user's subscription tier (storage.services.quota_sync rewrites them on
+    # every upload and tier change): change the tier, not the row.
+    readonly_fields = ["user", "used_storage", "max_storage", "file_count", "max_files", "max_file_size",
+                       "usage_breakdown", "created_at"]
     list_select_related = ["user"]
 
     def has_add_permission(self, request):
