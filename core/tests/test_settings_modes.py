@@ -23,6 +23,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k" * 20 + "-production-secret-key-with-enough-entropy-123456789",
     "FIELD_ENCRYPTION_KEYS": "prod1:" + base64.b64encode(os.urandom(32)).decode(),
     "ALLOWED_HOSTS": "agents.example.com",
+    "CLAMD_SOCKET": "/run/clamav/clamd.ctl",  # a complete production set-up scans uploads
 }
 
 
@@ -39,3 +40,10 @@ def test_check_deploy_reports_nothing_in_production():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_uploads_are_not_scanned():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "CLAMD_SOCKET"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "storage.W001" in result.stderr + result.stdout

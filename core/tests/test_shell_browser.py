@@ -171,7 +171,7 @@ def test_home_composer_starts_a_chat_with_the_picked_agent_and_the_answer_appear
     assert conversation.agent_id == trips.id
     assert page.url.endswith(f"/chat/{conversation.id}/")
     page.goto("/")
-    assert page.locator(f'.recent-list a[href="/chat/{conversation.id}/"]').count() == 1
+    assert page.locator(f'.recent-list a[href="/chat/{conversation.id}/#latest"]').count() == 1  # opens at the end
     assert page.evaluate(FITS)
     assert page.problems == []
 
