@@ -107,16 +107,25 @@ def idf(chunk_count: int, df: int) -> float:
     return math.log(1 + (chunk_count - df + 0.5) / (df + 0.5))
 
 
-# The question's lexemes per configuration, with their document frequency for this user (terms
-# no chunk holds are not returned), and the user's totals per language.
+# In one round trip: the user's totals per language (chunk count, total length) and, for each, the
+# question's lexemes in that configuration with their document frequency (terms no chunk holds are
+# not returned: a language without any comes back once with a NULL term). The same statement turns
+# sequential scans off for the rest of the transaction: scoring needs every matching chunk of a
+# round, which the GIN index finds (the planner, seeing LIMIT, may otherwise bet on a sequential
+# scan meeting enough matches early); ``bm25`` turns them on again.
 TERMS_SQL = """
-SELECT q.language, q.term, s.df
-  FROM (SELECT DISTINCT a.language, l.term
-          FROM unnest(%(languages)s::text[], %(texts)s::text[]) AS a(language, body)
-         CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(a.language::regconfig, a.body))) AS l(term)) q
-  JOIN rag_term_stats s ON s.user_id = %(user)s AND s.language = q.language AND s.term = q.term
+SELECT t.language, t.chunk_count, t.total_length, f.term, f.df, set_config('enable_seqscan', 'off', true)
+  FROM rag_lexical_totals t
+  LEFT JOIN LATERAL (
+      SELECT q.term, s.df
+        FROM (SELECT DISTINCT l.term
+                FROM unnest(%(languages)s::text[], %(texts)s::text[]) AS a(language, body)
+               CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(a.language::regconfig, a.body))) AS l(term)
+               WHERE a.language = t.language) q
+        JOIN rag_term_stats s ON s.user_id = t.user_id AND s.language = t.language AND s.term = q.term
+  ) f ON true
+ WHERE t.user_id = %(user)s AND t.chunk_count > 0
 """
-TOTALS_SQL = "SELECT language, chunk_count, total_length FROM rag_lexical_totals WHERE user_id = %(user)s AND chunk_count > 0"
 
 # One round of candidates in one language: chunks holding any of this round's terms (through the
 # GIN index on search) and none of the earlier rounds' (scored already), each scored on all of the
@@ -190,18 +199,16 @@ def lexical_search(user, query: str, limit: int = CANDIDATES, *, collections=Non
 
 def question_terms(cursor, user, query: str) -> tuple[list[Term], dict[str, tuple[int, int]]]:
     """The question's terms that some chunk of the user holds, rarest first (ties by language, term),
-    and the user's totals {language: (chunks, total length)}. Inside the user's tenant context."""
-    cursor.execute(TOTALS_SQL, {"user": user.id})
-    totals = {language: (count, length) for language, count, length in cursor.fetchall()}
-    texts = {language: text for language, text in analysed_texts(query).items() if language in totals and text.strip()}
-    if not texts:
-        return [], totals
+    and the user's totals {language: (chunks, total length)}. Inside the user's tenant context; leaves
+    sequential scans off for the transaction (see TERMS_SQL)."""
+    texts = {language: text for language, text in analysed_texts(query).items() if text.strip()}
     cursor.execute(TERMS_SQL, {"user": user.id, "languages": list(texts), "texts": list(texts.values())})
-    terms = sorted(
-        (Term(language, term, df, idf(totals[language][0], df)) for language, term, df in cursor.fetchall()),
-        key=lambda t: (t.df, t.language, t.term),
-    )
-    return terms, totals
+    totals, found = {}, []
+    for language, count, length, term, df, _ in cursor.fetchall():
+        totals[language] = (count, length)
+        if term is not None:
+            found.append(Term(language, term, df, idf(count, df)))
+    return sorted(found, key=lambda t: (t.df, t.language, t.term)), totals
 
 
 def bm25(user, query: str, limit: int = CANDIDATES, *, collections=None, tags=None,
@@ -213,13 +220,11 @@ def bm25(user, query: str, limit: int = CANDIDATES, *, collections=None, tags=No
     with tenant(user.id), connection.cursor() as cursor:
         terms, totals = question_terms(cursor, user, query)
         if not terms:
+            cursor.execute("SELECT set_config('enable_seqscan', 'on', true)")
             return empty
         scope: dict = {}
         filters = document_filters(scope, collections=collections, tags=tags, document_ids=document_ids,
                                    exclude_document_ids=exclude_document_ids)
-        # Scoring needs every matching chunk of a round; the GIN index finds them (the planner,
-        # seeing LIMIT, may otherwise bet on a sequential scan meeting enough matches early).
-        cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
         if terms[0].df > CANDIDATE_BUDGET:  # every term common: their rarest ones together first
             together = _together(cursor, user, terms, totals, limit, filters, scope)
             if together is not None:
