@@ -434,8 +434,15 @@ RAG_TIER_LIMITS = {
     "PRO": {"characters": env.int("RAG_LIMIT_PRO_CHARACTERS", default=100_000_000), "chunks": env.int("RAG_LIMIT_PRO_CHUNKS", default=200_000)},
     "ENTERPRISE": {"characters": env.int("RAG_LIMIT_ENTERPRISE_CHARACTERS", default=1_000_000_000), "chunks": env.int("RAG_LIMIT_ENTERPRISE_CHUNKS", default=2_000_000)},
 }
-# Share of the full-text score in the fusion with vector search (see rag/retrieval.py).
-RAG_FUSION_TEXT_WEIGHT = env.float("RAG_FUSION_TEXT_WEIGHT", default=0.4)
+# Fusion text weight per embedder, overriding rag/fusion.py's measured TEXT_WEIGHTS, as
+# "static=0.5,sentence-transformers=0.35" (empty: the measured weights).
+RAG_FUSION_TEXT_WEIGHTS = {
+    name.strip(): float(weight)
+    for name, _, weight in (item.partition("=") for item in env.str("RAG_FUSION_TEXT_WEIGHTS", default="").split(","))
+    if name.strip()
+}
+# A real model rewrites a follow-up question into a standalone search query (metered like any call).
+RAG_FOLLOWUP_REWRITE = env.bool("RAG_FOLLOWUP_REWRITE", default=False)
 RAG_HNSW_EF_SEARCH = env.int("RAG_HNSW_EF_SEARCH", default=800)  # pgvector HNSW search breadth: recall vs speed
 
 # --- files (storage/) ---------------------------------------------------------------------------
