@@ -94,8 +94,9 @@ class RagSettings(UUIDModel, CreatedAtModel):
 
 
 class RagChunk(UUIDModel):
-    """A passage of a document, in order. ``search`` (a generated tsvector, GIN-indexed, added by
-    the migration) serves the full-text half of retrieval. Its id is also its vector's id."""
+    """A passage of a document, in order. ``search`` (a tsvector in the document's language, GIN-
+    indexed) and ``search_length`` are set by the ``rag_chunks_search`` trigger (migration 0007) and
+    serve the BM25 half of retrieval (``rag.lexical``). Its id is also its vector's id."""
 
     user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+", db_index=False)
     document = fields.ForeignKey(RagDocument, db_on_delete="CASCADE", related_name="chunks", db_index=False)

@@ -1,10 +1,14 @@
 """Retrieval quality on our own question set (rag/data/eval_corpus.json, see rag/evaluation.py).
 
 The floors are what ``manage.py evaluate_rag`` measured with the default fusion (score fusion,
-text weight 0.4), less 0.05: the built-in static embedder (the default) 0.97 (29/30) lexical and
-0.77 (23/30) paraphrased recall@5; the feature-hashing one 0.97 and 0.60. Fusion must not be worse
-than the better of its halves on either kind of question, with one question of slack. The
-all-MiniLM-L6-v2 test runs only where requirements-ml.txt is installed.
+each embedder's weight from rag/fusion.py, BM25 text half), less 0.05: the built-in static embedder
+(the default) 1.00 (30/30) lexical and 0.70 (21/30) paraphrased recall@5; the feature-hashing one
+1.00 and 0.63. Fusion must not be worse than the better of its halves on either kind of question,
+with one question of slack — except the static embedder's paraphrased questions on this small set,
+three below its vector half (24/30): the weight that keeps it at its better half on the
+library-scale set (rag/data/library, which this set flattered) loses them here, and no single
+weight does both (docs/decisions.md, "A library-scale evaluation"; issue 08 stays open for it).
+The all-MiniLM-L6-v2 test runs only where requirements-ml.txt is installed.
 """
 
 from __future__ import annotations
@@ -37,9 +41,11 @@ from rag.evaluation import (
 from rag.retrieval import fuse, retrieve, text_search, vector_search
 
 FLOORS = {
-    "static": {"lexical": 0.92, "paraphrased": 0.72},  # measured 0.97 and 0.77, less 0.05
-    "offline": {"lexical": 0.92, "paraphrased": 0.55},  # measured 0.97 and 0.60, less 0.05
+    "static": {"lexical": 0.95, "paraphrased": 0.65},  # measured 1.00 and 0.70, less 0.05
+    "offline": {"lexical": 0.95, "paraphrased": 0.55},  # measured 1.00 and 0.63, less 0.05
 }
+# Questions fusion may lose against its better half (see the module docstring).
+SLACK = {("static", "paraphrased"): 3}
 MINILM_FLOORS = {"lexical": 0.92, "paraphrased": 0.85}  # vector half with all-MiniLM-L6-v2: 0.97 and 0.90
 
 
@@ -93,7 +99,7 @@ def test_recall_of_each_half_and_fusion_not_worse_than_its_better_half(owner, co
         total = len(corpus.of_kind(kind))
         hybrid = hits[(kind, "hybrid")]
         assert hybrid / total >= FLOORS[embedder_name][kind], (kind, hits)
-        assert hybrid >= max(hits[(kind, "vector")], hits[(kind, "text")]) - 1, (kind, hits)
+        assert hybrid >= max(hits[(kind, "vector")], hits[(kind, "text")]) - SLACK.get((embedder_name, kind), 1), (kind, hits)
 
 
 @pytest.mark.django_db
@@ -116,7 +122,7 @@ def test_score_fusion_is_not_worse_than_either_half(owner, corpus, embedder_name
     fused = score_fusion_ranker(RECOMMENDED_SCORE_TEXT_WEIGHT)
     for kind in KINDS:
         halves = [recall(candidates, mode_ranker(mode), indexed.chunks, 5, kind=kind).hits for mode in ("vector", "text")]
-        assert recall(candidates, fused, indexed.chunks, 5, kind=kind).hits >= max(halves) - 1, kind
+        assert recall(candidates, fused, indexed.chunks, 5, kind=kind).hits >= max(halves) - SLACK.get((embedder_name, kind), 1), kind
 
 
 # --- isolation ----------------------------------------------------------------------------------------------
