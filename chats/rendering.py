@@ -142,7 +142,9 @@ def message_body(message) -> str:
     digest = metadata.get("html_digest")
     if isinstance(digest, str) and constant_time_compare(digest, html_digest(stored)):
         return stored
-    return sanitise(stored)
+    if len(stored) > PERSON_CACHE_MAX_CHARS:
+        return sanitise(stored)
+    return _sanitise_cached(stored)  # a pure function of the HTML: old rows pay nh3 once per process
 
 
 def _metadata(message) -> dict:
@@ -184,6 +186,7 @@ def _render_person(text: str) -> str:
 
 
 _render_person_cached = lru_cache(maxsize=PERSON_CACHE_SIZE)(_render_person)
+_sanitise_cached = lru_cache(maxsize=PERSON_CACHE_SIZE)(sanitise)
 
 
 def render_person(text: str) -> str:
@@ -206,61 +209,132 @@ def pygments_css() -> str:
     return f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
 
 
-def message_item(message, agent_name: str, versions: dict | None = None, editable: bool = True) -> str:
+# What an item writes that depends only on the reader's language, and the addresses an item links
+# to, looked up once per page (500 gettext and reverse() calls each would be most of the page's
+# time): ``_page()`` gathers them; ``message_items`` passes the same one to every item.
+_SENTINEL_A = "00000000-0000-4000-8000-0000000000aa"
+_SENTINEL_B = "00000000-0000-4000-8000-0000000000bb"
+
+
+@lru_cache(maxsize=64)
+def _item_texts(language: str) -> dict:
+    from django.utils.translation import gettext  # noqa: PLC0415
+
+    return {
+        "you": gettext("You"),
+        "stopped": html.escape(gettext("Stopped before the end.")),
+        "failed": gettext("The answer could not be completed."),
+        "copy": html.escape(gettext("Copy")),
+        "edit": html.escape(gettext("Edit")),
+        "good": html.escape(gettext("Good answer")),
+        "bad": html.escape(gettext("Bad answer")),
+        "versions": html.escape(gettext("Answer versions")),
+        "previous": html.escape(gettext("Previous version")),
+        "next": html.escape(gettext("Next version")),
+        "version": gettext("Version %(number)s of %(total)s"),
+    }
+
+
+@lru_cache(maxsize=64)
+def _url_template(name: str, prefix: str, urlconf: str, language: str) -> tuple[str, str, str] | None:
+    """``name``'s address for (conversation, message) as three pieces around the two ids (one
+    reverse() per page instead of one per message); None when the ids do not appear as such."""
+    from django.urls import reverse  # noqa: PLC0415
+
+    url = reverse(name, args=[_SENTINEL_A, _SENTINEL_B])
+    head, found_a, rest = url.partition(_SENTINEL_A)
+    middle, found_b, tail = rest.partition(_SENTINEL_B)
+    if not (found_a and found_b) or _SENTINEL_A in tail or _SENTINEL_B in tail:
+        return None
+    return head, middle, tail
+
+
+class _Page:
+    """Per-page constants: the language's texts, the time zone, and URL builders."""
+
+    __slots__ = ("language", "texts", "when", "zone", "_key")
+
+    def __init__(self):
+        from django.conf import settings  # noqa: PLC0415
+        from django.urls import get_script_prefix, get_urlconf  # noqa: PLC0415
+        from django.utils import timezone  # noqa: PLC0415
+        from django.utils.translation import get_language  # noqa: PLC0415
+
+        self.language = get_language() or ""
+        self.texts = _item_texts(self.language)
+        self.when = _when_texts(self.language)
+        self.zone = timezone.get_current_timezone()
+        self._key = (get_script_prefix(), str(get_urlconf() or settings.ROOT_URLCONF), self.language)
+
+    def url(self, name: str, conversation_id, message_id) -> str:
+        pieces = _url_template(name, *self._key)
+        if pieces is None:
+            from django.urls import reverse  # noqa: PLC0415
+
+            return reverse(name, args=[conversation_id, message_id])
+        head, middle, tail = pieces
+        return f"{head}{conversation_id}{middle}{message_id}{tail}"
+
+
+def message_item(message, agent_name: str, versions: dict | None = None, editable: bool = True,
+                 page: _Page | None = None) -> str:
     """One message of a conversation as its list item (the page renders 500 of these: plain Python
     with escaping is an order of magnitude faster than a template include per message).
     ``versions``: ``selectors.answer_versions`` of the conversation (looked up for this answer
-    when not given); ``editable``: a person's message gets its Edit action."""
-    from django.utils.translation import gettext  # noqa: PLC0415
-
+    when not given); ``editable``: a person's message gets its Edit action; ``page``: the page's
+    constants (``message_items`` shares one; looked up here when not given)."""
+    page = page or _Page()
+    texts = page.texts
     metadata = _metadata(message)
     status = metadata.get("status", "complete")
-    classes = f"msg msg-{escape(message.role)}"
-    if message.role == "assistant" and status != "complete":
-        classes += f" msg-{escape(status)}"
-    author = gettext("You") if message.role == "user" else escape(agent_name)
+    role = message.role
+    assistant = role == "assistant"
+    classes = f"msg msg-{html.escape(role)}"
+    if assistant and status != "complete":
+        classes += f" msg-{html.escape(str(status))}"
+    author = texts["you"] if role == "user" else html.escape(str(agent_name))
     body = message_body(message)
     parts = [
         f'<li class="{classes}" id="m-{message.id}" data-message-id="{message.id}">',
         f'<div class="msg-meta"><span class="msg-author">{author}</span> ',
-        f'{_message_when(message, metadata)}</div>',
+        f'{_message_when(message, metadata, page)}</div>',
         f'<div class="msg-body">{body}</div>',
     ]
-    if message.role == "assistant":
+    if assistant:
         if status == "cancelled":
-            parts.append(f'<p class="msg-note">{escape(gettext("Stopped before the end."))}</p>')
+            parts.append(f'<p class="msg-note">{texts["stopped"]}</p>')
         elif status == "failed":
-            error = metadata.get("error") or gettext("The answer could not be completed.")
+            error = metadata.get("error") or texts["failed"]
             parts.append(f'<p class="msg-note error" role="alert">{escape(error)}</p>')
-        parts.append(sources_html(message, body))  # chips for the documents the text cites (chats.sources)
-    parts.append(_versions_control(message, metadata, versions))
-    parts.append(_message_actions(message, metadata, editable=editable))
+        if metadata.get("citations"):  # chips for the documents the text cites (chats.sources)
+            parts.append(sources_html(message, body))
+        parts.append(_versions_control(message, metadata, versions, page))
+    parts.append(_message_actions(message, metadata, editable=editable, page=page))
     parts.append("</li>")
     return "".join(parts)
 
 
-def _message_actions(message, metadata: dict, editable: bool = True) -> str:
+def _message_actions(message, metadata: dict, editable: bool = True, page: _Page | None = None) -> str:
     """Copy (the message's own text or Markdown, shown only with JavaScript: static/js/chat.js) and,
     on answers, thumbs up and down: buttons of the page's ``#feedback-form`` (its CSRF token), so
     they post without JavaScript too; ``aria-pressed`` tells the stored feedback."""
-    from django.urls import reverse  # noqa: PLC0415
-    from django.utils.translation import gettext  # noqa: PLC0415
-
+    page = page or _Page()
+    texts = page.texts
     buttons = []
     if message.content:
-        buttons.append(f'<button type="button" class="msg-action msg-copy" data-copy="{escape(message.content)}">'
-                       f'{escape(gettext("Copy"))}</button>')
+        buttons.append(f'<button type="button" class="msg-action msg-copy" data-copy="{html.escape(message.content)}">'
+                       f'{texts["copy"]}</button>')
     if message.role == "user" and editable:
-        buttons.append(_edit_link(message))
+        buttons.append(_edit_link(message, page))
     if message.role == "assistant":
-        url = reverse("chats:feedback", args=[message.conversation_id, message.id])
+        url = page.url("chats:feedback", message.conversation_id, message.id)
         feedback = metadata.get("feedback")
-        for value, icon, label in (("up", "👍", gettext("Good answer")), ("down", "👎", gettext("Bad answer"))):
+        for value, icon, label in (("up", "👍", texts["good"]), ("down", "👎", texts["bad"])):
             pressed = "true" if feedback == value else "false"
             buttons.append(
                 f'<button type="submit" form="feedback-form" formaction="{url}" name="value" value="{value}" '
-                f'class="msg-action msg-thumb" aria-pressed="{pressed}" title="{escape(label)}">'
-                f'<span aria-hidden="true">{icon}</span><span class="visually-hidden">{escape(label)}</span></button>'
+                f'class="msg-action msg-thumb" aria-pressed="{pressed}" title="{label}">'
+                f'<span aria-hidden="true">{icon}</span><span class="visually-hidden">{label}</span></button>'
             )
     if not buttons:
         return ""
@@ -287,25 +361,35 @@ def _when_texts(language: str) -> dict:
 def _day_text(day, language: str) -> str:
     from django.utils import formats  # noqa: PLC0415
 
-    return formats.date_format(day, "DATE_FORMAT")
+    return escape(formats.date_format(day, "DATE_FORMAT"))
 
 
-def _message_when(message, metadata: dict) -> str:
+@lru_cache(maxsize=1024)
+def _tokens_text(total: int, language: str) -> str:
+    from django.utils.translation import ngettext  # noqa: PLC0415
+
+    return ngettext("%(count)s token", "%(count)s tokens", total)
+
+
+@lru_cache(maxsize=256)
+def _model_name(model: str, language: str) -> str:
+    from agents.registry import display_name  # noqa: PLC0415
+
+    return str(display_name(model))
+
+
+def _message_when(message, metadata: dict, page: _Page | None = None) -> str:
     """The message's time (``<time datetime>``, in the active time zone; its title the date in the
     reader's language and the time) and, on an answer, what it cost: the model's friendly name,
     its tokens and how long it took. Those sit in a ``<details>`` whose summary is the time: its
     title shows them on hover, a tap or Enter opens them (phones, keyboards), without JavaScript."""
-    from django.utils import timezone  # noqa: PLC0415
-    from django.utils.translation import get_language, ngettext  # noqa: PLC0415
-
-    from agents.registry import display_name  # noqa: PLC0415
-
-    language = get_language() or ""
-    texts = _when_texts(language)
-    moment = timezone.localtime(message.timestamp)
-    clock = f"{moment:%H:%M}"
+    page = page or _Page()
+    language = page.language
+    texts = page.when
+    moment = message.timestamp.astimezone(page.zone)
+    clock = f"{moment.hour:02d}:{moment.minute:02d}"
     time_html = (f'<time datetime="{message.timestamp.isoformat()}" '
-                 f'title="{escape(_day_text(moment.date(), language))} {clock}">{clock}</time>')
+                 f'title="{_day_text(moment.date(), language)} {clock}">{clock}</time>')
     if message.role != "assistant":
         return time_html
 
@@ -317,30 +401,28 @@ def _message_when(message, metadata: dict) -> str:
     facts = []
     model = metadata.get("model")
     if isinstance(model, str) and model:
-        facts.append(str(display_name(model)))
-    facts.append(ngettext("%(count)s token", "%(count)s tokens", total) % {"count": grouped(total)}
+        facts.append(_model_name(model, language))
+    facts.append(_tokens_text(total, language) % {"count": grouped(total)}
                  + " " + texts["split"] % {"input": grouped(tokens_in), "output": grouped(tokens_out)})
     duration = metadata.get("duration_ms")
     if isinstance(duration, (int, float)) and not isinstance(duration, bool) and 0 <= duration < 10**9:
         seconds = f"{duration / 1000:.1f}".replace(".", texts["decimal"])
         facts.append(texts["seconds"] % {"seconds": seconds})
-    text = escape(" · ".join(facts))
+    text = html.escape(" · ".join(facts))
     return (f'<details class="msg-details"><summary title="{text}">{time_html}'
             f'<span class="visually-hidden"> · {texts["details"]}</span></summary>'
             f'<span class="msg-usage">{text}</span></details>')
 
 
-def _edit_link(message) -> str:
+def _edit_link(message, page: _Page | None = None) -> str:
     """Edit a person's message: the edit page without JavaScript, in place with it
     (static/js/message-edit.js)."""
-    from django.urls import reverse  # noqa: PLC0415
-    from django.utils.translation import gettext  # noqa: PLC0415
-
-    url = reverse("chats:message_edit", args=[message.conversation_id, message.id])
-    return f'<a class="msg-action msg-edit" href="{url}" data-edit-url="{url}">{escape(gettext("Edit"))}</a>'
+    page = page or _Page()
+    url = page.url("chats:message_edit", message.conversation_id, message.id)
+    return f'<a class="msg-action msg-edit" href="{url}" data-edit-url="{url}">{page.texts["edit"]}</a>'
 
 
-def _versions_control(message, metadata: dict, versions: dict | None) -> str:
+def _versions_control(message, metadata: dict, versions: dict | None, page: _Page | None = None) -> str:
     """"< 2/3 >" on an answer that has several versions (Regenerate keeps them): buttons of the
     page's ``#version-form`` (its CSRF token) posting the version to show, so they work without
     JavaScript; with it, static/js/message-edit.js swaps the item in place."""
@@ -354,40 +436,42 @@ def _versions_control(message, metadata: dict, versions: dict | None) -> str:
         with tenant(message.user_id):  # the stream's final item is rendered outside any request
             ids = answer_versions_of(message)
     else:
-        ids = versions.get(str(metadata.get("reply_to")), [])
+        ids = versions.get(str(metadata.get("reply_to")), ())
+        if len(ids) < 2:
+            return ""
     ids = [str(version) for version in ids]
     if len(ids) < 2 or str(message.id) not in ids:
         return ""
-    from django.urls import reverse  # noqa: PLC0415
-    from django.utils.translation import gettext  # noqa: PLC0415
-
+    page = page or _Page()
+    texts = page.texts
     number, total = ids.index(str(message.id)) + 1, len(ids)
 
     def step(target: int, icon: str, label: str, name: str) -> str:
         if 1 <= target <= total:
-            url = reverse("chats:answer_select", args=[message.conversation_id, ids[target - 1]])
+            url = page.url("chats:answer_select", message.conversation_id, ids[target - 1])
             where = f'form="version-form" formaction="{url}"'
         else:
             where = "disabled"
         return (f'<button type="submit" {where} class="msg-action msg-version" data-version-step="{name}" '
-                f'aria-label="{escape(label)}" title="{escape(label)}"><span aria-hidden="true">{icon}</span></button>')
+                f'aria-label="{label}" title="{label}"><span aria-hidden="true">{icon}</span></button>')
 
-    spoken = gettext("Version %(number)s of %(total)s") % {"number": number, "total": total}
+    spoken = texts["version"] % {"number": number, "total": total}
     return (
-        f'<div class="msg-versions" role="group" aria-label="{escape(gettext("Answer versions"))}">'
-        f'{step(number - 1, "&lsaquo;", gettext("Previous version"), "previous")}'
+        f'<div class="msg-versions" role="group" aria-label="{texts["versions"]}">'
+        f'{step(number - 1, "&lsaquo;", texts["previous"], "previous")}'
         f'<span class="msg-version-count" aria-hidden="true">{number}/{total}</span>'
-        f'<span class="visually-hidden">{escape(spoken)}</span>'
-        f'{step(number + 1, "&rsaquo;", gettext("Next version"), "next")}</div>'
+        f'<span class="visually-hidden">{html.escape(spoken)}</span>'
+        f'{step(number + 1, "&rsaquo;", texts["next"], "next")}</div>'
     )
 
 
 def message_items(messages, agent_name: str, versions: dict | None = None, editable: bool = True) -> SafeString:
     """The items of ``messages`` (one conversation's); its answers' versions are looked up once
-    when ``versions`` is not given."""
+    when ``versions`` is not given, the page's texts and addresses once for all of them."""
     messages = list(messages)
     if versions is None:
         from .selectors import answer_versions  # noqa: PLC0415
 
         versions = answer_versions(conversation_id=messages[0].conversation_id) if messages else {}
-    return as_safe("".join(message_item(m, agent_name, versions, editable) for m in messages))
+    page = _Page()
+    return as_safe("".join([message_item(m, agent_name, versions, editable, page) for m in messages]))

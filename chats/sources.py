@@ -20,10 +20,12 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import escape
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 _CITED = re.compile(r"\[(\d{1,3})\]")
 _TAG_OR_TEXT = re.compile(r"(<[^>]+>)")
@@ -91,7 +93,26 @@ def _panel_url(source: dict) -> str:
     position = source.get("position")
     if not isinstance(position, int) or isinstance(position, bool) or position < 0:
         return ""
-    return reverse("rag:passage", args=[document_id, position])
+    pieces = _passage_template(get_script_prefix(), str(get_urlconf() or settings.ROOT_URLCONF), get_language() or "")
+    if pieces is None:
+        return reverse("rag:passage", args=[document_id, position])
+    return f"{pieces[0]}{document_id}{pieces[1]}{position}{pieces[2]}"
+
+
+_SENTINEL_DOCUMENT = "00000000-0000-4000-8000-0000000000dd"
+_SENTINEL_POSITION = 987654321
+
+
+@lru_cache(maxsize=64)
+def _passage_template(prefix: str, urlconf: str, language: str) -> tuple[str, str, str] | None:
+    """The passage panel's address as pieces around the document id and position: one reverse()
+    per page rather than one per cited passage; None when they do not appear as such."""
+    url = reverse("rag:passage", args=[_SENTINEL_DOCUMENT, _SENTINEL_POSITION])
+    head, found, rest = url.partition(_SENTINEL_DOCUMENT)
+    middle, found_position, tail = rest.partition(str(_SENTINEL_POSITION))
+    if not (found and found_position) or _SENTINEL_DOCUMENT in tail or str(_SENTINEL_POSITION) in tail:
+        return None
+    return head, middle, tail
 
 
 def source_chips(citations, html: str) -> list[SourceChip]:
