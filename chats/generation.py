@@ -1,8 +1,8 @@
 """Answers written apart from the browser: a runner thread writes, SSE connections tail.
 
 ``reply_events`` is the body of the SSE endpoint. When nobody is writing the answer it takes the
-question's lock (``_claim``) and runs the turn (``chats.streaming.turn_events``) in a background
-thread of the web process, which publishes every event to the question's Redis Stream
+question's lock (``_claim``) and runs the turn (``chats.streaming.turn_events``) in a runner
+thread of the web process (kept between answers with its database connection: ``_RunnerThreads``), which publishes every event to the question's Redis Stream
 (``chats.events``); then it tails that stream from the browser's ``Last-Event-ID``. Closing the
 page, switching apps or losing the network only ends the tail; the answer is finished and stored
 all the same, and the next visit replays it (or shows it from the database).
@@ -24,9 +24,10 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from queue import Empty, SimpleQueue
 
 from django.contrib.auth import get_user_model
-from django.db import connection, connections
+from django.db import close_old_connections, connection, connections
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -44,6 +45,49 @@ TAIL_BLOCK_MS = 5000
 # (as before issue 07: bounded by the server's threads, and still finished if the reader leaves).
 MAX_RUNNERS = 64
 _runners = threading.BoundedSemaphore(MAX_RUNNERS)
+# A runner thread waits this long for the next answer before it closes its connections and ends.
+RUNNER_IDLE_SECONDS = 60
+
+
+class _RunnerThreads:
+    """The threads that write answers, kept between answers with their database connections: a
+    new thread would open a new PostgreSQL connection (and set its role) for every answer, about
+    a third of a short turn's server time. Each thread ends after ``RUNNER_IDLE_SECONDS`` without
+    work; ``_runners`` bounds how many answers run at once."""
+
+    def __init__(self):
+        self._tasks: SimpleQueue = SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0  # threads waiting for a task that no queued task has claimed
+
+    def submit(self, fn, *args) -> None:
+        with self._lock:
+            self._tasks.put((fn, args))
+            if self._idle > 0:
+                self._idle -= 1  # a waiting thread takes it
+                return
+        threading.Thread(target=self._work, name="chat-answer", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                fn, args = self._tasks.get(timeout=RUNNER_IDLE_SECONDS)
+            except Empty:
+                with self._lock:
+                    if not self._tasks.empty():
+                        continue  # claimed while the wait ended: take it
+                    self._idle -= 1
+                connections.close_all()
+                return
+            try:
+                fn(*args)
+            finally:
+                close_old_connections()  # kept for the next answer unless too old or broken
+                with self._lock:
+                    self._idle += 1
+
+
+_threads = _RunnerThreads()
 
 
 def _claim(*, user, conversation_id, user_message_id):
@@ -72,10 +116,7 @@ def _start_runner(*, user, user_message) -> bool:
     if not _runners.acquire(blocking=False):
         return False
     try:
-        threading.Thread(
-            target=_run_detached, args=(user.pk, user_message.conversation_id, user_message.id, translation.get_language()),
-            name=f"chat-answer-{user_message.id}", daemon=True,
-        ).start()
+        _threads.submit(_run_detached, user.pk, user_message.conversation_id, user_message.id, translation.get_language())
     except BaseException:
         _runners.release()
         raise
@@ -97,7 +138,6 @@ def _run_detached(user_id, conversation_id, user_message_id, language) -> None:
         logger.exception("chat answer runner failed for message %s", user_message_id)
         streaming.lock_release(user_message_id)  # the next tail records the turn as failed
     finally:
-        connections.close_all()  # this thread's connections only
         _runners.release()
 
 

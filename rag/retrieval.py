@@ -29,7 +29,7 @@ from .embedders import get_embedder
 from .errors import EmbeddingError, VectorStoreError
 from .fusion import fuse, similarity_floor, text_weight_for
 from .lexical import lexical_search
-from .models import RagSettings, Status
+from .models import RagChunk, RagSettings, Status
 from .types import Citation, CitedPassage
 from .vectorstores import get_vector_store, namespace_for_user
 from .vectorstores.base import META_DOCUMENT_ID
@@ -140,6 +140,8 @@ def retrieve(*, user, query: str, top_k: int | None = None, threshold: float | N
             collections = []
     exclude_document_ids = frozenset(str(i) for i in exclude_document_ids or ())
     with tenant(user.id):
+        if not RagChunk.objects.filter(user=user).exists():
+            return []  # nothing indexed (most chats): no embedding, no search, no round trips
         rag_settings = RagSettings.objects.filter(user=user).first()
     top_k = top_k or (rag_settings.top_k if rag_settings else 5)
     threshold = float(threshold if threshold is not None else (rag_settings.threshold if rag_settings else 0))

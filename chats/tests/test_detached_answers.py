@@ -159,3 +159,32 @@ def test_past_the_runner_limit_the_request_writes_the_answer_and_finishes_it_whe
         for _ in range(held):
             generation._runners.release()
     assert metering.usage_turns_in_flight(user=owner) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_answers_reuse_their_runner_thread_and_an_idle_one_ends(owner, owner_client, conversation, monkeypatch):
+    import threading
+
+    from chats import generation
+
+    earlier = {t.ident for t in threading.enumerate()}  # idle runners of earlier tests keep their own queue
+
+    def runners():
+        return [t for t in threading.enumerate() if t.name == "chat-answer" and t.ident not in earlier]
+
+    monkeypatch.setattr(generation, "RUNNER_IDLE_SECONDS", 1.5)
+    monkeypatch.setattr(generation, "_threads", generation._RunnerThreads())
+    seen = set()
+    for turn in range(3):
+        data = _post(owner_client, conversation, content=f"Question number {turn}")
+        parsed = _parse(consume(owner_client.get(data["stream_url"])))
+        assert parsed[-1][1] == "done" and parsed[-1][2]["status"] == "complete"
+        seen |= {t.ident for t in runners()}
+    assert len(seen) == 1, seen  # one thread (and its connection) wrote all three answers
+    deadline = time.monotonic() + 10
+    while runners() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not runners()  # idle past RUNNER_IDLE_SECONDS: it closed its connections and ended
+    # A new answer starts a new thread.
+    data = _post(owner_client, conversation, content="One more question")
+    assert _parse(consume(owner_client.get(data["stream_url"])))[-1][2]["status"] == "complete"
