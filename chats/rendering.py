@@ -51,6 +51,18 @@ _TAG_OR_TEXT = re.compile(r"(<[^>]+>)")
 
 
 def _highlight(code: str, language: str, _attrs) -> str:
+    if len(code) > HIGHLIGHT_CACHE_MAX_CHARS:  # rare; bounds the cache's memory
+        return _highlighted.__wrapped__(code, language)
+    return _highlighted(code, language)
+
+
+HIGHLIGHT_CACHE_MAX_CHARS = 8000
+
+
+# A pure function of (code, language): a streaming answer re-renders its finished code blocks with
+# every snapshot, and a page shows the same blocks again; Pygments is the slowest part of both.
+@lru_cache(maxsize=512)
+def _highlighted(code: str, language: str) -> str:
     try:
         lexer = get_lexer_by_name(language) if language else None
     except ClassNotFound:
