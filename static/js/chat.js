@@ -207,7 +207,11 @@
     var format = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }); // as the server writes it
     Array.prototype.forEach.call(scope.querySelectorAll(".msg-meta time[datetime]"), function (el) {
       var when = new Date(el.getAttribute("datetime"));
-      if (!isNaN(when)) { el.textContent = format.format(when); }
+      if (isNaN(when)) { return; }
+      // Written only where the browser's zone shows another time: 500 equal writes would make the
+      // browser style the whole list again before it shows the latest message.
+      var shown = format.format(when);
+      if (el.textContent !== shown) { el.textContent = shown; }
     });
   }
 
