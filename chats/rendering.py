@@ -329,7 +329,9 @@ def message_item(message, agent_name: str, versions: dict | None = None, editabl
 def _message_actions(message, metadata: dict, editable: bool = True, page: _Page | None = None) -> str:
     """Copy (the message's own text or Markdown, shown only with JavaScript: static/js/chat.js) and,
     on answers, thumbs up and down: buttons of the page's ``#feedback-form`` (its CSRF token), so
-    they post without JavaScript too; ``aria-pressed`` tells the stored feedback."""
+    they post without JavaScript too; ``aria-pressed`` tells the stored feedback. A thumb's name is
+    its ``aria-label`` (the emoji itself is not read: the label overrides the content), one element
+    where a hidden emoji and a hidden label were three (a 500-message page parses 500 fewer)."""
     page = page or _Page()
     texts = page.texts
     buttons = []
@@ -345,8 +347,8 @@ def _message_actions(message, metadata: dict, editable: bool = True, page: _Page
             pressed = "true" if feedback == value else "false"
             buttons.append(
                 f'<button type="submit" form="feedback-form" formaction="{url}" name="value" value="{value}" '
-                f'class="msg-action msg-thumb" aria-pressed="{pressed}" title="{label}">'
-                f'<span aria-hidden="true">{icon}</span><span class="visually-hidden">{label}</span></button>'
+                f'class="msg-action msg-thumb" aria-pressed="{pressed}" aria-label="{label}" title="{label}">'
+                f'{icon}</button>'
             )
     if not buttons:
         return ""
@@ -431,7 +433,7 @@ def _edit_link(message, page: _Page | None = None) -> str:
     (static/js/message-edit.js)."""
     page = page or _Page()
     url = page.url("chats:message_edit", message.conversation_id, message.id)
-    return f'<a class="msg-action msg-edit" href="{url}" data-edit-url="{url}">{page.texts["edit"]}</a>'
+    return f'<a class="msg-action msg-edit" href="{url}">{page.texts["edit"]}</a>'
 
 
 def _versions_control(message, metadata: dict, versions: dict | None, page: _Page | None = None) -> str:

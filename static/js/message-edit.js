@@ -128,7 +128,7 @@
     Array.prototype.forEach.call(buttons, function (button) { button.disabled = true; });
     var body = new FormData();
     body.append("content", area.value);
-    post(link.dataset.editUrl || link.getAttribute("href"), body).then(function (result) {
+    post(link.getAttribute("href"), body).then(function (result) {
       if (!result.ok) {
         showErrors(editor, result.data.errors || [strings.failed]);
         area.focus();
