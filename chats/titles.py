@@ -8,16 +8,13 @@ log. Otherwise, or when the model gives no title, the offline model names it fro
 from __future__ import annotations
 
 import logging
-import time
 
-from agents import registry, tokens
-from agents.providers import ChatMessage, ProviderError, Usage, provider_for_model
+from agents import registry
+from agents.providers import ChatMessage
 from agents.providers.offline import generate_title
 from core.tenancy import tenant
 from core.text import strip_control_chars
-from metrics import limits
-from metrics import services as metering
-from metrics.errors import LimitExceeded
+from metrics.calls import metered_call
 
 from .models import Conversation, MessageRole
 
@@ -64,43 +61,7 @@ def conversation_title_set_if_empty(*, user_id, conversation_id, title: str) -> 
 
 def _title_from_model(conversation: Conversation, model: str, question: str, answer: str) -> str:
     """The model's title for the exchange ("" if it could not give one), metered as a turn."""
-    user = conversation.user
     messages = [ChatMessage("system", TITLE_PROMPT), ChatMessage("user", f"User: {question}\n\nAssistant: {answer[:1500]}")]
-    prompt_tokens = tokens.estimate_messages_tokens(messages)
-    try:
-        reservation = limits.usage_reserve_turn(user=user, tokens=prompt_tokens)
-    except LimitExceeded:
-        logger.info("title generation for %s: monthly limit reached, offline title", conversation.id)
-        return ""
-    started = time.monotonic()
-    parts: list[str] = []
-    usage = None
-    success = False
-    try:
-        try:
-            for event in provider_for_model(model).stream(model=model, messages=messages, temperature=0.2, max_tokens=24):
-                if event.text:
-                    parts.append(event.text)
-                if event.finished:
-                    usage = event.usage
-                    success = not event.cancelled
-        except ProviderError as exc:
-            logger.info("title generation fell back to the offline model: %s", exc.detail or exc)
-            usage = exc.usage
-            parts = []
-        text = "".join(parts)
-        if usage is None:
-            usage = Usage(input_tokens=prompt_tokens, output_tokens=tokens.estimate_tokens(text) if text else 0, estimated=True)
-        metering.usage_record_turn(
-            user=user,
-            agent=conversation.agent,
-            conversation=conversation,
-            model=model,
-            tokens_input=usage.input_tokens,
-            tokens_output=usage.output_tokens,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            success=success,
-        )
-    finally:
-        limits.usage_release_turn(reservation)
-    return _clean_title(text) if success else ""
+    text = metered_call(conversation=conversation, model=model, messages=messages, temperature=0.2, max_tokens=24,
+                        purpose="title generation")
+    return _clean_title(text) if text else ""

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -128,47 +127,15 @@ def turn_query(*, user, conversation, model: str, question: str, previous: Seque
 
 def rewrite_followup(*, user, conversation, model: str, question: str, previous: Sequence[str]) -> str:
     """The model's standalone query for a follow-up ("" when it could not give one), metered as a turn."""
-    from agents import tokens  # noqa: PLC0415 - the optional rewrite's dependencies
-    from agents.providers import ChatMessage, ProviderError, Usage, provider_for_model  # noqa: PLC0415
-    from metrics import limits  # noqa: PLC0415
-    from metrics import services as metering  # noqa: PLC0415
-    from metrics.errors import LimitExceeded  # noqa: PLC0415
+    from agents.providers import ChatMessage  # noqa: PLC0415 - the optional rewrite's dependencies
+    from metrics.calls import metered_call  # noqa: PLC0415
 
     earlier = "\n".join(f"- {text[:500]}" for text in list(previous)[-FOLLOWUP_TURNS:])
     messages = [ChatMessage("system", REWRITE_PROMPT),
                 ChatMessage("user", f"Earlier questions:\n{earlier}\n\nLast question: {question[:1000]}")]
-    prompt_tokens = tokens.estimate_messages_tokens(messages)
-    try:
-        reservation = limits.usage_reserve_turn(user=user, tokens=prompt_tokens)
-    except LimitExceeded:
-        logger.info("follow-up rewrite for %s: monthly limit reached, condensed query", conversation.id)
-        return ""
-    started = time.monotonic()
-    parts: list[str] = []
-    usage = None
-    success = False
-    try:
-        try:
-            for event in provider_for_model(model).stream(model=model, messages=messages, temperature=0.0, max_tokens=64):
-                if event.text:
-                    parts.append(event.text)
-                if event.finished:
-                    usage = event.usage
-                    success = not event.cancelled
-        except ProviderError as exc:
-            logger.info("follow-up rewrite fell back to the condensed query: %s", exc.detail or exc)
-            usage = exc.usage
-            parts = []
-        text = "".join(parts)
-        if usage is None:
-            usage = Usage(input_tokens=prompt_tokens, output_tokens=tokens.estimate_tokens(text) if text else 0,
-                          estimated=True)
-        metering.usage_record_turn(user=user, agent=conversation.agent, conversation=conversation, model=model,
-                                   tokens_input=usage.input_tokens, tokens_output=usage.output_tokens,
-                                   duration_ms=int((time.monotonic() - started) * 1000), success=success)
-    finally:
-        limits.usage_release_turn(reservation)
-    if not success:
+    text = metered_call(conversation=conversation, model=model, messages=messages, temperature=0.0, max_tokens=64,
+                        purpose="follow-up rewrite")
+    if not text:
         return ""
     lines = [line for line in strip_control_chars(text).splitlines() if line.strip()]
     return " ".join(lines[0].strip().strip("\"'“”«»").split())[:REWRITE_MAX_CHARS] if lines else ""
