@@ -40,6 +40,15 @@ urlpatterns = [
     # --- /s/ → storage/share_urls.py (public share links); its owner pages (links, logs, trash) under /files/ ---
     path("s/", include("storage.share_urls")),
     path("files/", include((share_urls.owner_urlpatterns, "shares_owner"))),
+    # --- /artifacts/ → artifacts/; /a/ → its public share pages ---
+    path("artifacts/", include("artifacts.urls")),
+    path("a/", include("artifacts.share_urls")),
+    # --- /finance/ → finance/ ---
+    path("finance/", include("finance.urls")),
+    # --- /health/ → health/ ---
+    path("health/", include("health.urls")),
+    # --- /support/ → support/ ---
+    path("support/", include("support.urls")),
 ]
 
 handler400 = "config.views.bad_request"

@@ -1,0 +1,7 @@
+"""URL map of /support/ (see config/urls.py)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "support"
+
+urlpatterns: list = []
