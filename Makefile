@@ -7,13 +7,17 @@ STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha256sum | cut -c
 
 .PHONY: run dev test lint setup services-up services-down messages check-schema clean
 
+# run and test start the embedded services while packages install (config/install.py).
+run: export CJH_EARLY_SERVICES=1
 run: setup
 	$(PY) -m config.devserver run
 
 # The same as `make run`, with Django's debug pages (tracebacks, URL patterns): never in production.
+dev: export CJH_EARLY_SERVICES=1
 dev: setup
 	DEBUG=1 $(PY) -m config.devserver run
 
+test: export CJH_EARLY_SERVICES=1
 test: setup lint
 	$(PY) -m config.devserver test $(ARGS)
 
@@ -23,10 +27,8 @@ lint: setup
 
 setup: $(STAMP)
 
-$(STAMP): $(REQS)
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip==25.3
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
+$(STAMP): $(REQS) config/install.py
+	$(PYTHON) config/install.py
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -1,6 +1,7 @@
 """Embedded services and the two developer commands.
 
     python -m config.devserver up        start embedded PostgreSQL / Redis (those not configured)
+    python -m config.devserver up-early  the same, on behalf of the next run/test (see config/install.py)
     python -m config.devserver down      stop them
     python -m config.devserver prepare   up + roles + database + migrations
     python -m config.devserver run       prepare + demo data, then web, worker and beat (Ctrl-C stops all)
@@ -84,9 +85,13 @@ def _redis_binary() -> Path:
 
 def _redis_ping(socket_path: Path) -> bool:
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     try:
-        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping())
+        # No retries: redis-py's default (3, with backoff) turns "not running yet" into a 4 s wait.
+        client = redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0))
+        return bool(client.ping())
     except Exception:
         return False
 
@@ -158,6 +163,30 @@ def running() -> dict[str, bool]:
     }
 
 
+# Services `make setup` started early (while packages installed) for the `run`/`test` that follows:
+# that command owns them, so it stops them when it ends, as if it had started them itself.
+EARLY_MARKER = embedded.VAR_DIR / "services-started-early"
+
+
+def up_early() -> None:
+    was_running = running()
+    up()
+    started = [name for name, wanted in (("postgres", _pg_wanted()), ("redis", _redis_wanted())) if wanted and not was_running[name]]
+    embedded.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    EARLY_MARKER.write_text(" ".join(started))
+
+
+def _running_before_this_command() -> dict[str, bool]:
+    """Which services were up before this command, not counting those started early for it."""
+    was_running = running()
+    try:
+        early = EARLY_MARKER.read_text().split()
+        EARLY_MARKER.unlink()
+    except OSError:
+        early = []
+    return {name: up_ and name not in early for name, up_ in was_running.items()}
+
+
 def up() -> None:
     if _pg_wanted():
         pg_up()
@@ -195,6 +224,7 @@ def _interrupt(signum, frame):
 
 def run() -> int:
     """Serve the app with its worker and scheduler; Ctrl-C stops them and the embedded services."""
+    _running_before_this_command()  # run stops the embedded services whoever started them
     prepare()
     manage("check", "--database", "default", "--fail-level", "CRITICAL")  # says what is missing, e.g. for RAG
     manage("seed_demo")
@@ -224,7 +254,7 @@ def test(args: list[str]) -> int:
     """Run pytest against the embedded (or configured) services; stop what this call started."""
     from config import bootstrap
 
-    was_running = running()
+    was_running = _running_before_this_command()
     up()
     try:
         bootstrap.ensure_roles(bootstrap.plan())
@@ -246,6 +276,8 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "up":
         up()
+    elif command == "up-early":
+        up_early()
     elif command == "down":
         down()
     elif command == "prepare":

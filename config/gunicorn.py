@@ -10,6 +10,9 @@ workers = int(os.environ.get("WEB_WORKERS", "2"))
 threads = int(os.environ.get("WEB_THREADS", "32"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "120"))
 graceful_timeout = 10
+# The app is imported and warmed (config/warmup.py) once in the master, then the workers fork from
+# it: the first request after "ready" answers like the hundredth, and the workers share the pages.
+preload_app = os.environ.get("WEB_PRELOAD", "1") != "0"
 # Per checkout, under var/: gunicorn's default ($XDG_RUNTIME_DIR/gunicorn.ctl) is shared by every
 # checkout on the host, so a second `make run` would take over (or be refused) the first one's socket.
 control_socket = str(embedded.gunicorn_control_socket())

@@ -17,3 +17,8 @@ def _report_vector_store() -> None:
 
 
 _report_vector_store()
+
+if os.environ.get("WEB_WARMUP", "1") != "0":
+    from config.warmup import warm
+
+    warm()
