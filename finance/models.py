@@ -17,7 +17,9 @@ EMPTY_LIST = models.Value([], models.JSONField())
 
 
 def money(verbose_name, **kwargs):
-    return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs)
+    """Three decimals in the column so every ISO 4217 minor unit fits (KWD has 3); the services round
+    each amount to its own currency's exponent (finance.money) before it is stored."""
+    return models.DecimalField(verbose_name, max_digits=16, decimal_places=3, **kwargs)
 
 
 class FinancialProfile(UUIDModel, CreatedAtModel):
@@ -25,6 +27,9 @@ class FinancialProfile(UUIDModel, CreatedAtModel):
     currency = models.CharField(_("currency"), max_length=3, default="USD", db_default="USD")
     financial_goals = models.JSONField(_("goals"), default=dict, db_default=EMPTY_JSON, blank=True)
     ai_analysis = models.JSONField(_("AI analysis"), default=dict, db_default=EMPTY_JSON, blank=True)
+    # Beyond the ERD: the profile page's two figures (money in the profile currency).
+    monthly_income = money(_("monthly income"), null=True, blank=True)
+    savings_goal = money(_("savings goal"), null=True, blank=True)
 
     class Meta:
         db_table = "financial_profiles"
@@ -56,10 +61,13 @@ class FinancialAccount(FinanceChild):
     user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
     name = models.CharField(_("name"), max_length=120)
     type = models.CharField(_("type"), max_length=12, choices=AccountType.choices)
+    # Kept by the database (finance migration 0004): opening balance plus the account's transactions.
+    # A direct write of this column is ignored by a trigger, so a stale save never clobbers it.
     balance = money(_("balance"), default=0, db_default=0)
     currency = models.CharField(_("currency"), max_length=3, default="USD", db_default="USD")
     is_active = models.BooleanField(_("active"), default=True, db_default=True)
     credit_limit = money(_("credit limit"), null=True, blank=True)
+    opening_balance = money(_("opening balance"), default=0, db_default=0)  # beyond the ERD
 
     class Meta:
         db_table = "financial_accounts"
@@ -95,6 +103,15 @@ class Transaction(FinanceChild):
     from_account = fields.ForeignKey(FinancialAccount, db_on_delete="SET NULL", null=True, blank=True, related_name="transfers_out")
     to_account = fields.ForeignKey(FinancialAccount, db_on_delete="SET NULL", null=True, blank=True, related_name="transfers_in")
     is_recurring = models.BooleanField(_("recurring"), default=False, db_default=False)
+    # Beyond the ERD. The amount's currency (the account's when written; kept if the account goes).
+    currency = models.CharField(_("currency"), max_length=3, default="USD", db_default="USD")
+    # A transfer is two rows (one per leg, each on its own account, both naming from/to) sharing
+    # transfer_id; across currencies each leg holds its own amount and both hold the rate.
+    transfer_id = models.UUIDField(_("transfer"), null=True, blank=True)
+    exchange_rate = models.DecimalField(_("exchange rate"), max_digits=24, decimal_places=10, null=True, blank=True)
+    import_batch = fields.ForeignKey("ImportBatch", db_on_delete="SET NULL", null=True, blank=True, related_name="transactions")
+    external_id = models.CharField(_("bank id"), max_length=255, blank=True, default="", db_default="")
+    recurring_payment = fields.ForeignKey("RecurringPayment", db_on_delete="SET NULL", null=True, blank=True, related_name="occurrences")
 
     class Meta:
         db_table = "transactions"
@@ -106,9 +123,21 @@ class Transaction(FinanceChild):
             models.CheckConstraint(
                 condition=~Q(type="transfer") | ~Q(from_account=F("to_account")), name="transactions_transfer_between_two_accounts"
             ),
+            models.CheckConstraint(
+                condition=~Q(type="transfer") | Q(account__isnull=True) | Q(account=F("from_account")) | Q(account=F("to_account")),
+                name="transactions_transfer_leg_on_its_account",
+            ),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="transactions_currency_iso"),
+            models.CheckConstraint(condition=Q(exchange_rate__isnull=True) | Q(exchange_rate__gt=0), name="transactions_exchange_rate_positive"),
+            # One transaction per occurrence of a recurring payment, whatever runs the job.
+            models.UniqueConstraint(fields=["recurring_payment", "date"], condition=Q(recurring_payment__isnull=False), name="transactions_one_per_occurrence"),
         ]
         indexes = [
             models.Index(F("financial_profile"), F("date").desc(), name="idx_transactions_profile_date"),
+            models.Index(fields=["user", "-date"], name="idx_transactions_user_date"),
+            models.Index(fields=["account", "-date"], name="idx_transactions_account_date"),
+            models.Index(fields=["transfer_id"], condition=Q(transfer_id__isnull=False), name="idx_transactions_transfer"),
+            models.Index(fields=["import_batch"], condition=Q(import_batch__isnull=False), name="idx_transactions_import"),
         ]
 
     def __str__(self) -> str:
@@ -133,6 +162,9 @@ class Budget(FinanceChild):
     end_date = models.DateField(_("end"), null=True, blank=True)
     alert_threshold = models.IntegerField(_("alert at (%)"), default=80, db_default=80)
     is_active = models.BooleanField(_("active"), default=True, db_default=True)
+    # Beyond the ERD: an optional account the budget watches, and the rollover option.
+    account = fields.ForeignKey(FinancialAccount, db_on_delete="SET NULL", null=True, blank=True, related_name="budgets")
+    rollover = models.BooleanField(_("roll over the unspent amount"), default=False, db_default=False)
 
     class Meta:
         db_table = "budgets"
@@ -169,6 +201,7 @@ class Debt(FinanceChild):
     status = models.CharField(_("status"), max_length=10, choices=[("ACTIVE", _("Active")), ("PAID_OFF", _("Paid off")), ("DEFAULTED", _("Defaulted"))], default="ACTIVE", db_default="ACTIVE")
     priority = models.IntegerField(_("priority"), default=0, db_default=0)
     account_number = EncryptedTextField(_("account number"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="USD", db_default="USD")  # beyond the ERD
 
     class Meta:
         db_table = "debts"
@@ -221,6 +254,9 @@ class Investment(FinanceChild):
     purchase_date = models.DateField(_("purchased"), null=True, blank=True)
     returns = money(_("returns"), null=True, blank=True)
     returns_percentage = models.DecimalField(_("returns (%)"), max_digits=9, decimal_places=3, null=True, blank=True)
+    # Beyond the ERD: the prices' currency and the date of the current price.
+    currency = models.CharField(_("currency"), max_length=3, default="USD", db_default="USD")
+    price_date = models.DateField(_("price date"), null=True, blank=True)
 
     class Meta:
         db_table = "investments"
@@ -252,3 +288,130 @@ class RecurringPayment(FinanceChild):
             models.CheckConstraint(condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")), name="recurring_payments_dates_ordered"),
         ]
         indexes = [models.Index(fields=["financial_profile", "next_due_date"], name="idx_recurring_payments_due")]
+
+
+# --- beyond the ERD: categories, exchange rates, imports, alerts ---------------------------------------
+
+
+class Category(FinanceChild):
+    """A person's categories (a top level and its subcategories), seeded in their language."""
+
+    financial_profile = fields.ForeignKey(FinancialProfile, db_on_delete="CASCADE", related_name="categories")
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    parent = fields.ForeignKey("self", db_on_delete="CASCADE", null=True, blank=True, related_name="children")
+    name = models.CharField(_("name"), max_length=60)
+
+    class Meta:
+        db_table = "finance_categories"
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["financial_profile", "parent", "name"], nulls_distinct=False, name="finance_categories_unique_name"),
+        ]
+        indexes = [models.Index(fields=["user"], name="idx_finance_categories_user")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExchangeRate(FinanceChild):
+    """1 unit of ``currency`` is worth ``rate`` units of the profile currency on ``date``."""
+
+    financial_profile = fields.ForeignKey(FinancialProfile, db_on_delete="CASCADE", related_name="exchange_rates")
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    currency = models.CharField(_("currency"), max_length=3)
+    date = models.DateField(_("date"))
+    rate = models.DecimalField(_("rate"), max_digits=24, decimal_places=10)
+
+    class Meta:
+        db_table = "exchange_rates"
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        constraints = [
+            models.UniqueConstraint(fields=["financial_profile", "currency", "date"], name="exchange_rates_one_per_day"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rates_rate_positive"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="exchange_rates_currency_iso"),
+        ]
+        indexes = [models.Index(fields=["user", "currency", "-date"], name="idx_exchange_rates_user")]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.date} {self.rate}"
+
+
+class ImportBatch(FinanceChild):
+    """One CSV/OFX import: its parsed rows wait here (PREVIEW) until the person confirms."""
+
+    class Status(models.TextChoices):
+        PREVIEW = "PREVIEW", _("Waiting for confirmation")
+        DONE = "DONE", _("Imported")
+        UNDONE = "UNDONE", _("Undone")
+
+    financial_profile = fields.ForeignKey(FinancialProfile, db_on_delete="CASCADE", related_name="imports")
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    account = fields.ForeignKey(FinancialAccount, db_on_delete="CASCADE", related_name="imports")
+    source = models.CharField(_("format"), max_length=4)
+    filename = models.CharField(_("file"), max_length=255)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PREVIEW, db_default=Status.PREVIEW)
+    rows = models.JSONField(_("rows"), default=list, db_default=EMPTY_LIST, blank=True)
+    imported_count = models.IntegerField(_("imported"), default=0, db_default=0)
+    duplicate_count = models.IntegerField(_("duplicates"), default=0, db_default=0)
+
+    class Meta:
+        db_table = "finance_imports"
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        constraints = [models.CheckConstraint(condition=Q(status__in=["PREVIEW", "DONE", "UNDONE"]), name="finance_imports_status_valid")]
+        indexes = [models.Index(fields=["user", "-created_at"], name="idx_finance_imports_user")]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class ImportMapping(FinanceChild):
+    """The CSV column mapping and formats last used for an account."""
+
+    financial_profile = fields.ForeignKey(FinancialProfile, db_on_delete="CASCADE", related_name="import_mappings")
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    account = fields.OneToOneField(FinancialAccount, db_on_delete="CASCADE", related_name="import_mapping")
+    mapping = models.JSONField(_("mapping"), default=dict, db_default=EMPTY_JSON)
+
+    class Meta:
+        db_table = "finance_import_mappings"
+        verbose_name = _("import mapping")
+        verbose_name_plural = _("import mappings")
+        indexes = [models.Index(fields=["user"], name="idx_finance_mappings_user")]
+
+
+class FinanceAlert(FinanceChild):
+    """A budget threshold reached in one period, or a recurring payment due: shown as a banner on the
+    finance pages and emailed once (the unique constraints make each exactly once)."""
+
+    class Kind(models.TextChoices):
+        BUDGET = "BUDGET", _("Budget")
+        DUE = "DUE", _("Payment due")
+
+    financial_profile = fields.ForeignKey(FinancialProfile, db_on_delete="CASCADE", related_name="alerts")
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    kind = models.CharField(_("kind"), max_length=6, choices=Kind.choices)
+    budget = fields.ForeignKey(Budget, db_on_delete="CASCADE", null=True, blank=True, related_name="alerts")
+    recurring_payment = fields.ForeignKey(RecurringPayment, db_on_delete="CASCADE", null=True, blank=True, related_name="alerts")
+    period_start = models.DateField(_("period"))
+    threshold = models.IntegerField(_("threshold (%)"), default=0, db_default=0)
+    dismissed = models.BooleanField(_("dismissed"), default=False, db_default=False)
+
+    class Meta:
+        db_table = "finance_alerts"
+        verbose_name = _("finance alert")
+        verbose_name_plural = _("finance alerts")
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["BUDGET", "DUE"]), name="finance_alerts_kind_valid"),
+            models.CheckConstraint(
+                condition=(Q(kind="BUDGET") & Q(budget__isnull=False) & Q(recurring_payment__isnull=True))
+                | (Q(kind="DUE") & Q(recurring_payment__isnull=False) & Q(budget__isnull=True)),
+                name="finance_alerts_one_subject",
+            ),
+            models.UniqueConstraint(fields=["budget", "period_start", "threshold"], condition=Q(budget__isnull=False), name="finance_alerts_budget_once"),
+            models.UniqueConstraint(fields=["recurring_payment", "period_start"], condition=Q(recurring_payment__isnull=False), name="finance_alerts_due_once"),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="idx_finance_alerts_user")]

@@ -12,6 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from functools import partial
+from typing import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -150,14 +151,26 @@ def usage_alert_notify(*, user_id: uuid.UUID | str, alert_id: uuid.UUID | str) -
     facts = _alert_facts(user_id=user_id, alert_id=alert_id)
     if facts is None:
         return False
-    sent_key = f"metrics:usage-alert-email:{alert_id}"
+    return alert_email_once(
+        f"metrics:usage-alert-email:{alert_id}", language=facts.language, recipient=facts.email,
+        compose=partial(_alert_email, facts),
+    )
+
+
+def alert_email_once(sent_key: str, *, language: str, recipient: str, compose: Callable[[], tuple[str, str]]) -> bool:
+    """Send one alert's email at most once (shared by the usage and finance alerts).
+
+    The alert row is made exactly once by its unique key; this makes its email once too: a cache key
+    taken before sending turns a redelivered task into a no-op, and is released if sending fails.
+    ``compose`` returns (subject, body) and runs in ``language``.
+    """
     if not cache.add(sent_key, 1, timeout=ALERT_EMAIL_SENT_TTL):
-        logger.info("usage alert %s: email already sent", alert_id)
+        logger.info("alert email %s already sent", sent_key)
         return False
     try:
-        with translation.override(facts.language):
-            subject, body = _alert_email(facts)
-        send_mail(subject=subject, message=body, from_email=None, recipient_list=[facts.email])
+        with translation.override(language):
+            subject, body = compose()
+        send_mail(subject=subject, message=body, from_email=None, recipient_list=[recipient])
     except Exception:
         cache.delete(sent_key)
         raise

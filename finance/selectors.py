@@ -1,0 +1,352 @@
+"""Reads of the finance domain, scoped to the person (RLS is the second wall).
+
+Totals are converted to the profile currency in PostgreSQL with the latest rate on or before each
+transaction's date; a transaction with no such rate is counted as missing (the total is marked
+incomplete), never converted at 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.http import Http404
+
+from .dates import period_bounds
+from .models import (
+    AccountType,
+    Budget,
+    Category,
+    Debt,
+    ExchangeRate,
+    FinanceAlert,
+    FinancialAccount,
+    FinancialProfile,
+    ImportBatch,
+    Investment,
+    RecurringPayment,
+    Transaction,
+    TransactionType,
+)
+from .money import round_money
+
+LIABILITIES = (AccountType.CREDIT_CARD, AccountType.LOAN)
+MONEY = DecimalField(max_digits=30, decimal_places=10)
+
+
+def get_owned(model, user, pk):
+    """One of the person's rows, or 404 (another person's id answers exactly like a missing one)."""
+    row = model.objects.filter(pk=pk, user=user).first()
+    if row is None:
+        raise Http404
+    return row
+
+
+def profile_of(user) -> FinancialProfile | None:
+    return FinancialProfile.objects.filter(user=user).first()
+
+
+@dataclass
+class Total:
+    """A sum in the profile currency; ``missing`` lists the currencies with no rate (incomplete)."""
+
+    amount: Decimal
+    currency: str
+    missing: set[str] = field(default_factory=set)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def _rate_subquery(date_ref: str = "date", currency_ref: str = "currency"):
+    return Subquery(
+        ExchangeRate.objects.filter(
+            financial_profile=OuterRef("financial_profile"), currency=OuterRef(currency_ref), date__lte=OuterRef(date_ref)
+        ).order_by("-date").values("rate")[:1],
+        output_field=MONEY,
+    )
+
+
+def with_converted(queryset, profile_currency: str):
+    """Annotate ``converted`` (the amount in the profile currency, NULL when no rate) and ``signed``."""
+    return queryset.annotate(
+        rate=Case(When(currency=profile_currency, then=Value(Decimal(1), output_field=MONEY)), default=_rate_subquery(), output_field=MONEY),
+    ).annotate(converted=ExpressionWrapper(F("amount") * F("rate"), output_field=MONEY))
+
+
+def converted_total(queryset, profile_currency: str) -> Total:
+    rows = (
+        with_converted(queryset, profile_currency)
+        .values("currency")
+        .annotate(total=Sum("converted"), missing=Count("id", filter=Q(rate__isnull=True)))
+    )
+    total, missing = Decimal(0), set()
+    for row in rows:
+        total += row["total"] or 0
+        if row["missing"]:
+            missing.add(row["currency"])
+    return Total(round_money(total, profile_currency), profile_currency, missing)
+
+
+# --- accounts and net worth -------------------------------------------------------------------------
+
+
+def accounts_of(user, *, active_only: bool = False):
+    qs = FinancialAccount.objects.filter(user=user).order_by("-is_active", "name")
+    return qs.filter(is_active=True) if active_only else qs
+
+
+def latest_rates(profile: FinancialProfile, on: dt.date) -> dict[str, Decimal]:
+    """Each currency's latest rate on or before ``on``. One query."""
+    rows = (
+        ExchangeRate.objects.filter(financial_profile=profile, date__lte=on)
+        .order_by("currency", "-date").distinct("currency").values_list("currency", "rate")
+    )
+    return dict(rows)
+
+
+def net_worth(profile: FinancialProfile, accounts: list[FinancialAccount], *, on: dt.date | None = None) -> dict:
+    """Assets − liabilities in the profile currency. A balance below zero is owed (a card or a loan is
+    spent from, so its balance goes negative), above zero is held; an account in a currency with no
+    rate is left out and the figure marked incomplete. Transfers move money between two of these
+    balances, so they never change the total."""
+    on = on or dt.date.today()
+    rates = latest_rates(profile, on)
+    assets, liabilities, missing = Decimal(0), Decimal(0), set()
+    for account in accounts:
+        if account.currency == profile.currency:
+            value = account.balance
+        elif account.currency in rates:
+            value = account.balance * rates[account.currency]
+        else:
+            missing.add(account.currency)
+            continue
+        if value < 0:
+            liabilities -= value
+        else:
+            assets += value
+    total = assets - liabilities
+    c = profile.currency
+    return {"assets": round_money(assets, c), "liabilities": round_money(liabilities, c), "total": round_money(total, c),
+            "currency": c, "missing": sorted(missing), "complete": not missing}
+
+
+# --- transactions --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransactionFilters:
+    q: str = ""
+    account: object = None
+    category: str = ""
+    type: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+
+
+def transactions_of(user, filters: TransactionFilters):
+    """The list, newest first; a transfer shows as its outgoing leg (the other leg is the same move)."""
+    qs = (
+        Transaction.objects.filter(user=user)
+        .exclude(Q(type=TransactionType.TRANSFER) & ~Q(account_id=F("from_account_id")) & Q(from_account__isnull=False))
+        .select_related("account", "to_account", "from_account")
+        .order_by("-date", "-created_at", "-id")
+    )
+    if filters.q:
+        qs = qs.filter(Q(description__icontains=filters.q) | Q(category__icontains=filters.q) | Q(tags__icontains=filters.q))
+    if filters.account:
+        qs = qs.filter(Q(account_id=filters.account) | Q(to_account_id=filters.account) | Q(from_account_id=filters.account))
+    if filters.category:
+        qs = qs.filter(Q(category=filters.category) | Q(subcategory=filters.category))
+    if filters.type:
+        qs = qs.filter(type=filters.type)
+    if filters.date_from:
+        qs = qs.filter(date__gte=filters.date_from)
+    if filters.date_to:
+        qs = qs.filter(date__lte=filters.date_to)
+    if filters.amount_min is not None:
+        qs = qs.filter(amount__gte=filters.amount_min)
+    if filters.amount_max is not None:
+        qs = qs.filter(amount__lte=filters.amount_max)
+    return qs
+
+
+def categories_of(profile: FinancialProfile) -> list[Category]:
+    """Top-level categories with ``children`` prefetched (two queries)."""
+    return list(Category.objects.filter(financial_profile=profile, parent__isnull=True).prefetch_related("children").order_by("name"))
+
+
+def category_names(profile: FinancialProfile) -> list[str]:
+    return list(Category.objects.filter(financial_profile=profile, parent__isnull=True).order_by("name").values_list("name", flat=True))
+
+
+# --- budgets --------------------------------------------------------------------------------------------
+
+
+def budget_spending_qs(budget: Budget, start: dt.date, end: dt.date):
+    qs = Transaction.objects.filter(
+        financial_profile_id=budget.financial_profile_id, type=TransactionType.EXPENSE, category=budget.category,
+        date__gte=start, date__lt=end,
+    )
+    if budget.account_id:
+        qs = qs.filter(account_id=budget.account_id)
+    return qs
+
+
+def budget_progress(budget: Budget, profile: FinancialProfile, *, today: dt.date | None = None) -> dict:
+    """This period's spending against the amount (plus the previous period's rest with rollover).
+    Only expenses count: income and transfers never do."""
+    today = today or dt.date.today()
+    start, end = period_bounds(budget.period, budget.start_date, max(today, budget.start_date))
+    currency = budget.account.currency if budget.account_id else profile.currency
+    spent = converted_total(budget_spending_qs(budget, start, end), currency) if not budget.account_id else Total(
+        round_money(budget_spending_qs(budget, start, end).aggregate(s=Coalesce(Sum("amount"), Decimal(0)))["s"], currency), currency
+    )
+    available = budget.amount
+    carried = Decimal(0)
+    if budget.rollover and start > budget.start_date:
+        prev_start, _prev_end = period_bounds(budget.period, budget.start_date, start - dt.timedelta(days=1))
+        previous = converted_total(budget_spending_qs(budget, prev_start, start), currency)
+        carried = budget.amount - previous.amount
+        available += carried
+    percent = int(spent.amount * 100 / available) if available > 0 else 100
+    return {
+        "budget": budget, "start": start, "end": end - dt.timedelta(days=1), "spent": spent.amount, "available": available,
+        "carried": carried, "remaining": available - spent.amount, "percent": percent, "bar": max(0, min(percent, 100)),
+        "currency": currency, "complete": spent.complete, "missing": sorted(spent.missing),
+    }
+
+
+def budgets_of(user):
+    return Budget.objects.filter(user=user).select_related("account").order_by("-is_active", "name")
+
+
+# --- alerts -----------------------------------------------------------------------------------------------
+
+
+def alerts_banner(user) -> list[FinanceAlert]:
+    return list(
+        FinanceAlert.objects.filter(user=user, dismissed=False).select_related("budget", "recurring_payment").order_by("-created_at")[:5]
+    )
+
+
+# --- the rest ------------------------------------------------------------------------------------------------
+
+
+def debts_of(user):
+    return Debt.objects.filter(user=user).order_by("status", "-priority", "name")
+
+
+def investments_of(user):
+    return Investment.objects.filter(user=user).order_by("type", "name")
+
+
+def recurring_of(user):
+    return RecurringPayment.objects.filter(user=user).select_related("account").order_by("-is_active", "next_due_date")
+
+
+def last_import(user) -> ImportBatch | None:
+    return ImportBatch.objects.filter(user=user, status=ImportBatch.Status.DONE).select_related("account").order_by("-created_at").first()
+
+
+# --- reports -------------------------------------------------------------------------------------------------
+
+
+def monthly_income_expense(profile: FinancialProfile, *, start: dt.date, end: dt.date) -> list[dict]:
+    """Per month: income and expense in the profile currency, and whether a rate was missing."""
+    qs = with_converted(
+        Transaction.objects.filter(financial_profile=profile, type__in=[TransactionType.INCOME, TransactionType.EXPENSE], date__gte=start, date__lte=end),
+        profile.currency,
+    )
+    rows = (
+        qs.annotate(month=TruncMonth("date")).values("month", "type")
+        .annotate(total=Sum("converted"), missing=Count("id", filter=Q(rate__isnull=True))).order_by("month")
+    )
+    months: dict = {}
+    for row in rows:
+        entry = months.setdefault(row["month"], {"month": row["month"], "income": Decimal(0), "expense": Decimal(0), "complete": True})
+        entry[row["type"]] = round_money(row["total"] or 0, profile.currency)
+        if row["missing"]:
+            entry["complete"] = False
+    for entry in months.values():
+        entry["net"] = entry["income"] - entry["expense"]
+    return list(months.values())
+
+
+def spending_by_category(profile: FinancialProfile, *, start: dt.date, end: dt.date) -> tuple[list[dict], bool]:
+    qs = with_converted(
+        Transaction.objects.filter(financial_profile=profile, type=TransactionType.EXPENSE, date__gte=start, date__lte=end), profile.currency,
+    )
+    rows = qs.values("category").annotate(total=Sum("converted"), missing=Count("id", filter=Q(rate__isnull=True))).order_by("-total")
+    out = [{"category": row["category"], "total": round_money(row["total"] or 0, profile.currency)} for row in rows]
+    return out, not any(row["missing"] for row in rows)
+
+
+def balance_delta_expression():
+    """What a row adds to its account's balance (the same rule as the database trigger)."""
+    return Case(
+        When(type=TransactionType.INCOME, then=F("amount")),
+        When(type=TransactionType.EXPENSE, then=-F("amount")),
+        When(Q(type=TransactionType.TRANSFER) & Q(account_id=F("to_account_id")), then=F("amount")),
+        When(Q(type=TransactionType.TRANSFER) & Q(account_id=F("from_account_id")), then=-F("amount")),
+        default=Value(Decimal(0)), output_field=MONEY,
+    )
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    y, m = divmod(year * 12 + month, 12)
+    return dt.date(y, m + 1, 1) - dt.timedelta(days=1)
+
+
+def net_worth_over_time(profile: FinancialProfile, accounts: list[FinancialAccount], *, months: int = 12,
+                        today: dt.date | None = None) -> list[dict]:
+    """Net worth at each of the last ``months`` month ends (today for the current month): today's
+    balances less what each account's transactions changed after that day. Two queries."""
+    today = today or dt.date.today()
+    ends = []
+    for k in range(months - 1, -1, -1):
+        y, m = divmod(today.year * 12 + today.month - 1 - k, 12)
+        ends.append(min(today, _month_end(y, m + 1)))
+    deltas = (
+        Transaction.objects.filter(financial_profile=profile, account__isnull=False, date__gt=ends[0])
+        .annotate(month=TruncMonth("date")).values("account_id", "month")
+        .annotate(delta=Sum(balance_delta_expression())).order_by()
+    )
+    by_month: dict = {}
+    future: dict = {}
+    for row in deltas:
+        if row["month"] > today.replace(day=1):
+            future[row["account_id"]] = future.get(row["account_id"], Decimal(0)) + row["delta"]
+        else:
+            by_month.setdefault(row["month"], {})[row["account_id"]] = row["delta"]
+    points = []
+    for end in ends:
+        after: dict = dict(future)
+        for month, per_account in by_month.items():
+            if month > end:
+                for account_id, delta in per_account.items():
+                    after[account_id] = after.get(account_id, Decimal(0)) + delta
+        snapshot = [
+            FinancialAccount(pk=a.pk, type=a.type, currency=a.currency, balance=a.balance - after.get(a.pk, Decimal(0))) for a in accounts
+        ]
+        worth = net_worth(profile, snapshot, on=end)
+        points.append({"date": end, "total": worth["total"], "complete": worth["complete"]})
+    return points
