@@ -2,8 +2,9 @@
 
 SUPER_ADMIN: everything. ADMIN: everything but health data (never in the admin anyway) and
 identity records (allauth's e-mail addresses, social accounts and authenticators), which it may
-only read. SUPPORT: reads users and the audit log, works support tickets. USER: nothing in the
-admin.
+only read. SUPPORT: reads the audit log and works support (tickets, help articles, canned
+replies); of a user it sees only what a ticket shows (email, name, plan), never the user's full
+record, conversations, documents, files, finance or integrations. USER: nothing in the admin.
 
 Identity (e-mail, password, e-mail address rows, social accounts, second factors) is changed in the
 admin only by a SUPER_ADMIN, and only on a user of a lower role: otherwise whoever can edit an
@@ -22,6 +23,10 @@ RANK: dict[str, int] = {"USER": 0, "SUPPORT": 1, "ADMIN": 2, "SUPER_ADMIN": 3}
 _SUPPORT_RIGHTS: dict[str, frozenset[str]] = {
     "accounts": frozenset({"view"}),
     "support": frozenset({"view", "add", "change"}),
+}
+# Where SUPPORT's right covers only some models of an app: app_label -> those models.
+_SUPPORT_MODELS: dict[str, frozenset[str]] = {
+    "accounts": frozenset({"auditlog"}),
 }
 _NEVER = frozenset({"health"})
 # allauth's apps: who can sign in as whom. ADMIN reads them; only SUPER_ADMIN writes.
@@ -43,6 +48,9 @@ def allows(role: str, perm: str) -> bool:
     if role == "ADMIN":
         return action == "view" if app_label in IDENTITY_APPS else True
     if role == "SUPPORT":
+        models = _SUPPORT_MODELS.get(app_label)
+        if models is not None and _model not in models:
+            return False
         return action in _SUPPORT_RIGHTS.get(app_label, frozenset())
     return False
 

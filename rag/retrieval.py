@@ -241,3 +241,18 @@ def search_passages(*, user, query: str, collection: str | None = None, limit: i
     """Passages for the documents page's search: hybrid, over the whole library (or one collection),
     whatever the chat's retrieval scope says."""
     return retrieve(user=user, query=query, top_k=limit, collections=[collection] if collection else [])
+
+
+def system_passages(*, owner, query: str, collection: str, top_k: int = 5) -> list[Retrieved]:
+    """Passages of ``owner``'s SYSTEM documents in ``collection`` (the platform-wide help centre;
+    see ``services.system_document_put``), best first. ``owner`` is the system user owning them, so
+    RLS keeps every person's documents out, and only SYSTEM documents are kept."""
+    from .models import RagDocument, Source
+
+    results = retrieve(user=owner, query=query, top_k=top_k, threshold=0, collections=[collection])
+    if not results:
+        return []
+    with tenant(owner.id):
+        system_ids = {str(i) for i in RagDocument.objects.filter(
+            user=owner, source=Source.SYSTEM, pk__in=[r.document_id for r in results]).values_list("id", flat=True)}
+    return [r for r in results if r.document_id in system_ids]

@@ -184,3 +184,38 @@ def rag_settings_update(*, user, top_k: int, threshold, collections: list[str]) 
         rag_settings.top_k, rag_settings.threshold, rag_settings.collections = top_k, threshold, list(collections)
         rag_settings.save(update_fields=["top_k", "threshold", "collections"])
     return rag_settings
+
+
+# --- platform documents (source SYSTEM) -----------------------------------------------------------
+# Owned by a dedicated system user (the help centre's, see support.helpcentre), so no person's
+# retrieval ever sees them (RLS) and only ``retrieval.system_passages`` reads them.
+
+
+@transaction.atomic
+def system_document_put(*, owner, document_id=None, title: str, text: str, collection: str,
+                        tags=None) -> RagDocument:
+    """Create or replace a SYSTEM document of ``owner`` with ``text`` and queue its indexing."""
+    text = strip_control_chars(text or "").strip()
+    if not text:
+        raise DocumentError(_("This document has no text."))
+    fields = {"title": title.strip()[:300] or _("Untitled document"), "content": text, "format": "md",
+              "size_bytes": len(text.encode()), "tags": clean_tags(tags), "collection": collection.strip()[:100],
+              "status": Status.QUEUED, "progress": 0, "error_message": ""}
+    with tenant(owner.id):
+        document = RagDocument.objects.filter(pk=document_id, user=owner, source=Source.SYSTEM).first() if document_id else None
+        if document is None:
+            document = RagDocument.objects.create(user=owner, source=Source.SYSTEM, **fields)
+        else:
+            RagDocument.objects.filter(pk=document.pk).update(**fields, updated_at=timezone.now())
+            document.refresh_from_db()
+    _enqueue(document)
+    return document
+
+
+@transaction.atomic
+def system_document_remove(*, owner, document_id) -> None:
+    """Delete a SYSTEM document of ``owner`` (its passages and vectors go with it)."""
+    with tenant(owner.id):
+        document = RagDocument.objects.filter(pk=document_id, user=owner, source=Source.SYSTEM).first()
+    if document is not None:
+        document_delete(user=owner, document=document)

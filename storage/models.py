@@ -53,6 +53,7 @@ class UsageContext(models.TextChoices):
     ARTIFACT = "ARTIFACT", _("Artifacts")
     HEALTH = "HEALTH", _("Health")
     FINANCE = "FINANCE", _("Finance")
+    SUPPORT = "SUPPORT", _("Support")
 
 
 class StorageFile(UUIDModel, CreatedAtModel):
