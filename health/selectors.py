@@ -1,0 +1,208 @@
+"""Scoped reads of the health record. Every query runs under the owner's RLS context (the request's,
+or ``tenant()`` in tasks) and also filters by ``user`` so a mistake in either still shows nothing."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from . import adherence, conf, schedule
+from .models import (
+    Allergy,
+    Frequency,
+    HealthMeasurement,
+    HealthProfile,
+    MedicalAppointment,
+    MedicalCondition,
+    Medication,
+    MedicationLog,
+    Severity,
+)
+
+CHART_POINTS = 365  # per measurement type on the chart; the table pages and the CSV have them all
+
+
+def profile_get(user) -> HealthProfile | None:
+    return HealthProfile.objects.filter(user=user).first()
+
+
+def units_of(profile: HealthProfile | None) -> dict:
+    if profile is None:
+        return {"weight": "kg", "height": "cm", "temperature": "C", "glucose": "mg/dL"}
+    return {"weight": profile.weight_unit, "height": profile.height_unit,
+            "temperature": profile.temperature_unit, "glucose": profile.glucose_unit}
+
+
+def zone_of(user) -> zoneinfo.ZoneInfo:
+    """The owner's time zone (their account setting; the site's when unset or unknown)."""
+    settings_row = getattr(user, "settings", None)
+    return schedule.zone(getattr(settings_row, "timezone", "") if settings_row is not None else "")
+
+
+def conditions_list(user) -> QuerySet[MedicalCondition]:
+    return MedicalCondition.objects.filter(user=user).order_by("status", "name", "id")
+
+
+def condition_get(user, pk) -> MedicalCondition:
+    return get_object_or_404(MedicalCondition, pk=pk, user=user)
+
+
+def allergies_list(user) -> QuerySet[Allergy]:
+    return Allergy.objects.filter(user=user).order_by("allergen", "id")
+
+
+def allergy_get(user, pk) -> Allergy:
+    return get_object_or_404(Allergy, pk=pk, user=user)
+
+
+def allergies_serious(user) -> list[Allergy]:
+    """Active allergies rated severe or life-threatening, the worst first (the overview's banner)."""
+    rows = list(Allergy.objects.filter(user=user, severity__in=[Severity.SEVERE, Severity.CRITICAL]).exclude(status="RESOLVED"))
+    return sorted(rows, key=lambda a: (a.severity != Severity.CRITICAL, a.allergen.lower()))
+
+
+def medications_list(user) -> QuerySet[Medication]:
+    return Medication.objects.filter(user=user).order_by("-is_active", "name", "id")
+
+
+def medication_get(user, pk) -> Medication:
+    return get_object_or_404(Medication, pk=pk, user=user)
+
+
+def logs_by_medication(user, start: datetime, end: datetime, medication_ids=None) -> dict:
+    """medication id → {scheduled instant: log}, for doses scheduled in [start, end]: one query."""
+    rows = MedicationLog.objects.filter(user=user, scheduled_time__gte=start, scheduled_time__lte=end)
+    if medication_ids is not None:
+        rows = rows.filter(medication_id__in=list(medication_ids))
+    found: dict = defaultdict(dict)
+    for log in rows:
+        found[log.medication_id][log.scheduled_time] = log
+    return found
+
+
+def adherence_summary(user, days: int, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    grace = timedelta(minutes=conf.dose_grace_minutes())
+    meds = [m for m in medications_list(user) if schedule.is_scheduled(m)]
+    logs = logs_by_medication(user, now - timedelta(days=days), now + grace, [m.id for m in meds])
+    return adherence.summary(meds, logs, zone_of(user), days, now, grace)
+
+
+def refill_warnings(user) -> list[Medication]:
+    """Active medications whose stock is at or below their warning level (default: a week of doses)."""
+    out = []
+    for med in Medication.objects.filter(user=user, is_active=True, stock_count__isnull=False):
+        if med.stock_count <= refill_level(med):
+            out.append(med)
+    return out
+
+
+def refill_level(med: Medication) -> int:
+    if med.refill_threshold is not None:
+        return med.refill_threshold
+    per_day = len(schedule.day_times(med)) if schedule.is_scheduled(med) else 1
+    if med.frequency == Frequency.WEEKDAYS:
+        per_day = max(1, round(per_day * len(med.weekdays or []) / 7))
+    return 7 * max(per_day, 1)
+
+
+class Dose:
+    """One dose of the overview: its medication, instant and what was recorded."""
+
+    __slots__ = ("medication", "instant", "log", "due", "overdue")
+
+    def __init__(self, medication, instant, log, due, overdue):
+        self.medication, self.instant, self.log, self.due, self.overdue = medication, instant, log, due, overdue
+
+    @property
+    def kind(self) -> str:
+        if self.log is None:
+            return "missed" if self.overdue else "pending"
+        return adherence.classify(self.log)
+
+
+def doses_today(user, now: datetime | None = None) -> list[Dose]:
+    """Today's doses (local day) of active scheduled medications, with their records: two queries."""
+    now = now or timezone.now()
+    tz = zone_of(user)
+    grace = timedelta(minutes=conf.dose_grace_minutes())
+    local = now.astimezone(tz)
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(schedule.UTC)
+    day_end = (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(schedule.UTC) - timedelta(microseconds=1)
+    meds = [m for m in Medication.objects.filter(user=user, is_active=True).order_by("name", "id") if schedule.is_scheduled(m)]
+    logs = logs_by_medication(user, day_start, day_end, [m.id for m in meds])
+    out = []
+    for med in meds:
+        for instant in schedule.doses(med, tz, day_start, day_end):
+            out.append(Dose(med, instant, logs.get(med.id, {}).get(instant), instant <= now, instant + grace < now))
+    return sorted(out, key=lambda d: (d.instant, d.medication.name.lower()))
+
+
+def recent_past_doses(user, med: Medication, days: int = 7, now: datetime | None = None) -> list[Dose]:
+    """The medication's doses of the last ``days`` days that are past, newest first (for backfilling)."""
+    now = now or timezone.now()
+    tz = zone_of(user)
+    grace = timedelta(minutes=conf.dose_grace_minutes())
+    start = now - timedelta(days=days)
+    logs = logs_by_medication(user, start, now + grace, [med.id]).get(med.id, {})
+    instants = sorted(set(schedule.doses(med, tz, start, now)) | {t for t in logs if t <= now}, reverse=True)
+    return [Dose(med, t, logs.get(t), True, t + grace < now) for t in instants]
+
+
+def medication_history(user, med: Medication, limit: int = 50) -> QuerySet[MedicationLog]:
+    return MedicationLog.objects.filter(user=user, medication=med).order_by("-scheduled_time")[:limit]
+
+
+def appointments_upcoming(user, now: datetime | None = None) -> QuerySet[MedicalAppointment]:
+    now = now or timezone.now()
+    return MedicalAppointment.objects.filter(user=user, scheduled_date__gte=now).order_by("scheduled_date", "id")
+
+
+def appointments_past(user, now: datetime | None = None) -> QuerySet[MedicalAppointment]:
+    now = now or timezone.now()
+    return MedicalAppointment.objects.filter(user=user, scheduled_date__lt=now).order_by("-scheduled_date", "id")
+
+
+def appointment_get(user, pk) -> MedicalAppointment:
+    return get_object_or_404(MedicalAppointment, pk=pk, user=user)
+
+
+def measurements_list(user, kind: str | None = None) -> QuerySet[HealthMeasurement]:
+    rows = HealthMeasurement.objects.filter(user=user)
+    if kind:
+        rows = rows.filter(type=kind)
+    return rows.order_by("-measured_at", "id")
+
+
+def measurement_get(user, pk) -> HealthMeasurement:
+    return get_object_or_404(HealthMeasurement, pk=pk, user=user)
+
+
+def measurement_series(user) -> dict[str, list[HealthMeasurement]]:
+    """type → its latest CHART_POINTS measurements, oldest first: one query (a window function)."""
+    from django.db.models import F, Window
+    from django.db.models.functions import RowNumber
+
+    ranked = (HealthMeasurement.objects.filter(user=user)
+              .annotate(rank=Window(RowNumber(), partition_by=[F("type")], order_by=F("measured_at").desc())))
+    series: dict[str, list[HealthMeasurement]] = defaultdict(list)
+    for row in ranked.filter(rank__lte=CHART_POINTS).order_by("type", "measured_at", "id"):
+        series[row.type].append(row)
+    return series
+
+
+def record(user) -> dict:
+    """Everything of the owner's health record, for the FHIR export and the printable summary."""
+    return {
+        "profile": profile_get(user),
+        "conditions": list(conditions_list(user)),
+        "allergies": list(allergies_list(user)),
+        "medications": list(medications_list(user)),
+        "appointments": list(MedicalAppointment.objects.filter(user=user).order_by("scheduled_date", "id")),
+        "measurements": list(HealthMeasurement.objects.filter(user=user).order_by("measured_at", "id")),
+    }
