@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "csp",
     "core",
     *DOMAIN_APPS,
+    "config",  # operator commands that span every app (backup, restore): config/management/
 ]
 
 MIDDLEWARE = [
@@ -477,6 +478,14 @@ SHARE_PASSWORD_BASE_DELAY = env.float("SHARE_PASSWORD_BASE_DELAY", default=2.0) 
 SHARE_PASSWORD_MAX_DELAY = env.float("SHARE_PASSWORD_MAX_DELAY", default=900.0)
 # The trash: files deleted longer ago than this are purged for good (beat: storage.purge_trash, daily).
 STORAGE_TRASH_RETENTION_DAYS = env.int("STORAGE_TRASH_RETENTION_DAYS", default=30)
+
+# --- backups (manage.py backup / restore, config/backup.py) ----------------------------------------
+# A role that bypasses row-level security (superuser or BYPASSRLS); empty: the embedded server's superuser.
+BACKUP_DATABASE_URL = env.str("BACKUP_DATABASE_URL", default="")
+# pg_dump / pg_restore; empty: the embedded server's binaries, else those on PATH.
+BACKUP_PG_BIN_DIR = env.str("BACKUP_PG_BIN_DIR", default="")
+# Where `manage.py backup` writes when no --output is given (one directory per run, named by UTC time).
+BACKUP_DIR = env.str("BACKUP_DIR", default="") or str(embedded.VAR_DIR / "backups")
 
 # --- logging ------------------------------------------------------------------------------------
 
