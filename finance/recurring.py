@@ -39,7 +39,7 @@ def run_one(user_id, recurring_id, today: dt.date, *, alerts: list | None = None
     created = 0
     with tenant(user_id):
         row = (
-            RecurringPayment.objects.select_for_update(skip_locked=True)
+            RecurringPayment.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("account").filter(pk=recurring_id, is_active=True, next_due_date__lte=today).first()
         )
         if row is None:
