@@ -43,6 +43,8 @@ class Artifact(UUIDModel, CreatedAtModel):
             models.CheckConstraint(condition=Q(type__in=ArtifactType.values), name="artifacts_type_valid"),
             models.CheckConstraint(condition=Q(version__gte=1), name="artifacts_version_positive"),
             models.CheckConstraint(condition=Q(is_public=False) | Q(share_token__isnull=False), name="artifacts_public_has_token"),
+            # Versions form one line: a version has at most one next version (never a fork).
+            models.UniqueConstraint(fields=["parent"], condition=Q(parent__isnull=False), name="artifacts_one_next_version"),
         ]
         indexes = [
             GinIndex(fields=["metadata"], name="idx_artifacts_metadata_gin"),

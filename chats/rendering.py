@@ -289,7 +289,7 @@ class _Page:
 
 
 def message_item(message, agent_name: str, versions: dict | None = None, editable: bool = True,
-                 page: _Page | None = None) -> str:
+                 page: _Page | None = None, artifacts: dict | None = None) -> str:
     """One message of a conversation as its list item (the page renders 500 of these: plain Python
     with escaping is an order of magnitude faster than a template include per message).
     ``versions``: ``selectors.answer_versions`` of the conversation (looked up for this answer
@@ -320,10 +320,26 @@ def message_item(message, agent_name: str, versions: dict | None = None, editabl
             parts.append(f'<p class="msg-note error" role="alert">{escape(error)}</p>')
         if metadata.get("citations"):  # chips for the documents the text cites (chats.sources)
             parts.append(sources_html(message, body))
+        parts.append(_artifact_cards(message, artifacts))
         parts.append(_versions_control(message, metadata, versions, page))
     parts.append(_message_actions(message, metadata, editable=editable, page=page))
     parts.append("</li>")
     return "".join(parts)
+
+
+def _artifact_cards(message, artifacts: dict | None) -> str:
+    """Cards of the artifacts the answer made (issue 10: ``artifacts.rendering.cards_html``), from
+    ``artifacts`` (``artifacts.selectors.artifacts_for_messages`` of the page, one query) or, for a
+    single answer (the stream's final item), looked up for it."""
+    from artifacts.rendering import cards_html  # noqa: PLC0415
+
+    if artifacts is None:
+        from artifacts.selectors import artifacts_for_messages  # noqa: PLC0415
+        from core.tenancy import tenant  # noqa: PLC0415
+
+        with tenant(message.user_id):  # the stream's final item is rendered outside any request
+            artifacts = artifacts_for_messages(conversation_id=message.conversation_id, message_ids=[message.id])
+    return cards_html(artifacts.get(str(message.id), []))
 
 
 def _message_actions(message, metadata: dict, editable: bool = True, page: _Page | None = None) -> str:
@@ -488,4 +504,8 @@ def message_items(messages, agent_name: str, versions: dict | None = None, edita
 
         versions = answer_versions(conversation_id=messages[0].conversation_id) if messages else {}
     page = _Page()
-    return as_safe("".join([message_item(m, agent_name, versions, editable, page) for m in messages]))
+    from artifacts.selectors import artifacts_for_messages  # noqa: PLC0415 - the page's artifacts in one query
+
+    answers = [m.id for m in messages if m.role == "assistant"]
+    artifacts = artifacts_for_messages(conversation_id=messages[0].conversation_id, message_ids=answers) if answers else {}
+    return as_safe("".join([message_item(m, agent_name, versions, editable, page, artifacts) for m in messages]))

@@ -145,6 +145,10 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
             metadata=metadata,
         )
         _supersede_answers(user_message, keep=answer)  # the new version is the one shown
+        if result.status == "complete":  # its code, diagrams, tables... kept as artifacts (issue 10)
+            from artifacts.capture import capture_answer  # noqa: PLC0415
+
+            capture_answer(user=user, conversation=conversation, answer=answer)
         metering.usage_record_turn(
             user=user,
             agent=conversation.agent,

@@ -188,7 +188,13 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
     # The model gets the passages by number (no address: it cites [n]); the answer keeps the links.
     passages = [Passage(number=p.citation.number, title=p.citation.title, text=p.text) for p in found]
     max_tokens = min(agent.max_tokens, info.max_output_tokens) if info else agent.max_tokens
-    system = [ChatMessage("system", agent.system_prompt)] if agent.system_prompt.strip() else []
+    system_prompt = agent.system_prompt if agent.system_prompt.strip() else ""
+    from artifacts.conf import setting as artifact_setting  # noqa: PLC0415
+    from artifacts.extraction import SYSTEM_INSTRUCTION  # noqa: PLC0415 - how to name an artifact (issue 10)
+
+    if artifact_setting("ARTIFACTS_CAPTURE"):
+        system_prompt = f"{system_prompt}\n\n{SYSTEM_INSTRUCTION}" if system_prompt else SYSTEM_INSTRUCTION
+    system = [ChatMessage("system", system_prompt)] if system_prompt else []
     conversation_messages = [ChatMessage(role, content) for role, content in history if role in ("user", "assistant")]
     window = info.context_window if info else 8192
     passages_tokens = sum(tokens.estimate_tokens(p.text) + 16 for p in passages)

@@ -229,6 +229,8 @@
       Array.prototype.forEach.call(item.attributes, function (attribute) { element.setAttribute(attribute.name, attribute.value); });
       element.innerHTML = item.innerHTML;
       localTimes(element);
+      // Others follow the finished answer (static/js/artifacts.js: its cards, the panel, diagrams).
+      document.dispatchEvent(new CustomEvent("chat:answer", { detail: { element: element } }));
     }
     end();
     keepUp(); // the rendered answer may be taller than its draft: its end stays in view
