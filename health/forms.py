@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django import forms
+from django.core.validators import MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -86,9 +87,9 @@ class ProfileForm(forms.Form):
                 self.add_error("weight", _("The weight must be more than zero."))
             elif not low <= kg <= high:
                 self.add_error("weight", _("A weight of %(value)s %(unit)s is not plausible; check it.")
-                               % {"value": weight.normalize(), "unit": data.get("weight_unit")})
+                               % {"value": f"{weight.normalize():f}", "unit": data.get("weight_unit")})
             else:
-                data["weight_kg"] = kg.quantize(units.Decimal("0.1"))
+                data["weight_kg"] = kg.quantize(units.Decimal("0.01"))
         else:
             data["weight_kg"] = None
         if data.get("height_unit") == "ft_in":
@@ -183,9 +184,9 @@ class MedicationForm(forms.ModelForm):
         self.fields["interval_hours"].min_value = 1
         self.fields["interval_hours"].max_value = 24
         self.fields["interval_hours"].widget.attrs.update(min=1, max=24)
-        self.fields["stock_count"].min_value = 0
-        self.fields["stock_count"].widget.attrs.update(min=0)
-        self.fields["refill_threshold"].min_value = 0
+        for name in ("stock_count", "refill_threshold"):
+            self.fields[name].validators.append(MinValueValidator(0))
+            self.fields[name].widget.attrs.update(min=0)
         self.fields["refill_threshold"].help_text = _("Empty: a week of doses.")
         if self.instance and self.instance.pk:
             self.initial.setdefault("times", ", ".join(self.instance.reminder_times or []))
@@ -280,7 +281,8 @@ class MeasurementForm(forms.Form):
     amount = forms.CharField(label=_("Value"), required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     systolic = forms.CharField(label=_("Systolic (mmHg)"), required=False, max_length=10, widget=forms.TextInput(attrs={"inputmode": "numeric"}))
     diastolic = forms.CharField(label=_("Diastolic (mmHg)"), required=False, max_length=10, widget=forms.TextInput(attrs={"inputmode": "numeric"}))
-    unit = forms.ChoiceField(label=_("Glucose unit"), required=False, choices=[("", "—")] + [(u, u) for u in GLUCOSE_UNITS])
+    # A text field drawn as a select: an unknown unit gets clean_value's clear message, not "invalid choice".
+    unit = forms.CharField(label=_("Glucose unit"), required=False, max_length=10, widget=forms.Select(choices=[("", "—")] + [(u, u) for u in GLUCOSE_UNITS]))
     context = forms.ChoiceField(label=_("When"), required=False, choices=GLUCOSE_CONTEXTS)
     label = forms.CharField(label=_("What (other)"), required=False, max_length=80)
     other_unit = forms.CharField(label=_("Unit (other)"), required=False, max_length=20)
@@ -291,10 +293,6 @@ class MeasurementForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.profile_units = profile_units or {}
         self.fields["unit"].initial = self.profile_units.get("glucose", "")
-        self.fields["unit"].choices = [("", "—")] + [(u, u) for u in GLUCOSE_UNITS]
-
-    def clean_unit(self):
-        return self.data.get("unit", "")  # checked with a clear message in clean_value (an unknown unit included)
 
     def clean_measured_at(self):
         value = self.cleaned_data.get("measured_at") or timezone.now()

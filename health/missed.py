@@ -10,11 +10,12 @@ from .models import Medication, MedicationLog, MedicationStatus
 MISSED_LOOKBACK = timedelta(days=2)  # older gaps are still counted as missed by the adherence figures
 
 
-def write_missed(med: Medication, tz, now: datetime) -> int:
-    """Record as missed (``omitido`` by the system) the doses of the last two days past their grace
-    window that nobody recorded. The unique (medication, instant) key makes it idempotent."""
+def write_missed(med: Medication, tz, now: datetime, *, since: datetime | None = None) -> int:
+    """Record as missed (``omitido`` by the system) the doses past their grace window that nobody
+    recorded: of the last two days (the job), or since ``since`` (a schedule change, which must keep
+    the whole past). The unique (medication, instant) key makes it idempotent."""
     grace = timedelta(minutes=conf.dose_grace_minutes())
-    instants = schedule.doses(med, tz, now - MISSED_LOOKBACK, now - grace)
+    instants = schedule.doses(med, tz, since or now - MISSED_LOOKBACK, now - grace)
     if not instants:
         return 0
     known = set(MedicationLog.objects.filter(medication=med, scheduled_time__in=instants).values_list("scheduled_time", flat=True))

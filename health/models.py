@@ -62,7 +62,8 @@ class HealthProfile(UUIDModel, CreatedAtModel):
     user = fields.OneToOneField(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="health_profile")
     blood_type = models.CharField(_("blood type"), max_length=3, choices=BloodType.choices, blank=True, default="", db_default="")
     height = models.DecimalField(_("height (cm)"), max_digits=5, decimal_places=1, null=True, blank=True)
-    weight = models.DecimalField(_("weight (kg)"), max_digits=5, decimal_places=1, null=True, blank=True)
+    # Two decimals (beyond the ERD's precision): 0.01 kg keeps a weight typed in pounds exact to 0.1 lb.
+    weight = models.DecimalField(_("weight (kg)"), max_digits=6, decimal_places=2, null=True, blank=True)
     sex = models.CharField(_("sex"), max_length=12, choices=Sex.choices, blank=True, default="", db_default="")
     emergency_contacts = EncryptedJSONField(_("emergency contacts"), null=True, blank=True)
     insurance_info = EncryptedJSONField(_("insurance"), null=True, blank=True)
@@ -135,7 +136,7 @@ class Medication(HealthChild):
     name = models.CharField(_("name"), max_length=200)
     generic_name = models.CharField(_("generic name"), max_length=200, blank=True, default="", db_default="")
     dosage = models.CharField(_("dosage"), max_length=100)
-    frequency = models.CharField(_("frequency"), max_length=100)
+    frequency = models.CharField(_("frequency"), max_length=100, choices=Frequency.choices)
     start_date = models.DateField(_("start"), null=True, blank=True)
     end_date = models.DateField(_("end"), null=True, blank=True)
     reminder_enabled = models.BooleanField(_("reminders"), default=False, db_default=False)

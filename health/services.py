@@ -115,7 +115,7 @@ def medication_save(user, instance: Medication | None, **values) -> Medication:
         instance = Medication.objects.select_for_update().get(pk=instance.pk, user=user)
         changed = any(values.get(name, getattr(instance, name)) != getattr(instance, name) for name in SCHEDULE_FIELDS)
         if changed:
-            write_missed(instance, tz, now)
+            write_missed(instance, tz, now, since=instance.tracked_since)
             instance.tracked_since = now
             instance.reminded_until = now
         if values.get("is_active") is False and instance.is_active:

@@ -216,8 +216,9 @@ def allergy_delete(request, pk):
 def medication_list(request):
     user = request.user
     meds = list(selectors.medications_list(user)[:LIST_LIMIT])
-    windows = {days: {row["id"]: row for row in selectors.adherence_summary(user, days)["medications"]} for days in adherence.WINDOWS}
-    overall = {days: selectors.adherence_summary(user, days)["overall"] for days in adherence.WINDOWS}
+    summaries = {days: selectors.adherence_summary(user, days) for days in adherence.WINDOWS}
+    windows = {days: {row["id"]: row for row in summaries[days]["medications"]} for days in adherence.WINDOWS}
+    overall = {days: summaries[days]["overall"] for days in adherence.WINDOWS}
     refill = {m.pk for m in selectors.refill_warnings(user)}
     rows = [{"med": m, "refill": m.pk in refill, "adherence": [(d, windows[d].get(str(m.pk))) for d in adherence.WINDOWS]} for m in meds]
     return render(request, "health/medications.html", {
