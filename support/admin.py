@@ -10,6 +10,7 @@ ticket's user only what the ticket needs (email, name, plan), shown on the ticke
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django import forms
 from django.contrib import admin, messages
@@ -288,8 +289,8 @@ class SupportTicketAdmin(admin.ModelAdmin):
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
-            path("<uuid:object_id>/ai/<str:action>/", self.admin_site.admin_view(self.ai_view), name="%s_%s_ai" % info),
-            path("<uuid:object_id>/attachment/<uuid:file_id>/", self.admin_site.admin_view(self.attachment_view),
+            path("<str:object_id>/ai/<str:action>/", self.admin_site.admin_view(self.ai_view), name="%s_%s_ai" % info),
+            path("<str:object_id>/attachment/<uuid:file_id>/", self.admin_site.admin_view(self.attachment_view),
                  name="%s_%s_attachment" % info),
             *super().get_urls(),
         ]
@@ -299,7 +300,7 @@ class SupportTicketAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_change_permission(request):
             raise PermissionDenied
-        ticket = get_object_or_404(SupportTicket, pk=object_id)
+        ticket = get_object_or_404(SupportTicket, pk=_uuid_or_404(object_id))
         try:
             if action == "accept":
                 services.ai_suggestion_accept(actor=request.user, ticket=ticket)
@@ -319,7 +320,7 @@ class SupportTicketAdmin(admin.ModelAdmin):
     def attachment_view(self, request, object_id, file_id):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        ticket = get_object_or_404(SupportTicket, pk=object_id)
+        ticket = get_object_or_404(SupportTicket, pk=_uuid_or_404(object_id))
         listed = {a.get("file_id") for a in (ticket.metadata or {}).get("attachments", [])}
         listed |= {a.get("file_id") for m in selectors.staff_messages(ticket) for a in (m.attachments or [])}
         if str(file_id) not in listed:
@@ -345,6 +346,13 @@ class SupportTicketAdmin(admin.ModelAdmin):
         done = services.staff_resolve_many(actor=request.user, tickets=list(queryset))
         self.message_user(request, ngettext("%(count)d ticket resolved.", "%(count)d tickets resolved.", done)
                           % {"count": done}, messages.SUCCESS)
+
+
+def _uuid_or_404(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Http404 from None
 
 
 class _Refused(Exception):

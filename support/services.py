@@ -284,9 +284,12 @@ def staff_reply(*, actor, ticket: SupportTicket, content: str, internal: bool = 
             updates["status"] = new_status
             if new_status == TicketStatus.RESOLVED:
                 updates["resolved_at"] = now
-    if ticket.assigned_to_id is None and getattr(actor, "role", "") in ASSIGNABLE_ROLES:
+    takes = not internal and ticket.assigned_to_id is None and getattr(actor, "role", "") in ASSIGNABLE_ROLES
+    if takes:
         updates["assigned_to_id"] = actor.pk  # answering a ticket takes it
     SupportTicket.objects.filter(pk=ticket.pk).update(**updates)
+    if takes:
+        _audit(actor, "assigned_to_change", ticket, before="", after=str(actor.pk))
     _audit(actor, "note" if internal else ("ai_answer" if is_ai else "reply"), ticket, message=str(message.pk))
     if not internal:
         _notify_user_on_commit(ticket, kind="reply", message_id=message.pk)

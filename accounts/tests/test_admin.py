@@ -30,10 +30,11 @@ def test_regular_users_cannot_enter_the_admin(owner_client):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_support_sees_users_but_cannot_change_them(owner):
+def test_support_sees_no_full_user_record_and_cannot_change_one(owner):
+    # Issue 16: SUPPORT sees of a user only what a ticket shows (email, name, plan).
     support = client_for(make_user("support@example.com", role="SUPPORT"))
-    assert support.get("/admin/accounts/user/").status_code == 200
-    assert support.get(f"/admin/accounts/user/{owner.id}/change/").status_code == 200
+    assert support.get("/admin/accounts/user/").status_code == 403
+    assert support.get(f"/admin/accounts/user/{owner.id}/change/").status_code == 403
     response = support.post(f"/admin/accounts/user/{owner.id}/change/", {"email": owner.email, "role": "ADMIN"})
     assert response.status_code == 403
     owner.refresh_from_db()

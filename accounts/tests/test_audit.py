@@ -25,7 +25,8 @@ def test_other_updates_are_not_audited(owner):
 def test_staff_rights_follow_the_role(owner):
     assert not owner.is_staff and not owner.has_perm("accounts.view_user")
     owner.role = "SUPPORT"
-    assert owner.is_staff and owner.has_perm("accounts.view_user") and not owner.has_perm("accounts.change_user")
+    assert owner.is_staff and owner.has_perm("accounts.view_auditlog") and not owner.has_perm("accounts.view_user")
+    assert not owner.has_perm("accounts.change_user")
     assert owner.has_perm("support.change_supportticket")
     owner.role = "ADMIN"
     assert owner.has_perm("accounts.change_user") and not owner.is_superuser
