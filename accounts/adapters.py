@@ -8,8 +8,10 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from core import crypto
+from core.cache import redis_available
 
 from . import services
 from .errors import InvitationError
@@ -71,6 +73,15 @@ class AccountAdapter(DefaultAccountAdapter):
         if not ip:
             raise PermissionDenied("Unable to determine client IP address")
         return ip
+
+    def pre_authenticate(self, request, **credentials):
+        # Login throttling fails closed: without Redis the failed attempts cannot be counted, so
+        # nobody may guess passwords meanwhile (the cache itself fails open: core/cache.py).
+        if not redis_available():
+            from django import forms
+
+            raise forms.ValidationError(_("Signing in is paused for a moment while a service restarts. Please try again in a minute."))
+        super().pre_authenticate(request, **credentials)
 
     def post_login(self, request, user, **kwargs):
         response = super().post_login(request, user, **kwargs)

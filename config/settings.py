@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from config import embedded
 
@@ -197,12 +199,20 @@ if TESTING:
     # Tests flush their Redis database: never the one a running app uses.
     REDIS_URL = _with_redis_db(REDIS_URL, env.int("REDIS_TEST_DB", default=15))
 
+# core.cache.ResilientRedisCache: Django's Redis cache that fails open, fast, while Redis is down
+# (login and share-password throttling fail closed instead; see core/cache.py). One retry at once,
+# not redis-py's three with backoff; a socket timeout above the chat streams' 5 s blocking read.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "core.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cjh-test" if TESTING else "cjh",
         "TIMEOUT": 300,
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
+            "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=10.0),
+            "retry": Retry(NoBackoff(), 1),
+        },
     }
 }
 

@@ -54,4 +54,5 @@ urlpatterns = [
 handler400 = "config.views.bad_request"
 handler403 = "config.views.permission_denied"
 handler404 = "config.views.not_found"
+handler429 = "config.views.too_many_requests"  # read by allauth's rate limits
 handler500 = "config.views.server_error"

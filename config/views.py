@@ -95,6 +95,14 @@ def permission_denied(request, exception=None):
     return render(request, "errors/403.html", status=403)
 
 
+def too_many_requests(request, exception=None):
+    """allauth's rate limits answer with this (handler429). They fail closed while Redis is down:
+    the page then says so rather than blaming the visitor."""
+    from core.cache import redis_available
+
+    return render(request, "errors/429.html", {"service_paused": not redis_available()}, status=429)
+
+
 def bad_request(request, exception=None):
     return render(request, "errors/400.html", status=400)
 

@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from core.cache import redis_available
 from core.crypto import token_digest
 from core.errors import UserFacingError
 from core.tenancy import tenant
@@ -54,6 +55,8 @@ TOKEN_BYTES = 32
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 SESSION_PREFIX = "share-unlocked:"
 THROTTLE_WINDOW_SECONDS = 24 * 3600
+# While Redis is down, every password attempt waits: failures could not be counted.
+REDIS_DOWN_WAIT = 60
 
 
 def _setting(name: str, default):
@@ -266,6 +269,8 @@ def _keys(share: FileShare, ip: str | None) -> list[tuple[str, int]]:
 
 def throttle_wait(share: FileShare, ip: str | None) -> int:
     """Seconds until the next password attempt on ``share`` from ``ip`` is checked (0: now)."""
+    if not redis_available():
+        return REDIS_DOWN_WAIT  # fails closed: failures cannot be counted, so no password is checked
     now = _clock()
     until = max((cache.get(key + ":until") or 0.0) for key, _free in _keys(share, ip))
     return max(0, math.ceil(until - now))
