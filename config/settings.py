@@ -229,6 +229,13 @@ def _broker_url(redis_url: str) -> str:
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_broker_url(REDIS_URL))
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process dies (SIGKILL, out of memory) goes back to the queue and runs again;
+# each task's effect is idempotent (docs/decisions.md, "Reliability").
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A message taken by a worker that then vanished whole is delivered again after this many seconds
+# (Redis transport): above the longest task's hard limit, so a running task is never delivered twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900)}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -242,6 +249,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "accounts-purge-deleted": {"task": "accounts.purge_deleted", "schedule": 24 * 3600.0},
     "rag-compact-vectors": {"task": "rag.compact_vectors", "schedule": 300.0},
     "rag-fail-stuck-documents": {"task": "rag.fail_stuck_documents", "schedule": 600.0},
+    "rag-requeue-queued-documents": {"task": "rag.requeue_queued_documents", "schedule": 120.0},
     # One audited bypass per run finds expired files across users (24 audit rows a day).
     "storage-purge-expired": {"task": "storage.purge_expired", "schedule": 3600.0},
     "storage-purge-trash": {"task": "storage.purge_trash", "schedule": 24 * 3600.0},
@@ -438,6 +446,8 @@ RAG_MAX_DOCUMENT_CHARS = env.int("RAG_MAX_DOCUMENT_CHARS", default=5_000_000)  #
 RAG_EXTRACTION_TIME_LIMIT = env.float("RAG_EXTRACTION_TIME_LIMIT", default=120.0)  # seconds of reading one document
 RAG_INDEX_SOFT_TIME_LIMIT = env.int("RAG_INDEX_SOFT_TIME_LIMIT", default=600)  # seconds; the document then fails
 RAG_INDEX_TIME_LIMIT = env.int("RAG_INDEX_TIME_LIMIT", default=660)  # seconds; the worker process is then killed
+# A document still "Queued" this long (its task never reached the broker) is sent again (beat: rag.requeue_queued_documents).
+RAG_REQUEUE_AFTER_SECONDS = env.int("RAG_REQUEUE_AFTER_SECONDS", default=600)
 RAG_REINDEX_MAX_PER_HOUR = env.int("RAG_REINDEX_MAX_PER_HOUR", default=30)  # re-index requests per user
 # Indexed text a user may keep, per subscription tier: characters and passages over all their documents.
 RAG_TIER_LIMITS = {

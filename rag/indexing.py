@@ -173,6 +173,10 @@ def _index(user_id, document: RagDocument, embedder_name: str | None) -> RagDocu
     _set(user_id, document_id, progress=90)
 
     with tenant(user_id):
+        # Two runs of one document (a resent task, a redelivery after a lost worker) write their
+        # chunks one after the other, never interleaved: the same ids, the same rows, once.
+        if not list(RagDocument.objects.select_for_update().filter(pk=document.id).values_list("pk", flat=True)):
+            return document  # deleted meanwhile
         RagChunk.objects.filter(document_id=document.id).delete()
         RagChunk.objects.bulk_create([
             RagChunk(id=ids[i], user_id=user_id, document_id=document.id, position=c.position, heading=c.heading[:500],
@@ -234,6 +238,28 @@ def fail_stuck_documents(*, older_than: float | None = None) -> int:
             _fail(user_id, document, stuck_reason())  # no passages or vectors left half-written
             failed += 1
     return failed
+
+
+def requeue_queued_documents(*, older_than: float | None = None, send=None) -> int:
+    """Send the indexing task again for documents still "Queued" after ``older_than`` seconds
+    (``RAG_REQUEUE_AFTER_SECONDS``): their task never reached the broker (it was down when they were
+    uploaded, see core.queue) or was lost with it. Each resent document's ``updated_at`` moves, so it
+    is resent at most once per period; a second delivery of one still waiting is harmless (the task
+    writes the same chunks again, under the document's row lock). Returns how many were sent."""
+    seconds = settings.RAG_REQUEUE_AFTER_SECONDS if older_than is None else older_than
+    cutoff = timezone.now() - timedelta(seconds=seconds)
+    with bypass("rag: find documents whose indexing task was never delivered"):
+        waiting = list(RagDocument.objects.filter(status=Status.QUEUED, updated_at__lt=cutoff)
+                       .order_by("updated_at").values_list("id", "user_id")[:STUCK_BATCH])
+    sent = 0
+    for document_id, user_id in waiting:
+        with tenant(user_id):
+            moved = RagDocument.objects.filter(pk=document_id, status=Status.QUEUED, updated_at__lt=cutoff).update(updated_at=timezone.now())
+        if moved and send(str(document_id), str(user_id)):
+            sent += 1
+    if sent:
+        logger.warning("sent the indexing task again for %d queued documents", sent)
+    return sent
 
 
 def mark_failed_after_retries(*, user_id, document_id, error: Exception) -> None:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.queue import enqueue_on_commit
 from core.tenancy import tenant
 from core.text import strip_control_chars
 from storage import services as storage_services
@@ -44,7 +45,7 @@ def _check_room(user) -> None:
 
 def _enqueue(document: RagDocument, embedder_name: str | None = None) -> None:
     document_id, user_id = str(document.id), str(document.user_id)
-    transaction.on_commit(lambda: index_document_task.delay(document_id, user_id, embedder_name))
+    enqueue_on_commit(index_document_task, document_id, user_id, embedder_name)  # swept again if the broker is down
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from .errors import EmbeddingError, VectorStoreError
-from .indexing import fail_stuck_documents, index_document, mark_failed_after_retries
+from .indexing import fail_stuck_documents, index_document, mark_failed_after_retries, requeue_queued_documents
 from .models import Status
 
 MAX_RETRIES = 4
@@ -20,7 +20,8 @@ MAX_RETRIES = 4
 
 # At the soft limit the pipeline fails the document with its reason; at the hard one the worker
 # process is killed and ``fail_stuck_documents`` fails it later.
-@shared_task(bind=True, name="rag.index_document", max_retries=MAX_RETRIES, acks_late=True, ignore_result=True,
+@shared_task(bind=True, name="rag.index_document", max_retries=MAX_RETRIES, acks_late=True, reject_on_worker_lost=True,
+             ignore_result=True,
              soft_time_limit=settings.RAG_INDEX_SOFT_TIME_LIMIT, time_limit=settings.RAG_INDEX_TIME_LIMIT)
 def index_document_task(self, document_id: str, user_id: str, embedder_name: str | None = None) -> None:
     try:
@@ -60,6 +61,14 @@ def compact_vectors_task(user_id: str | None = None) -> int:
     if moved >= COMPACT_BATCHES and not settings.CELERY_TASK_ALWAYS_EAGER:
         compact_vectors_task.apply_async(args=[user_id])
     return moved
+
+
+@shared_task(name="rag.requeue_queued_documents", ignore_result=True)
+def requeue_queued_documents_task() -> int:
+    """Beat: documents still "Queued" whose task never reached the broker get it again."""
+    from core.queue import send
+
+    return requeue_queued_documents(send=lambda document_id, user_id: send(index_document_task, document_id, user_id, None))
 
 
 @shared_task(name="rag.fail_stuck_documents", ignore_result=True)

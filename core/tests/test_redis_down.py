@@ -7,62 +7,28 @@ stopped in the middle of them: the app's real cache client meets a real refused 
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
-import redis
 from django.core.cache import cache
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from config import devserver
 from core.cache import redis_available
+from testutils.services import PrivateRedis
 from testutils.testing import PASSWORD, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.reliability]
-
-
-class PrivateRedis:
-    def __init__(self):
-        self.directory = Path(tempfile.mkdtemp(prefix="cjh-redis-", dir="/tmp"))
-        self.socket = self.directory / "r.sock"
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.socket}?db=0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(devserver._redis_binary()), "--port", "0", "--unixsocket", str(self.socket), "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory)], stdout=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            try:
-                if redis.Redis(unix_socket_path=str(self.socket)).ping():
-                    return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("private redis did not start")
-
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
-        self.socket.unlink(missing_ok=True)
 
 
 @pytest.fixture
 def private_redis(settings):
     server = PrivateRedis()
     server.start()
-    caches = {"default": {**settings.CACHES["default"], "LOCATION": server.url}}
+    caches = {"default": {**settings.CACHES["default"], "LOCATION": server.url()}}
     with override_settings(CACHES=caches):
         yield server
-    if server.process.poll() is None:
-        server.stop()
+    server.stop()
 
 
 def test_pages_load_and_the_cache_fails_open_fast_while_redis_is_down(private_redis):

@@ -1,0 +1,126 @@
+"""Background work under faults (issue 14), with a real Celery worker on a private Redis.
+
+- Redis (broker and cache) stops while a person adds a document: the page answers, the document is
+  kept "Queued"; once Redis is back the sweep sends its task again and the worker indexes it, once.
+- The worker's process is killed (SIGKILL) in the middle of indexing: the task goes back to the
+  queue (acks_late + reject_on_worker_lost), runs again, and the document ends with its chunks once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+from django.conf import settings
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from config.celery import app as celery_app
+from core.tenancy import tenant
+from rag import tasks
+from rag.models import RagChunk, RagDocument, Status
+from testutils.fakes.openai import FakeOpenAI
+from testutils.fakes.server import FakeServer
+from testutils.services import PrivateRedis, celery_worker, child_pids, wait_until
+from testutils.testing import make_user
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.reliability, pytest.mark.timeout(120)]
+
+TEXT = "# Garden guide\n\n## Watering\n\n" + "Water the tomatoes every morning before nine. " * 40 + \
+    "\n\n## Pruning\n\n" + "Cut the side shoots of the tomato plants weekly. " * 40
+
+
+def _point_celery_at(broker_url: str | None, *, eager: bool) -> None:
+    celery_app.pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    celery_app.conf.broker_url = broker_url
+    celery_app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def private(settings):
+    server = PrivateRedis()
+    server.start()
+    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    _point_celery_at(server.broker_url(), eager=False)
+    caches = {"default": {**settings.CACHES["default"], "LOCATION": server.url(0)}}
+    with override_settings(CACHES=caches):
+        yield server
+    _point_celery_at(saved[0], eager=saved[1])
+    server.stop()
+
+
+def _worker(server, **env):
+    return celery_worker(database=settings.DATABASES["default"]["NAME"], broker_url=server.broker_url(),
+                         redis_url=server.url(0), env=env)
+
+
+def _document(user) -> RagDocument:
+    with tenant(user.id):
+        return RagDocument.objects.get(user=user)
+
+
+def _chunks(user, document) -> list[int]:
+    with tenant(user.id):
+        return list(RagChunk.objects.filter(document_id=document.id).values_list("position", flat=True))
+
+
+def test_a_document_added_while_redis_is_down_is_indexed_once_redis_is_back(private, settings):
+    user = make_user("queued-redis@example.com")
+    client = Client()
+    client.force_login(user)
+    private.stop()
+    response = client.post(reverse("rag:add_text"), {"title": "Garden guide", "text": TEXT})
+    assert response.status_code == 302  # kept, not a 500
+    document = _document(user)
+    assert document.status == Status.QUEUED
+
+    private.start()
+    settings.RAG_REQUEUE_AFTER_SECONDS = 0
+    with _worker(private):
+        assert tasks.requeue_queued_documents_task() == 1
+        wait_until(lambda: _document(user).status == Status.INDEXED, message="the document indexed")
+        assert tasks.requeue_queued_documents_task() == 0  # nothing left queued: nothing sent twice
+    document = _document(user)
+    positions = _chunks(user, document)
+    assert len(positions) == document.chunk_count > 0 and len(set(positions)) == len(positions)
+
+
+class HangingFirstEmbeddings(FakeOpenAI):
+    """The first embeddings request hangs (the worker is killed meanwhile); later ones answer."""
+
+    def send_embeddings(self, body):
+        server = self.server
+        with server.lock:
+            server.calls += 1
+            first = server.calls == 1
+        if first:
+            server.started.set()
+            server.release.wait(30)
+        super().send_embeddings(body)
+
+
+def test_a_worker_killed_mid_indexing_runs_the_task_again_and_indexes_once(private):
+    user = make_user("killed-worker@example.com")
+    client = Client()
+    client.force_login(user)
+    state = {"lock": threading.Lock(), "calls": 0, "started": threading.Event(), "release": threading.Event()}
+    with FakeServer(HangingFirstEmbeddings, **state) as fake:
+        env = {"EMBEDDER": "openai", "OPENAI_BASE_URL": fake.url + "/v1", "OPENAI_API_KEY": "sk-test",
+               "OPENAI_EMBEDDING_MODEL": "fake-embedding-model"}
+        with _worker(private, **env) as worker:
+            assert client.post(reverse("rag:add_text"), {"title": "Garden guide", "text": TEXT}).status_code == 302
+            assert fake.httpd.started.wait(30), "indexing never reached the embedder"
+            (child,) = child_pids(worker.pid)
+            os.kill(child, signal.SIGKILL)  # mid-task: the embeddings request is still open
+            wait_until(lambda: _document(user).status == Status.INDEXED, timeout=60, message="indexing after the kill")
+            fake.httpd.release.set()
+            log = open(worker.log_path).read()
+    assert "WorkerLostError" in log or "SIGKILL" in log
+    assert fake.httpd.calls >= 2  # the task ran again
+    document = _document(user)
+    positions = _chunks(user, document)
+    assert len(positions) == document.chunk_count > 0 and len(set(positions)) == len(positions)
