@@ -1,0 +1,68 @@
+"""The health pages in a real Chromium at phone and desktop sizes: a dose confirmed in one click
+from the overview, the adherence and measurement charts drawn, the time zone taken from the
+browser on the settings page; no sideways scroll, no CSP problem or script error."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from core.tenancy import tenant
+from health import services
+from health.models import HealthMeasurement, MedicationLog
+from health.tests.conftest import make_medication, set_zone
+from testutils.testing import make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_confirm_a_dose_and_see_the_charts(signed_in_page, viewport):
+    user = make_user(f"health-{viewport}@example.com", name="Hana")
+    set_zone(user, "UTC")
+    now = timezone.now()
+    if now.hour == 0 and now.minute < 20:
+        pytest.skip("the dose would fall yesterday (run just after midnight UTC)")
+    dose = now - timedelta(minutes=10)
+    med = make_medication(user, since=now - timedelta(days=3), name="Metformin", reminder_times=[dose.strftime("%H:%M")])
+    with tenant(user.id):
+        profile = services.profile_ensure(user)
+        for i, bpm in enumerate((62, 70, 66)):
+            HealthMeasurement.objects.create(health_profile=profile, user=user, type="HEART_RATE", value={"bpm": bpm},
+                                             measured_at=now - timedelta(days=i))
+    page = signed_in_page(user, viewport)
+    page.goto("/health/")
+    assert page.get_by_role("heading", name="Today's doses").is_visible()
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
+    page.get_by_role("button", name="Took it").click()
+    page.wait_for_url("**/health/")
+    assert page.locator(".dose-taken").first.inner_text() == "Taken"
+    with tenant(user.id):
+        assert list(MedicationLog.objects.filter(medication=med).values_list("status", flat=True)) == ["tomado"]
+
+    page.goto("/health/medications/")
+    page.wait_for_selector("[data-adherence-charts] canvas")
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
+    page.goto("/health/measurements/")
+    page.wait_for_selector("[data-measurement-charts] canvas")
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
+    # The quick entry shows only the inputs of the chosen kind.
+    page.select_option("#id_type", "BLOOD_PRESSURE")
+    assert page.locator("#id_systolic").is_visible() and not page.locator("#id_amount").is_visible()
+    page.fill("#id_systolic", "118")
+    page.fill("#id_diastolic", "76")
+    page.get_by_role("button", name="Save the measurement").click()
+    page.wait_for_selector("text=118/76 mmHg")
+    assert page.problems == []
+
+
+def test_settings_take_the_time_zone_from_the_browser(signed_in_page):
+    user = make_user("zone@example.com")
+    page = signed_in_page(user, "desktop", timezone_id="Asia/Tokyo")
+    page.goto("/account/settings/")
+    assert page.locator("#id_timezone").input_value() == "Asia/Tokyo"
+    assert page.problems == []
