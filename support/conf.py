@@ -12,6 +12,7 @@
     SUPPORT_TRIAGE_MODEL       the model that drafts answers ("offline": rule-based, no model call)
     SUPPORT_MAX_ATTACHMENT_BYTES  per attachment (10 MB); SUPPORT_MAX_ATTACHMENTS per message (5)
     SUPPORT_ATTACHMENT_TYPES   sniffed types accepted as attachments
+    SUPPORT_POLL_SECONDS       how often a ticket's page asks for new replies (10)
 """
 
 from __future__ import annotations
@@ -73,3 +74,7 @@ def max_attachments() -> int:
 
 def attachment_types() -> frozenset[str]:
     return frozenset(getattr(settings, "SUPPORT_ATTACHMENT_TYPES", DEFAULT_ATTACHMENT_TYPES))
+
+
+def poll_seconds() -> float:
+    return float(getattr(settings, "SUPPORT_POLL_SECONDS", 10))

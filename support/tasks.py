@@ -19,13 +19,15 @@ def triage_ticket_task(self, ticket_id: str, user_id: str) -> None:
     from .triage import triage_ticket
 
     try:
-        triage_ticket(ticket_id=ticket_id, user_id=user_id)
+        suggestion = triage_ticket(ticket_id=ticket_id, user_id=user_id)
     except ProviderError as exc:
         if self.request.retries < TRIAGE_RETRIES:
             raise self.retry(exc=exc, countdown=min(2 ** self.request.retries * 10, 300)) from exc
         logger.warning("triage of ticket %s: the model kept failing (%s); rule-based suggestion", ticket_id,
                        exc.detail or exc)
-        triage_ticket(ticket_id=ticket_id, user_id=user_id, use_model=False)
+        suggestion = triage_ticket(ticket_id=ticket_id, user_id=user_id, use_model=False)
+    if suggestion is not None and suggestion.priority == "URGENT":
+        notify_staff_task.delay(ticket_id, user_id, "urgent")  # a new ticket the triage finds urgent
 
 
 @shared_task(bind=True, name="support.notify_user", max_retries=3, acks_late=True, ignore_result=True)

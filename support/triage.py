@@ -204,14 +204,15 @@ def build_suggestion(facts: TriageInput, *, use_model: bool = True) -> Suggestio
                           citations=citations, model=model)
 
 
-def triage_ticket(*, ticket_id, user_id, use_model: bool = True) -> bool:
-    """Write the ticket's suggestion once (a redelivered task finds it written). Returns whether it did."""
+def triage_ticket(*, ticket_id, user_id, use_model: bool = True) -> Suggestion | None:
+    """Write the ticket's suggestion once (a redelivered task finds it written); returns it, or None
+    when nothing was written."""
     facts = _facts(ticket_id=ticket_id, user_id=user_id)
     if facts is None:
-        return False
+        return None
     suggestion = build_suggestion(facts, use_model=use_model)
     with tenant(user_id):
         # ``update`` touches this one column (``updated_at`` is not auto-set by it): no other field changes.
         written = SupportTicket.objects.filter(pk=ticket_id, user_id=user_id, ai_suggestion="").update(
             ai_suggestion=suggestion.to_text())
-    return bool(written)
+    return suggestion if written else None

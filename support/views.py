@@ -145,6 +145,7 @@ def _detail_context(request, ticket, reply_form=None) -> dict:
         "can_rate": ended,
         "last_seen": conversation[-1]["created_at"].isoformat() if conversation else ticket.created_at.isoformat(),
         "can_accept_ai": ticket.status not in (TicketStatus.CLOSED,) and not ticket.ai_resolved,
+        "poll_ms": int(conf.poll_seconds() * 1000),
     }
 
 

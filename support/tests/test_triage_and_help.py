@@ -127,3 +127,18 @@ def test_help_documents_are_system_and_never_in_a_persons_results(owner, owner_c
     assert [a["title"] for a in found["articles"]] == ["Reset your password"]
     listing = owner_client.get(reverse("support:help")).content.decode()
     assert "Reset your password" in listing and "Unpublished draft" not in listing
+
+
+def test_a_new_ticket_the_triage_finds_urgent_emails_staff_in_their_language(owner, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from accounts.models import UserSettings
+    from testutils.testing import make_user
+
+    agent = make_user("agent@example.com", role="SUPPORT")
+    with tenant(agent.id):
+        UserSettings.objects.filter(user=agent).update(language="es")
+    ticket = _ticket(owner, django_capture_on_commit_callbacks, "URGENT", "We lost all data after the update")
+    assert [m.to for m in mail.outbox] == [["agent@example.com"]]
+    assert ticket.ticket_number in mail.outbox[0].subject
+    assert "/admin/support/supportticket/" in mail.outbox[0].body
