@@ -349,6 +349,10 @@ class ImportForm(forms.Form):
         return {key: self.cleaned_data.get(key) or "" for key in self.MAPPING_KEYS}
 
 
+class RatesFileForm(forms.Form):
+    file = forms.FileField(label=_("Rates file (CSV)"), help_text=_("One line per rate: currency,date,rate — for example EUR,2024-05-31,1.0850."))
+
+
 class PricesForm(forms.Form):
     file = forms.FileField(label=_("Prices file (CSV)"), help_text=_("One line per holding: symbol,price,date — for example VWCE,112.40,2024-05-31."))
 

@@ -335,6 +335,33 @@ def parse_prices(text: str) -> list[tuple[str, Decimal, dt.date]]:
     return out
 
 
+def parse_rates(text: str) -> list[tuple[str, dt.date, Decimal]]:
+    """currency,date,rate per line (a header line is skipped); every bad line refuses the file."""
+    from .money import CURRENCIES  # noqa: PLC0415
+
+    out, errors = [], []
+    for line, record in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not record or not any(c.strip() for c in record):
+            continue
+        if line == 1 and record[0].strip().lower() == "currency":
+            continue
+        try:
+            code = record[0].strip().upper()
+            day = dt.date.fromisoformat(record[1].strip())
+            rate = Decimal(record[2].strip())
+            if code not in CURRENCIES or not rate.is_finite() or rate <= 0 or rate != rate.quantize(Decimal("0.0000000001")):
+                raise ValueError
+        except (IndexError, InvalidOperation, ValueError):
+            errors.append(_("Line %(line)s: expected currency,date,rate (EUR,2024-01-31,1.0850).") % {"line": line})
+            continue
+        out.append((code, day, rate))
+    if errors:
+        raise ImportRefused(" ".join(errors[:10]))
+    if not out:
+        raise ImportRefused(_("The file has no rates."))
+    return out
+
+
 # --- export --------------------------------------------------------------------------------------------------
 
 

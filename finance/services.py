@@ -285,6 +285,14 @@ def rate_set(profile: FinancialProfile, *, currency: str, date: dt.date, rate: D
         return row
 
 
+def rates_import(profile: FinancialProfile, rates: list[tuple[str, dt.date, Decimal]]) -> int:
+    """Many rates at once (a rates CSV), each replacing the one of its currency and day; all or none."""
+    with tenant(profile.user_id), transaction.atomic():
+        for currency, day, rate in rates:
+            rate_set(profile, currency=currency, date=day, rate=rate)
+    return len(rates)
+
+
 def rate_delete(rate: ExchangeRate) -> None:
     with tenant(rate.user_id):
         rate.delete()

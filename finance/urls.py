@@ -22,6 +22,7 @@ urlpatterns = [
     path("categories/<uuid:pk>/edit/", views.category_edit, name="category_edit"),
     path("categories/<uuid:pk>/delete/", views.category_delete, name="category_delete"),
     path("rates/", views.rate_list, name="rates"),
+    path("rates/upload/", views.rates_upload, name="rates_upload"),
     path("rates/<uuid:pk>/delete/", views.rate_delete, name="rate_delete"),
     path("budgets/", views.budget_list, name="budgets"),
     path("budgets/new/", views.budget_new, name="budget_new"),

@@ -325,7 +325,25 @@ def rate_list(request):
             messages.success(request, _("The rate was saved."))
             return redirect("finance:rates")
     rates = ExchangeRate.objects.filter(user=request.user).order_by("currency", "-date")[:500]
-    return render(request, "finance/rates.html", {"form": form, "rates": rates, "profile": profile}, status=_status(form))
+    return render(request, "finance/rates.html", {"form": form, "rates": rates, "profile": profile, "file_form": forms.RatesFileForm()},
+                  status=_status(form))
+
+
+@require_POST
+@login_required
+def rates_upload(request):
+    profile = _profile(request)
+    form = forms.RatesFileForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose a CSV file of rates."))
+        return redirect("finance:rates")
+    try:
+        count = services.rates_import(profile, imports.parse_rates(imports.decode_text(imports.read_upload(form.cleaned_data["file"]))))
+    except FinanceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(n)s rates saved.") % {"n": count})
+    return redirect("finance:rates")
 
 
 @require_POST

@@ -171,3 +171,17 @@ def test_export_holds_every_table(owner, setup):
     assert {"accounts.csv", "transactions.csv", "budgets.csv", "debts.csv", "debt_payments.csv", "investments.csv",
             "recurring_payments.csv", "exchange_rates.csv"} <= set(archive.namelist())
     assert "Coffee,3.50,USD" in archive.read("transactions.csv").decode()
+
+
+def test_rates_file(owner, setup):
+    client = client_for(owner)
+    good = SimpleUploadedFile("rates.csv", b"currency,date,rate\nEUR,2024-01-31,1.0850\nJPY,2024-01-31,0.0068\n")
+    response = client.post(reverse("finance:rates_upload"), {"file": good}, follow=True)
+    assert "2 rates saved." in response.content.decode()
+    bad = SimpleUploadedFile("rates.csv", b"EUR,2024-02-01,1.1\nXYZ,2024-02-01,2\nEUR,nope,1\n")
+    response = client.post(reverse("finance:rates_upload"), {"file": bad}, follow=True)
+    html = response.content.decode()
+    assert "Line 2: expected currency,date,rate" in html and "Line 3:" in html
+    p = profile(owner)
+    with tenant(owner.id):
+        assert p.exchange_rates.count() == 2  # nothing of the bad file
