@@ -127,3 +127,26 @@ def test_role_scoping_by_url(role, owner):
         index = client.get(reverse("admin:index")).content.decode()
         assert "/admin/health/" not in index and "/admin/finance/" not in index and "/admin/accounts/user/" not in index
         assert client.get("/admin/health/").status_code == 404
+
+
+def test_the_queue_and_metrics_pages_make_the_same_queries_for_few_and_many(owner, support_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _ticket(owner)
+    urls = [reverse("admin:support_supportticket_changelist"), reverse("admin:support_supportticket_changelist") + "?queue=overdue",
+            reverse("admin:support_supportmetrics_changelist")]
+    few = []
+    for url in urls:
+        support_client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            assert support_client.get(url).status_code == 200
+        few.append(len(queries))
+    for i in range(15):
+        _ticket(owner, title=f"More {i}")
+    many = []
+    for url in urls:
+        with CaptureQueriesContext(connection) as queries:
+            support_client.get(url)
+        many.append(len(queries))
+    assert many == few
