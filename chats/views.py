@@ -20,6 +20,7 @@ from agents import registry
 from agents.selectors import agent_get_usable, agent_is_usable_by
 from core.errors import UserFacingError
 from core.params import query_page, query_text
+from core.ratelimit import rate_limited
 from rag.forms import FileDocumentForm
 from rag.uploads import LimitedUploadHandler, declared_length
 
@@ -68,6 +69,7 @@ def conversation_list(request):
 
 
 @login_required
+@rate_limited("messages")
 def conversation_new(request, slug):
     agent = agent_get_usable(user=request.user, slug=slug)
     if request.method == "POST" and "content" not in request.POST:
@@ -132,6 +134,7 @@ def _render_detail(request, conversation, history, form, status=200):
 
 @login_required
 @require_POST
+@rate_limited("messages")
 def message_create(request, conversation_id):
     conversation = selectors.conversation_get_for_chat(user=request.user, conversation_id=conversation_id)
     form = MessageForm(request.POST, agent=conversation.agent)

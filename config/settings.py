@@ -499,6 +499,14 @@ SHARE_PASSWORD_MAX_DELAY = env.float("SHARE_PASSWORD_MAX_DELAY", default=900.0)
 # The trash: files deleted longer ago than this are purged for good (beat: storage.purge_trash, daily).
 STORAGE_TRASH_RETENTION_DAYS = env.int("STORAGE_TRASH_RETENTION_DAYS", default=30)
 
+# --- per-person rate limits (core/ratelimit.py): "<count>/<seconds>"; 0/<seconds> turns one off ---
+RATE_LIMITS = {
+    "messages": env.str("RATE_LIMIT_MESSAGES", default="30/60"),  # chat questions per person
+    "uploads": env.str("RATE_LIMIT_UPLOADS", default="60/600"),  # file uploads and documents added
+    "url_fetches": env.str("RATE_LIMIT_URL_FETCHES", default="20/600"),  # documents fetched from an address
+    "share_downloads": env.str("RATE_LIMIT_SHARE_DOWNLOADS", default="60/600"),  # per share link and address
+}
+
 # --- backups (manage.py backup / restore, config/backup.py) ----------------------------------------
 # A role that bypasses row-level security (superuser or BYPASSRLS); empty: the embedded server's superuser.
 BACKUP_DATABASE_URL = env.str("BACKUP_DATABASE_URL", default="")

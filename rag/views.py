@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.selectors import user_settings_get
 from core.errors import UserFacingError
 from core.params import clean_text, query_page, query_text
+from core.ratelimit import rate_limited
 
 from . import selectors, services
 from .chunking import HEADING_SEPARATOR
@@ -176,6 +177,7 @@ def _file_too_large(request, data=None):
 
 @csrf_exempt
 @login_required
+@rate_limited("uploads")
 def document_add_file(request):
     """Upload a file. CSRF is checked by ``_add_file`` *after* the size guard is in place: the CSRF
     middleware would otherwise read the whole body first (Django: "Modifying upload handlers on the fly")."""
@@ -199,6 +201,7 @@ def _add_file(request, guard: LimitedUploadHandler):
 
 @login_required
 @require_POST
+@rate_limited("uploads")
 def document_add_text(request):
     form = TextDocumentForm(request.POST, auto_id=FORM_IDS["text"])
     return _add(request, form, field="text", service=services.document_create_from_text, argument="text")
@@ -206,6 +209,7 @@ def document_add_text(request):
 
 @login_required
 @require_POST
+@rate_limited("url_fetches")
 def document_add_url(request):
     form = UrlDocumentForm(request.POST, auto_id=FORM_IDS["url"])
     return _add(request, form, field="url", service=services.document_create_from_url, argument="url")

@@ -26,8 +26,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.sessions import client_ip
+from core.crypto import token_digest
 from core.errors import UserFacingError
 from core.params import query_page
+from core.ratelimit import rate_limited
 from core.tenancy import tenant
 
 from . import shares
@@ -203,6 +205,7 @@ def _unlocked_or_refused(request, share: FileShare) -> None:
 @_public
 @_refusals
 @require_http_methods(["GET"])
+@rate_limited("share_downloads", methods=("GET",), key=lambda request, token, file_id=None: f"{client_ip(request)}:{token_digest(token)[:16]}")
 def share_download(request, token, file_id=None):
     share = _open_share(request, token)
     with tenant(share.user_id):

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import UserFacingError
 from core.params import query_page, query_text
+from core.ratelimit import rate_limited
 
 from . import selectors, services
 from .access import access_record
@@ -181,6 +182,7 @@ def _upload_refused(request, message: str, folder: StorageFolder | None = None, 
 
 @csrf_exempt
 @login_required
+@rate_limited("uploads")
 def file_upload(request):
     """Upload one or more files. CSRF is checked by ``_upload`` *after* the size guard is in place:
     the CSRF middleware would otherwise read the whole body first."""
