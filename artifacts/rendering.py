@@ -203,7 +203,8 @@ def card_html(artifact: Artifact, url: str) -> str:
     """A card in a chat message: the artifact's name, type and version, opening the panel."""
     label = html.escape(ArtifactType(artifact.type).label)
     version = html.escape(_("v%(number)s") % {"number": artifact.version})
-    return (f'<a class="artifact-card" href="{html.escape(url)}" data-artifact-open="{artifact.pk}">'
+    root = html.escape(str((artifact.metadata or {}).get("root", artifact.pk)))
+    return (f'<a class="artifact-card" href="{html.escape(url)}" data-artifact-open="{artifact.pk}" data-artifact-root="{root}">'
             f'<span class="artifact-card-type">{label}</span>'
             f'<span class="artifact-card-name">{html.escape(artifact.name)}</span>'
             f'<span class="artifact-card-version">{version}</span></a>')

@@ -96,8 +96,12 @@ def artifacts_for_messages(*, conversation_id, message_ids) -> dict[str, list[Ar
     if not ids:
         return {}
     found: dict[str, list[Artifact]] = {}
-    rows = (Artifact.objects.filter(conversation_id=conversation_id)
-            .only("id", "name", "type", "version", "metadata").order_by("created_at", "id"))
+    rows = Artifact.objects.filter(conversation_id=conversation_id)
+    if len(ids) == 1:  # the stream's final item: the GIN index on metadata finds them
+        rows = rows.filter(metadata__contains={"source_message_id": next(iter(ids))})
+    else:
+        rows = rows.filter(metadata__source_message_id__in=list(ids))
+    rows = rows.only("id", "name", "type", "version", "metadata").order_by("created_at", "id")
     for artifact in rows:
         source = (artifact.metadata or {}).get("source_message_id")
         if source in ids:

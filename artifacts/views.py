@@ -162,8 +162,9 @@ def artifact_from_message(request, message_id):
     if _too_large_post(request):
         messages.error(request, _too_large_message())
         return redirect("chats:detail", message.conversation_id)
+    # The selection as the person saw it (rendered text, so not always a piece of the Markdown).
     selection = (request.POST.get("selection") or "").strip()
-    text = selection if selection and selection in message.content else message.content
+    text = selection or message.content
     type_ = request.POST.get("type", ArtifactType.MARKDOWN)
     if type_ not in ArtifactType.values or type_ == ArtifactType.IMAGE:
         type_ = ArtifactType.MARKDOWN

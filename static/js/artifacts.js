@@ -162,6 +162,8 @@
       body.replaceChildren(template.content);
       panel.hidden = false;
       document.body.classList.add("artifact-panel-open");
+      var shown = body.querySelector(".artifact[data-root]");
+      panel.dataset.root = shown ? shown.dataset.root : "";
       wire(body);
       if (focus) { panel.querySelector("[data-artifact-panel-close]").focus(); }
     }).catch(function () {
@@ -197,12 +199,16 @@
     // The panel follows the answer: its newest artifact, or the refreshed list.
     var cards = item ? item.querySelectorAll("[data-artifact-open]") : [];
     if (!panel || !window.matchMedia(WIDE).matches) { return; }
-    if (cards.length && (panel.hidden === false || panel.dataset.follow === "1")) {
-      var last = cards[cards.length - 1];
-      panel.dataset.current = last.dataset.artifactOpen;
-      openPanel(panel.dataset.panelPattern.replace("00000000-0000-0000-0000-000000000000", last.dataset.artifactOpen), false);
-    } else if (panel.dataset.current === "list") {
+    if (panel.dataset.current === "list") {
       openPanel(panel.dataset.listUrl, false);
+    } else if (cards.length && !panel.hidden) {
+      // The new version of the artifact shown, or else the answer's last artifact.
+      var chosen = cards[cards.length - 1];
+      Array.prototype.forEach.call(cards, function (card) {
+        if (panel.dataset.root && card.dataset.artifactRoot === panel.dataset.root) { chosen = card; }
+      });
+      panel.dataset.current = chosen.dataset.artifactOpen;
+      openPanel(panel.dataset.panelPattern.replace("00000000-0000-0000-0000-000000000000", chosen.dataset.artifactOpen), false);
     }
   }
 
