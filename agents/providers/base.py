@@ -21,6 +21,7 @@ from types import ModuleType
 import httpx2
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from agents import tokens
 from core.errors import UserFacingError
@@ -226,7 +227,18 @@ class RemoteProvider(Provider):
 
     def status_error(self, exc, **kwargs) -> ProviderError:
         """The ``ProviderError`` for an HTTP error status (``kwargs``: partial text, usage, detail)."""
-        return error_for_status(exc.status_code, **kwargs)
+        return error_for_status(exc.status_code, retry_after=retry_after_seconds(exc), **kwargs)
+
+
+def retry_after_seconds(exc) -> int | None:
+    """The wait a 429/503 names in its ``Retry-After`` header (seconds; a date form is ignored)."""
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after", "") if response is not None else ""
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(1, round(seconds)) if 0 <= seconds < 24 * 3600 else None
 
 
 # --- helpers shared by the providers -------------------------------------------------------------
@@ -294,14 +306,21 @@ MSG_INTERRUPTED = _("The answer was interrupted by the model provider. Please tr
 
 
 def error_for_status(
-    status: int | None, *, partial_text: str = "", usage: Usage | None = None, detail: str = ""
+    status: int | None, *, partial_text: str = "", usage: Usage | None = None, detail: str = "",
+    retry_after: int | None = None,
 ) -> ProviderError:
-    """Map an HTTP status to a ``ProviderError``: 401/403 final, 429 and 5xx retryable."""
+    """Map an HTTP status to a ``ProviderError``: 401/403 final, 429 and 5xx retryable; a 429 that
+    names its wait (``Retry-After``) says how long."""
     kwargs = {"partial_text": partial_text, "usage": usage, "detail": detail}
     if status == 401:
         return ProviderError(MSG_AUTH, retryable=False, **kwargs)
     if status == 403:
         return ProviderError(MSG_FORBIDDEN, retryable=False, **kwargs)
+    if status == 429 and retry_after:
+        message = ngettext("The model provider is rate limiting requests. Please try again in %(n)d second.",
+                           "The model provider is rate limiting requests. Please try again in %(n)d seconds.",
+                           retry_after) % {"n": retry_after}
+        return ProviderError(message, retryable=True, **kwargs)
     if status == 429:
         return ProviderError(MSG_RATE_LIMITED, retryable=True, **kwargs)
     if status == 529:  # Anthropic's "overloaded"

@@ -39,6 +39,7 @@ class Script:
     hang: float = 0.0  # sleep this long (longer than the client's timeout) ...
     hang_after: int | None = None  # ... after this many pieces; None: before sending any header
     status: int | None = None  # answer every request with this HTTP error status instead
+    retry_after: int | None = None  # with status 429: the Retry-After header's seconds
     usage: bool = True  # OpenAI: send usage when asked (stream_options.include_usage); Anthropic always does
     input_tokens: int | None = None  # reported counts; default: words in the prompt / pieces sent
     output_tokens: int | None = None
@@ -217,9 +218,9 @@ class FakeOpenAI(StreamingFakeHandler):
         if status == 401:
             self.send_openai_error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
         elif status == 429:
-            self.send_openai_error(
-                429, "Rate limit reached for requests. Please try again in 1s.", "requests", "rate_limit_exceeded"
-            )
+            headers = {"Retry-After": str(script.retry_after)} if script.retry_after else None
+            self.send_json({"error": {"message": "Rate limit reached for requests.", "type": "requests", "param": None,
+                                      "code": "rate_limit_exceeded"}}, status=429, headers=headers)
         elif status >= 500:
             message = "The server had an error while processing your request."
             self.send_openai_error(status, message, "server_error", None)
