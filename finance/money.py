@@ -47,6 +47,13 @@ def format_plain(value: Decimal, currency: str) -> str:
     return f"{round_money(value, currency):.{exponent(currency)}f}"
 
 
+def format_input(value: Decimal, currency: str, language: str | None = None) -> str:
+    """The amount as a person of this language types it back into a form (12,50 in Spanish), ungrouped."""
+    text = format_plain(value, currency)
+    decimal_sep, _group = _separators(language or get_language())
+    return text.replace(".", decimal_sep)
+
+
 def _separators(language: str | None) -> tuple[str, str]:
     """(decimal, grouping) separators people type in this language."""
     lang = (language or "en").split("-")[0]

@@ -44,7 +44,8 @@ from .models import (
     Transaction,
     TransactionType,
 )
-from .money import format_plain
+from .money import format_input, format_plain
+from .templatetags.finance import money
 
 FORM_OVERHEAD_BYTES = 64 * 1024
 
@@ -134,8 +135,8 @@ def account_new(request):
 def account_edit(request, pk):
     account = selectors.get_owned(FinancialAccount, request.user, pk)
     initial = {"name": account.name, "type": account.type, "currency": account.currency, "is_active": account.is_active,
-               "opening_balance": format_plain(account.opening_balance, account.currency),
-               "credit_limit": format_plain(account.credit_limit, account.currency) if account.credit_limit is not None else ""}
+               "opening_balance": format_input(account.opening_balance, account.currency),
+               "credit_limit": format_input(account.credit_limit, account.currency) if account.credit_limit is not None else ""}
     form = forms.AccountForm(request.POST or None, initial=initial, account=account)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -184,7 +185,7 @@ def _transaction_form(request, profile, row=None):
     accounts = _accounts(request, active_only=row is None)
     initial = {"date": _today(), "type": TransactionType.EXPENSE}
     if row is not None:
-        initial = {"type": row.type, "account": row.account_id, "date": row.date, "amount": format_plain(row.amount, row.currency),
+        initial = {"type": row.type, "account": row.account_id, "date": row.date, "amount": format_input(row.amount, row.currency),
                    "description": row.description, "category": row.category, "subcategory": row.subcategory, "tags": ", ".join(row.tags)}
     return forms.TransactionForm(request.POST or None, initial=initial, accounts=accounts, categories=selectors.category_names(profile))
 
@@ -240,8 +241,8 @@ def _transfer_form(request, row=None):
         legs = {leg.account_id: leg for leg in Transaction.objects.filter(user=request.user, transfer_id=row.transfer_id)}
         out, into = legs.get(row.from_account_id), legs.get(row.to_account_id)
         initial = {"from_account": row.from_account_id, "to_account": row.to_account_id, "date": row.date, "description": row.description,
-                   "amount": format_plain(out.amount, out.currency) if out else "",
-                   "to_amount": format_plain(into.amount, into.currency) if into and out and into.currency != out.currency else ""}
+                   "amount": format_input(out.amount, out.currency) if out else "",
+                   "to_amount": format_input(into.amount, into.currency) if into and out and into.currency != out.currency else ""}
     return forms.TransferForm(request.POST or None, initial=initial, accounts=accounts)
 
 
@@ -368,7 +369,7 @@ def _budget_form(request, profile, budget=None):
     initial = {"start_date": _today().replace(day=1), "alert_threshold": 80, "is_active": True, "period": "MONTHLY"}
     if budget is not None:
         initial = {"name": budget.name, "category": budget.category, "account": budget.account_id, "period": budget.period,
-                   "amount": format_plain(budget.amount, budget.account.currency if budget.account_id else profile.currency),
+                   "amount": format_input(budget.amount, budget.account.currency if budget.account_id else profile.currency),
                    "start_date": budget.start_date, "end_date": budget.end_date, "alert_threshold": budget.alert_threshold,
                    "rollover": budget.rollover, "is_active": budget.is_active}
     return forms.BudgetForm(request.POST or None, initial=initial, accounts=_accounts(request), categories=selectors.category_names(profile),
@@ -490,9 +491,9 @@ def _debt_save(request, profile, debt=None):
     initial = {"currency": profile.currency, "start_date": _today(), "priority": 0, "interest_rate": 0}
     if debt is not None:
         c = debt.currency
-        initial = {"name": debt.name, "type": debt.type, "currency": c, "principal": format_plain(debt.principal, c),
-                   "balance": format_plain(debt.balance, c), "interest_rate": debt.interest_rate,
-                   "monthly_payment": format_plain(debt.monthly_payment, c) if debt.monthly_payment else "",
+        initial = {"name": debt.name, "type": debt.type, "currency": c, "principal": format_input(debt.principal, c),
+                   "balance": format_input(debt.balance, c), "interest_rate": debt.interest_rate,
+                   "monthly_payment": format_input(debt.monthly_payment, c) if debt.monthly_payment else "",
                    "start_date": debt.start_date, "maturity_date": debt.maturity_date, "priority": debt.priority,
                    "account_number": debt.account_number or ""}
     form = forms.DebtForm(request.POST or None, initial=initial)
@@ -536,7 +537,7 @@ def debt_payment_new(request, pk):
         payment = _service(form, lambda: services.debt_payment_record(debt, date=form.cleaned_data["date"], amount=form.cleaned_data["amount"]))
         if payment:
             messages.success(request, _("Payment recorded: %(interest)s interest, %(principal)s principal.") % {
-                "interest": format_plain(payment.interest_paid, debt.currency), "principal": format_plain(payment.principal_paid, debt.currency)})
+                "interest": money(payment.interest_paid, debt.currency), "principal": money(payment.principal_paid, debt.currency)})
             return redirect("finance:debt_detail", pk=debt.pk)
     for error in form.errors.get("__all__", []) + [f"{form.fields[k].label}: {e}" for k, v in form.errors.items() if k != "__all__" for e in v]:
         messages.error(request, error)
@@ -627,7 +628,7 @@ def _recurring_save(request, profile, item=None):
     initial = {"start_date": _today(), "frequency": "MONTHLY", "is_active": True}
     if item is not None:
         initial = {k: getattr(item, k) for k in ("name", "frequency", "category", "start_date", "end_date", "auto_debit", "is_active")}
-        initial.update(account=item.account_id, amount=format_plain(item.amount, item.account.currency if item.account_id else profile.currency))
+        initial.update(account=item.account_id, amount=format_input(item.amount, item.account.currency if item.account_id else profile.currency))
     form = forms.RecurringForm(request.POST or None, initial=initial, accounts=_accounts(request), categories=selectors.category_names(profile),
                                profile_currency=profile.currency)
     if request.method == "POST" and form.is_valid():

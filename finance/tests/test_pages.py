@@ -191,3 +191,25 @@ def test_list_pages_run_the_same_queries_for_10_and_1000_rows():
         assert _queries(a, url) == _queries(b, url), name
     url = reverse("finance:transactions") + "?q=row&type=expense&amount_min=0.5"
     assert _queries(client_for(small), url) == _queries(client_for(large), url)
+
+
+def test_spanish_amounts_round_trip_through_the_edit_form(owner):
+    client = client_for(owner)
+    es = {"HTTP_ACCEPT_LANGUAGE": "es"}
+    response = client.post(reverse("finance:account_new"), {"name": "Cuenta", "type": "CHECKING", "currency": "EUR",
+                                                            "opening_balance": "1.234,50", "is_active": "on"}, **es)
+    assert response.status_code == 302
+    with tenant(owner.id):
+        acc = FinancialAccount.objects.get(user=owner, name="Cuenta")
+    assert acc.balance == D("1234.50")
+    edit = client.get(reverse("finance:account_edit", args=[acc.pk]), **es).content.decode()
+    assert 'value="1234,50"' in edit
+    response = client.post(reverse("finance:account_edit", args=[acc.pk]), {"name": "Cuenta", "type": "CHECKING", "opening_balance": "1234,50",
+                                                                             "is_active": "on"}, **es)
+    assert response.status_code == 302 and balance(acc) == D("1234.50")
+    response = client.post(reverse("finance:transaction_new"), {"type": "expense", "account": acc.pk, "date": "2024-03-01", "description": "x",
+                                                                "amount": "12.50"}, **es)
+    assert response.status_code == 400
+    # In Spanish a point is the grouping separator: 12.50 is refused, asking for a comma (the catalogue
+    # that translates this message is merged by the lead, so the msgid is checked here).
+    assert "comma for decimals" in str(response.context["form"].errors["amount"])
