@@ -22,13 +22,14 @@ from typing import Protocol
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from core.tenancy import tenant
+from core.tenancy import set_context
 
 from . import conf, schedule, selectors
 from .missed import write_missed
@@ -95,26 +96,49 @@ def channel() -> ReminderChannel:
     return import_string(path)() if path else EmailChannel()
 
 
+# Whether a user has anything for the job, in one round trip (most users have no health rows).
+_ANY_WORK_SQL = """
+SELECT EXISTS (SELECT 1 FROM medications WHERE user_id = %s AND is_active AND frequency <> 'as_needed'
+               AND reminder_times <> '[]'::jsonb)
+    OR EXISTS (SELECT 1 FROM medical_appointments WHERE user_id = %s AND status = 'SCHEDULED' AND reminded_at IS NULL
+               AND scheduled_date > %s AND scheduled_date <= %s)
+"""
+MISSED_FRESH = timedelta(minutes=30)  # doses whose grace window ended this recently are written each tick
+BATCH = 200  # users per transaction (each in its own savepoint and RLS context)
+
+
+def _has_work(user, now: datetime) -> bool:
+    """Under the user's context already: anything for the job? (one query)"""
+    horizon = now + timedelta(hours=conf.appointment_reminder_hours())
+    with connection.cursor() as cursor:
+        cursor.execute(_ANY_WORK_SQL, [user.pk, user.pk, now, horizon])
+        return bool(cursor.fetchone()[0])
+
+
 def _user_reminders(user, now: datetime) -> tuple[list[Reminder], int]:
     """One user's due reminders (markers moved) and the number of doses written missed."""
     max_delay = timedelta(minutes=conf.reminder_max_delay_minutes())
+    horizon = now + timedelta(hours=conf.appointment_reminder_hours())
     meds = list(Medication.objects.select_for_update(skip_locked=True).filter(user=user, is_active=True)
                 .exclude(frequency=Frequency.AS_NEEDED).exclude(reminder_times=[]))
-    horizon = now + timedelta(hours=conf.appointment_reminder_hours())
     appointments = list(MedicalAppointment.objects.select_for_update(skip_locked=True).filter(
         user=user, status="SCHEDULED", reminded_at__isnull=True, scheduled_date__gt=now, scheduled_date__lte=horizon))
     if not meds and not appointments:
         return [], 0
     tz = selectors.zone_of(user)
     doses = missed = 0
+    grace = timedelta(minutes=conf.dose_grace_minutes())
+    catch_up = now.minute == 0  # hourly, the whole look-back (a worker that was down); else only fresh ones
     for med in meds:
-        missed += write_missed(med, tz, now)
+        if catch_up or schedule.doses(med, tz, now - grace - MISSED_FRESH, now - grace):
+            missed += write_missed(med, tz, now)
         if not med.reminder_enabled:
             continue
         since = max(med.reminded_until or now - max_delay, now - max_delay)
         due = [t for t in schedule.doses(med, tz, since, now) if t > since]
-        doses += len(due)
-        Medication.objects.filter(pk=med.pk).update(reminded_until=now)
+        if due:
+            doses += len(due)
+            Medication.objects.filter(pk=med.pk).update(reminded_until=now)
     if appointments:
         MedicalAppointment.objects.filter(pk__in=[a.pk for a in appointments]).update(reminded_at=now)
     language = getattr(getattr(user, "settings", None), "language", "") or ""
@@ -132,21 +156,42 @@ def reminders_run(now: datetime | None = None) -> dict:
     users = get_user_model().objects.filter(deleted_at__isnull=True).only("id", "email", "name").order_by("id")
     sent = missed = failed = seen = 0
     send = channel()
-    for user in users.iterator(chunk_size=500):
-        seen += 1
-        try:
-            with tenant(user.pk):
-                reminders, written = _user_reminders(user, now)
-        except Exception:  # one user's bad row must not stop everyone's reminders
-            logger.exception("health reminders: user %s failed", user.pk)
-            failed += 1
-            continue
-        missed += written
-        for reminder in reminders:
+    batch: list = []
+
+    def flush():
+        nonlocal sent, missed, failed
+        outgoing = []
+        # One commit per batch. Each user's context is set in turn (transaction-local, gone at the
+        # commit); only a user with work gets a savepoint, so one bad row rolls back only theirs.
+        with transaction.atomic():
+            for user in batch:
+                set_context(user.pk)
+                if not _has_work(user, now):
+                    continue
+                try:
+                    with transaction.atomic():
+                        reminders, written = _user_reminders(user, now)
+                except Exception:  # one user's bad row must not stop everyone's reminders
+                    logger.exception("health reminders: user %s failed", user.pk)
+                    failed += 1
+                    continue
+                missed += written
+                outgoing += reminders
+            set_context(None)
+        batch.clear()
+        for reminder in outgoing:  # after the commit: a marker is never rolled back once its email is out
             try:
                 send.send(reminder)
                 sent += 1
             except Exception:
-                logger.exception("health reminders: sending to user %s failed", user.pk)
+                logger.exception("health reminders: sending to user %s failed", reminder.user_id)
                 failed += 1
+
+    for user in users.iterator(chunk_size=BATCH):
+        seen += 1
+        batch.append(user)
+        if len(batch) >= BATCH:
+            flush()
+    if batch:
+        flush()
     return {"users": seen, "sent": sent, "missed": missed, "failed": failed}
