@@ -17,6 +17,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -44,8 +45,8 @@ from .models import (
 from .sla import sla_state
 from .suggestions import suggestion_of
 
-PRIORITY_COLOURS = {"LOW": "#5f6b7a", "MEDIUM": "#1d5fbf", "HIGH": "#b85c00", "URGENT": "#b00020"}
-SLA_COLOURS = {"breached": "#b00020", "at_risk": "#b85c00", "on_track": "#1f7a3a", "met": "#5f6b7a", "none": "#5f6b7a"}
+# Colours come from static/css/support-admin.css (the CSP allows no inline style).
+ADMIN_CSS = {"all": ["css/support-admin.css"]}
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -124,6 +125,10 @@ class TicketWorkForm(forms.ModelForm):
 @admin.register(SupportTicket)
 class SupportTicketAdmin(admin.ModelAdmin):
     form = TicketWorkForm
+
+    class Media:
+        css = ADMIN_CSS
+
     list_display = ["ticket_number", "title", "user_email", "category", "priority_badge", "status", "sla_badge",
                     "assigned_to", "last_activity_at"]
     list_filter = [QueueFilter, "priority", "status", "category", "ai_resolved"]
@@ -161,13 +166,13 @@ class SupportTicketAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("priority"), ordering="priority")
     def priority_badge(self, obj):
-        return format_html('<strong style="color: {}">{}</strong>', PRIORITY_COLOURS.get(obj.priority, "inherit"),
+        return format_html('<strong class="support-priority support-priority-{}">{}</strong>', obj.priority.lower(),
                            obj.get_priority_display())
 
     @admin.display(description=_("SLA"))
     def sla_badge(self, obj):
         state = sla_state(obj)
-        return format_html('<span style="color: {}">{}</span>', SLA_COLOURS[state.key], state.label)
+        return format_html('<span class="support-sla support-sla-{}">{}</span>', state.key, state.label)
 
     # --- change page ---
 
@@ -187,14 +192,14 @@ class SupportTicketAdmin(admin.ModelAdmin):
             items.extend(message.attachments or [])
         if not items:
             return "—"
-        return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a> ({} bytes)', (
+        return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a> ({})', (
             (reverse("admin:support_supportticket_attachment", args=[obj.pk, a.get("file_id")]), a.get("name", ""),
-             a.get("size", 0)) for a in items if a.get("file_id")))
+             filesizeformat(a.get("size", 0))) for a in items if a.get("file_id")))
 
     @admin.display(description=_("SLA"))
     def sla_summary(self, obj):
         state = sla_state(obj)
-        parts = [format_html('<strong style="color: {}">{}</strong>', SLA_COLOURS[state.key], state.label)]
+        parts = [format_html('<strong class="support-sla support-sla-{}">{}</strong>', state.key, state.label)]
         if obj.response_due_at:
             parts.append(format_html("{}: {}", _("first response due"), _when(obj.response_due_at)))
         if obj.first_response_at:
@@ -211,10 +216,9 @@ class SupportTicketAdmin(admin.ModelAdmin):
                    else (message.author.email if message.author else _("system")))
             label = _("internal note") if message.is_internal else (_("staff") if message.is_staff else _("user"))
             body = render_markdown(message.content) if message.is_staff else render_person(message.content)
-            style = "background:#fff8e1;border-left:4px solid #b85c00" if message.is_internal else (
-                "border-left:4px solid #1d5fbf" if message.is_staff else "border-left:4px solid #999")
-            rows.append(format_html('<div style="{};padding:.5rem .75rem;margin:0 0 .5rem"><p><strong>{}</strong> · {} · '
-                                    '{}</p>{}</div>', style, who, label, _when(message.created_at),
+            kind = "internal" if message.is_internal else ("staff" if message.is_staff else "user")
+            rows.append(format_html('<div class="support-admin-message support-admin-{}"><p><strong>{}</strong> · {} · '
+                                    '{}</p>{}</div>', kind, who, label, _when(message.created_at),
                                     mark_safe(body)))  # noqa: S308 - sanitised by chats.rendering
         if not rows:
             return _("No messages yet.")

@@ -38,3 +38,22 @@ def test_a_staff_reply_appears_without_reload(signed_in_page, settings, viewport
     assert page.locator(".support-message").count() == 1
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
     assert not page.problems, page.problems
+
+
+def test_typing_a_new_ticket_lists_matching_help_articles(signed_in_page):
+    from support.models import HelpArticle
+
+    user = make_user("deflect@example.com")
+    agent = make_user("writer@example.com", role="SUPPORT")
+    with bypass("test: article", actor_id=agent.id):  # commits: the indexing runs on commit
+        services.help_article_save(actor=agent, article=HelpArticle(
+            title="Reset your password", slug="reset-your-password", is_published=True,
+            body="Open Settings, then Security, and press Reset password."), created=True)
+    page = signed_in_page(user, "phone")
+    page.goto(reverse("support:new"))
+    page.get_by_label("Title").fill("how to reset password")
+    link = page.locator("[data-deflection-list] a", has_text="Reset your password")
+    link.wait_for(timeout=10_000)
+    assert link.get_attribute("href") == reverse("support:article", args=["reset-your-password"])
+    assert page.locator("[data-deflection-empty]").is_hidden()
+    assert not page.problems, page.problems

@@ -173,3 +173,27 @@ def test_marking_an_ai_answer_as_the_resolution_sets_ai_resolved(owner_client, o
     with tenant(owner.id):
         ticket.refresh_from_db()
     assert ticket.ai_resolved and ticket.status == TicketStatus.RESOLVED
+
+
+def test_status_change_email_goes_out_in_the_users_language(owner, staff, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from django.utils import translation
+
+    from accounts.models import UserSettings
+
+    with tenant(owner.id):
+        UserSettings.objects.filter(user=owner).update(language="es")
+    ticket = _ticket(owner)
+    languages = []
+
+    def send(**kwargs):
+        languages.append(translation.get_language())
+        mail.send_mail(**kwargs)
+
+    with mock.patch("support.notifications.send_mail", side_effect=send), \
+            django_capture_on_commit_callbacks(execute=True), bypass("test", actor_id=staff.id):
+        services.staff_update(actor=staff, ticket=ticket, status=TicketStatus.RESOLVED)
+    assert languages == ["es"]
+    assert len(mail.outbox) == 1 and ticket.ticket_number in mail.outbox[0].subject
+    assert reverse("support:detail", args=[ticket.pk]) in mail.outbox[0].body
