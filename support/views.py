@@ -161,7 +161,10 @@ def ticket_detail(request, ticket_id):
 def ticket_messages(request, ticket_id):
     """Messages after ``after`` (an ISO time) as rendered HTML, and the ticket's status (polled by support-ticket.js)."""
     ticket = selectors.ticket_get_for_user(user=request.user, ticket_id=ticket_id)
-    after = parse_datetime(query_text(request, "after", max_length=40).replace(" ", "+")) or None
+    try:
+        after = parse_datetime(query_text(request, "after", max_length=40).replace(" ", "+"))
+    except ValueError:  # well formed but impossible ("2026-13-45T00:00")
+        after = None
     items = []
     for message in selectors.visible_messages(ticket, after=after):
         view = _message_view(message)

@@ -150,3 +150,18 @@ def test_the_queue_and_metrics_pages_make_the_same_queries_for_few_and_many(owne
             support_client.get(url)
         many.append(len(queries))
     assert many == few
+
+
+def test_admin_extra_urls_refuse_bad_input_without_a_500(owner, support_client, owner_client):
+    ticket = _ticket(owner)
+    ai = "admin:support_supportticket_ai"
+    assert support_client.post(reverse(ai, args=["not-a-uuid", "accept"])).status_code == 404
+    assert support_client.post(reverse(ai, args=[ticket.pk, "explode"])).status_code == 404
+    assert support_client.get(reverse(ai, args=[ticket.pk, "accept"])).status_code == 405
+    no_suggestion = support_client.post(reverse(ai, args=[ticket.pk, "send"]), follow=True)
+    assert "This ticket has no AI suggestion yet." in no_suggestion.content.decode()
+    attachment = reverse("admin:support_supportticket_attachment", args=[ticket.pk, "00000000-0000-0000-0000-000000000001"])
+    assert support_client.get(attachment).status_code == 404
+    assert owner_client.post(reverse(ai, args=[ticket.pk, "accept"])).status_code == 302  # to the admin's login
+    with tenant(owner.id):
+        assert not SupportMessage.objects.exists()

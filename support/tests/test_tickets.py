@@ -197,3 +197,10 @@ def test_status_change_email_goes_out_in_the_users_language(owner, staff, django
     assert languages == ["es"]
     assert len(mail.outbox) == 1 and ticket.ticket_number in mail.outbox[0].subject
     assert reverse("support:detail", args=[ticket.pk]) in mail.outbox[0].body
+
+
+@pytest.mark.parametrize("after", ["2026-13-45T00:00:00", "\x00", "yesterday", "9" * 40])
+def test_polling_with_a_bad_time_answers_everything_visible(owner_client, owner, after):
+    ticket = _ticket(owner)
+    response = owner_client.get(reverse("support:messages", args=[ticket.pk]), {"after": after})
+    assert response.status_code == 200 and response.json()["messages"] == []
