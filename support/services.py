@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.services import audit_log_record
+from core import queue
 from core.text import strip_control_chars
 from storage import services as storage_services
 from storage.errors import DuplicateFile
@@ -146,8 +147,7 @@ def ticket_create(*, user, title: str, description: str, category: str = TicketC
         last_activity_at=now, metadata={"attachments": attachments} if attachments else {},
     )
     ticket.refresh_from_db(fields=["ticket_number"])
-    ticket_id, user_id = str(ticket.id), str(user.id)
-    transaction.on_commit(lambda: tasks.triage_ticket_task.delay(ticket_id, user_id))
+    queue.enqueue_on_commit(tasks.triage_ticket_task, str(ticket.id), str(user.id))  # swept if lost
     return ticket
 
 
@@ -253,14 +253,12 @@ def assignable_staff():
 
 
 def _notify_user_on_commit(ticket: SupportTicket, *, kind: str, message_id=None) -> None:
-    ticket_id, user_id = str(ticket.id), str(ticket.user_id)
-    message = str(message_id) if message_id else None
-    transaction.on_commit(lambda: tasks.notify_user_task.delay(ticket_id, user_id, kind, message))
+    queue.enqueue_on_commit(tasks.notify_user_task, str(ticket.id), str(ticket.user_id), kind,
+                            str(message_id) if message_id else None)
 
 
 def _notify_staff_on_commit(ticket: SupportTicket, *, kind: str) -> None:
-    ticket_id, user_id = str(ticket.id), str(ticket.user_id)
-    transaction.on_commit(lambda: tasks.notify_staff_task.delay(ticket_id, user_id, kind))
+    queue.enqueue_on_commit(tasks.notify_staff_task, str(ticket.id), str(ticket.user_id), kind)
 
 
 @transaction.atomic

@@ -59,3 +59,15 @@ def escalate_task() -> int:
     for ticket_id, user_id, kind in notices:
         notify_staff_task.delay(ticket_id, user_id, kind)
     return len(notices)
+
+
+@shared_task(name="support.triage_pending", ignore_result=True)
+def triage_pending_task() -> int:
+    """Beat: send the triage again for recent tickets still without a suggestion (the broker was
+    down when they were opened, or a worker died); the triage itself writes a suggestion once."""
+    from .triage import tickets_awaiting_triage
+
+    pending = tickets_awaiting_triage()
+    for ticket_id, user_id in pending:
+        triage_ticket_task.delay(ticket_id, user_id)
+    return len(pending)

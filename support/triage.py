@@ -12,23 +12,24 @@ task retries; after the last retry the rule-based suggestion is written.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import UserSettings
 from agents import registry
 from agents.providers import ChatMessage, ProviderError, provider_for_model
-from core.tenancy import tenant
+from core.tenancy import bypass, tenant
 from core.text import fold
 
 from . import conf, helpcentre
-from .models import Priority, SupportTicket, TicketCategory
+from .models import OPEN_STATUSES, Priority, SupportTicket, TicketCategory
 from .suggestions import SuggestedCitation, Suggestion
 
 logger = logging.getLogger(__name__)
@@ -216,3 +217,18 @@ def triage_ticket(*, ticket_id, user_id, use_model: bool = True) -> Suggestion |
         written = SupportTicket.objects.filter(pk=ticket_id, user_id=user_id, ai_suggestion="").update(
             ai_suggestion=suggestion.to_text())
     return suggestion if written else None
+
+
+PENDING_AFTER = dt.timedelta(minutes=5)
+PENDING_WITHIN = dt.timedelta(days=1)
+
+
+def tickets_awaiting_triage(*, now=None) -> list[tuple[str, str]]:
+    """(ticket id, owner id) of tickets opened 5 minutes to a day ago that still have no suggestion."""
+    now = now or timezone.now()
+    with bypass("support triage sweep"):
+        rows = SupportTicket.objects.filter(
+            ai_suggestion="", created_at__lt=now - PENDING_AFTER, created_at__gte=now - PENDING_WITHIN,
+            status__in=OPEN_STATUSES,
+        ).values_list("id", "user_id")[:500]
+        return [(str(ticket_id), str(user_id)) for ticket_id, user_id in rows]

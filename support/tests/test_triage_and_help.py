@@ -142,3 +142,17 @@ def test_a_new_ticket_the_triage_finds_urgent_emails_staff_in_their_language(own
     assert [m.to for m in mail.outbox] == [["agent@example.com"]]
     assert ticket.ticket_number in mail.outbox[0].subject
     assert "/admin/support/supportticket/" in mail.outbox[0].body
+
+
+def test_the_sweep_triages_a_ticket_whose_task_was_lost(owner):
+    import datetime as dt
+
+    from support.tasks import triage_pending_task
+
+    with tenant(owner.id):
+        lost = services.ticket_create(user=owner, title="Lost", description="the broker was down")  # no commit: no task
+        fresh = services.ticket_create(user=owner, title="Fresh", description="just opened")
+        SupportTicket.objects.filter(pk=lost.pk).update(created_at=lost.created_at - dt.timedelta(minutes=10))
+    assert triage_pending_task() == 1
+    assert suggestion_of(_fields(lost)[1]) is not None and suggestion_of(_fields(fresh)[1]) is None
+    assert triage_pending_task() == 0
