@@ -85,7 +85,8 @@ def prepare(*, type: str, content: str, language: str = "", mime: str = "", form
 def _sized(prepared: Prepared) -> Prepared:
     encoded = prepared.content.encode()
     prepared.metadata["byte_size"] = len(encoded)
-    prepared.metadata["line_count"] = prepared.content.count("\n") + 1
+    text = prepared.content
+    prepared.metadata["line_count"] = text.count("\n") + (0 if text.endswith("\n") else 1)
     if len(encoded) > setting("ARTIFACTS_MAX_BYTES"):
         raise _too_large()
     if len(encoded) > setting("ARTIFACTS_INLINE_MAX_BYTES"):
