@@ -107,9 +107,22 @@ def bad_request(request, exception=None):
     return render(request, "errors/400.html", status=400)
 
 
+# A lost or refused database connection is temporary (a restart, a failover): 503 with
+# Retry-After, so browsers, proxies and load balancers know; the next request opens a new
+# connection (CONN_HEALTH_CHECKS drops the dead one) and nothing has to restart.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def server_error(request):
     # No context processors that touch the database: the database may be what failed.
-    from django.http import HttpResponseServerError
+    import sys
+
+    from django.db import InterfaceError, OperationalError
+    from django.http import HttpResponse, HttpResponseServerError
     from django.template import loader
 
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        response = HttpResponse(loader.get_template("errors/503.html").render(), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     return HttpResponseServerError(loader.get_template("errors/500.html").render())

@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,9 +36,12 @@ def gunicorn(*, database: str, env: dict | None = None, workers: int = 2, thread
         "WEB_THREADS": str(threads),
         **(env or {}),
     }
+    # The server's log goes to a file: a pipe nobody reads fills up (64 kB of tracebacks) and then
+    # blocks every worker thread that logs.
+    log = tempfile.NamedTemporaryFile(prefix="cjh-gunicorn-", suffix=".log", delete=False)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config", "config/gunicorn.py", "--access-logfile", "/dev/null"],
-        cwd=BASE_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=BASE_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -49,7 +53,7 @@ def gunicorn(*, database: str, env: dict | None = None, workers: int = 2, thread
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start: " + (process.stderr.read().decode()[-2000:] if process.stderr else ""))
+                raise RuntimeError("gunicorn did not start: " + Path(log.name).read_text(errors="replace")[-2000:])
             time.sleep(0.1)
         yield url
     finally:
@@ -58,6 +62,8 @@ def gunicorn(*, database: str, env: dict | None = None, workers: int = 2, thread
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
 
 
 def login(url: str, email: str, password: str) -> httpx.Client:
