@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import UserFacingError
 
-from . import adherence, exports, fhir, measurements, selectors, services, units
+from . import adherence, conf, exports, fhir, measurements, selectors, services, units
 from .forms import (
     AllergyForm,
     AppointmentForm,
@@ -331,7 +331,7 @@ def adherence_json(request):
         from datetime import timedelta
 
         now = timezone.now()
-        grace = timedelta(minutes=services.conf.dose_grace_minutes())
+        grace = timedelta(minutes=conf.dose_grace_minutes())
         meds = {str(m.pk): m for m in selectors.medications_list(user)}
         logs = selectors.logs_by_medication(user, now - timedelta(days=days), now + grace)
         tz = selectors.zone_of(user)

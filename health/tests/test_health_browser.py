@@ -66,3 +66,22 @@ def test_settings_take_the_time_zone_from_the_browser(signed_in_page):
     page.goto("/account/settings/")
     assert page.locator("#id_timezone").input_value() == "Asia/Tokyo"
     assert page.problems == []
+
+
+def test_profile_height_inputs_follow_the_unit(signed_in_page):
+    user = make_user("profile-units@example.com")
+    page = signed_in_page(user, "phone")
+    page.goto("/health/profile/")
+    assert page.locator("#id_height").is_visible() and not page.locator("#id_height_feet").is_visible()
+    page.select_option("#id_height_unit", "ft_in")
+    assert page.locator("#id_height_feet").is_visible() and not page.locator("#id_height").is_visible()
+    page.fill("#id_height_feet", "5")
+    page.fill("#id_height_inches", "7")
+    page.get_by_role("button", name="Save the profile").click()
+    page.wait_for_selector("text=Your health profile was saved.")
+    with tenant(user.id):
+        from health.models import HealthProfile
+
+        assert str(HealthProfile.objects.get(user=user).height) == "170.2"
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
+    assert page.problems == []
