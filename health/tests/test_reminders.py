@@ -169,3 +169,36 @@ def test_one_users_reminders_reach_only_that_user(owner, other):
     make_medication(other, since=start, reminder_times=["09:00"])
     reminders_run(now=datetime(2026, 6, 1, 8, 1, tzinfo=UTC))
     assert [m.to for m in mail.outbox] == [[owner.email]]
+
+
+class RecordingChannel:
+    sent: list = []
+
+    def send(self, reminder):
+        RecordingChannel.sent.append(reminder)
+
+
+class BrokenChannel:
+    def send(self, reminder):
+        raise ConnectionError("smtp down")
+
+
+def test_the_channel_is_one_small_interface(owner, settings):
+    settings.HEALTH_REMINDER_CHANNEL = "health.tests.test_reminders.RecordingChannel"
+    RecordingChannel.sent = []
+    set_zone(owner, "UTC")
+    make_medication(owner, since=datetime(2026, 6, 1, tzinfo=UTC), reminder_times=["08:00", "08:00"])
+    reminders_run(now=datetime(2026, 6, 1, 8, 0, 10, tzinfo=UTC))
+    assert [(r.user_id, r.kind, r.count) for r in RecordingChannel.sent] == [(owner.pk, "medication", 1)]
+    assert mail.outbox == []
+
+
+def test_a_failed_send_is_not_repeated_and_stops_no_one(owner, other, settings, caplog):
+    settings.HEALTH_REMINDER_CHANNEL = "health.tests.test_reminders.BrokenChannel"
+    for user in (owner, other):
+        set_zone(user, "UTC")
+        make_medication(user, since=datetime(2026, 6, 1, tzinfo=UTC), reminder_times=["08:00"])
+    first = reminders_run(now=datetime(2026, 6, 1, 8, 1, tzinfo=UTC))
+    assert (first["sent"], first["failed"]) == (0, 2)
+    again = reminders_run(now=datetime(2026, 6, 1, 8, 2, tzinfo=UTC))
+    assert (again["sent"], again["failed"]) == (0, 0)  # at most once: the marker had moved before sending
