@@ -29,6 +29,14 @@ class QuotaExceeded(StorageError):
         super().__init__(_quota_message(limit))
 
 
+class StorageWriteFailed(StorageError):
+    """The blob storage refused the write (disk full, read-only, the bucket unreachable)."""
+
+    def __init__(self):
+        super().__init__(_("The file could not be saved: the storage refused to write it (it may be full or "
+                           "unavailable). Nothing was stored; please try again later."))
+
+
 class DuplicateFile(StorageError):
     """The owner already stores a file with the same content."""
 

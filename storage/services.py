@@ -36,6 +36,7 @@ from .errors import (
     MoveRefused,
     QuotaExceeded,
     ScanFailed,
+    StorageWriteFailed,
     storage_error_for,
 )
 from .models import AccessLevel, StorageFile, StorageFolder, StorageQuota, UsageContext
@@ -165,7 +166,13 @@ def file_store(*, user, content: bytes | File, name: str, mime_type: str = "", f
         raise
     _precheck_quota(user, size)
     storage = file_storage()
-    path = storage.save(storage_path(user_id=user.id, file_id=file_id, name=name, usage_context=usage_context), blob)
+    wanted = storage_path(user_id=user.id, file_id=file_id, name=name, usage_context=usage_context)
+    try:
+        path = storage.save(wanted, blob)
+    except BLOB_WRITE_ERRORS as exc:
+        logger.error("storage refused the blob of %r for user %s: %s", name, user.id, exc)
+        _remove_partial(storage, wanted)  # a write that failed half-way leaves its first bytes behind
+        raise StorageWriteFailed() from exc
     try:
         with tenant(user.id), transaction.atomic():
             return StorageFile.objects.create(
@@ -182,6 +189,28 @@ def file_store(*, user, content: bytes | File, name: str, mime_type: str = "", f
     except BaseException:
         storage.delete(path)
         raise
+
+
+def _blob_write_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError]
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        errors += [BotoCoreError, ClientError]
+    except ImportError:  # boto3 is only needed with STORAGE_BACKEND=s3
+        pass
+    return tuple(errors)
+
+
+BLOB_WRITE_ERRORS = _blob_write_errors()
+
+
+def _remove_partial(storage, path: str) -> None:
+    try:  # the path holds this new file's id: nothing else can live there
+        if storage.exists(path):
+            storage.delete(path)
+    except BLOB_WRITE_ERRORS as exc:
+        logger.error("could not remove the partial blob %s: %s", path, exc)
 
 
 def file_delete(*, file: StorageFile) -> None:
