@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import uuid
 from decimal import Decimal
 
 from django.contrib import messages
@@ -666,7 +667,11 @@ def _import_form(request, data=None, files=None):
     accounts = _accounts(request, active_only=True)
     account_id = request.GET.get("account") or (data or {}).get("account")
     initial = {}
-    mapping = ImportMapping.objects.filter(user=request.user, account_id=account_id).first() if account_id and str(account_id).count("-") == 4 else None
+    try:
+        account_id = uuid.UUID(str(account_id)) if account_id else None
+    except ValueError:
+        account_id = None  # a malformed ?account= is ignored, like a missing one
+    mapping = ImportMapping.objects.filter(user=request.user, account_id=account_id).first() if account_id else None
     if mapping is None:
         mapping = ImportMapping.objects.filter(user=request.user).order_by("-created_at").first()
     if mapping:

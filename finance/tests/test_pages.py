@@ -213,3 +213,48 @@ def test_spanish_amounts_round_trip_through_the_edit_form(owner):
     # In Spanish a point is the grouping separator: 12.50 is refused, asking for a comma (the catalogue
     # that translates this message is merged by the lead, so the msgid is checked here).
     assert "comma for decimals" in str(response.context["form"].errors["amount"])
+
+
+def test_malformed_query_parameters_never_fail(owner, world):
+    client = client_for(owner)
+    for url in ("/finance/import/?account=a-b-c-d-e", "/finance/import/?account=%00", "/finance/transactions/?account=nope&page=x&amount_min=1e309",
+                "/finance/transactions/?date_from=2024-13-01&type=weird&q=%00", "/finance/debts/?extra=-5", "/finance/debts/?extra=1e309"):
+        assert client.get(url).status_code in (200, 400), url
+
+
+def test_editing_a_transfer_replaces_both_legs(owner, world):
+    client = client_for(owner)
+    leg = world["transfer"]
+    acc = world["account"]
+    with tenant(owner.id):
+        card = FinancialAccount.objects.get(user=owner, name="Card")
+    page = client.get(reverse("finance:transaction_edit", args=[leg.pk])).content.decode()
+    assert 'value="20.00"' in page
+    response = client.post(reverse("finance:transaction_edit", args=[leg.pk]), {"from_account": acc.pk, "to_account": card.pk,
+                                                                                "date": "2024-03-01", "amount": "35", "description": "Pay card"})
+    assert response.status_code == 302
+    assert balance(acc) == D("500") - D("12.50") - D("35") and balance(card) == D("35")
+    with tenant(owner.id):
+        legs = list(Transaction.objects.filter(transfer_id=leg.transfer_id))
+    assert len(legs) == 2 and {x.amount for x in legs} == {D("35")}
+    assert client.post(reverse("finance:transaction_delete", args=[legs[1].pk])).status_code == 302
+    assert balance(card) == 0
+    with tenant(owner.id):
+        assert not Transaction.objects.filter(transfer_id=leg.transfer_id).exists()
+
+
+def test_investment_returns_and_prices_file(owner, world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    inv = world["investment"]
+    assert (inv.returns, inv.returns_percentage) == (D("30.00"), D("10.000"))
+    client = client_for(owner)
+    response = client.post(reverse("finance:investment_prices"), {"file": SimpleUploadedFile("p.csv", b"symbol,price,date\nVWCE,90,2024-05-31\n")},
+                           follow=True)
+    assert "Prices updated for 1 holdings." in response.content.decode()
+    with tenant(owner.id):
+        inv.refresh_from_db()
+    assert (inv.current_price, inv.returns, inv.returns_percentage, inv.price_date) == (D("90"), D("-30.00"), D("-10.000"), dt.date(2024, 5, 31))
+    response = client.post(reverse("finance:investment_new"), {"name": "X", "type": "STOCK", "currency": "USD", "quantity": "-1",
+                                                               "purchase_price": "10"})
+    assert response.status_code == 400
