@@ -17,3 +17,12 @@ class PlanError(FinanceError):
 
 class ImportRefused(FinanceError):
     """A file that cannot be imported at all (too big, not text, no columns)."""
+
+
+class MappingMismatch(ImportRefused):
+    """The mapping names columns the CSV does not have; carries the file's header and first rows."""
+
+    def __init__(self, message, *, columns: list[str], sample: list[list[str]]):
+        super().__init__(message)
+        self.columns = columns
+        self.sample = sample

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from core.tenancy import tenant
 
 from . import conf, tasks
-from .errors import FinanceError, ImportRefused, MoneyError
+from .errors import FinanceError, ImportRefused, MappingMismatch, MoneyError
 from .models import (
     Budget,
     Debt,
@@ -137,8 +137,9 @@ def parse_csv(text: str, *, account: FinancialAccount, mapping: dict) -> Preview
     missing = [c for c in wanted if not c or c not in columns]
     if missing:
         names = ", ".join(f"“{c}”" for c in missing if c) or _("(none chosen)")
-        raise ImportRefused(_("The file has no column %(names)s. Its columns are: %(columns)s.") % {
-            "names": names, "columns": ", ".join(columns) or "—"})
+        sample = [[cell[:80] for cell in row] for _i, row in zip(range(PREVIEW_ROWS // 2), csv.reader(io.StringIO(text), delimiter=delimiter))][1:]
+        raise MappingMismatch(_("The file has no column %(names)s. Its columns are: %(columns)s.") % {
+            "names": names, "columns": ", ".join(columns) or "—"}, columns=columns, sample=sample)
     date_format = mapping.get("date_format") or "%Y-%m-%d"
     decimal_sep = mapping.get("decimal") or "."
     max_rows = conf.import_max_rows()

@@ -30,7 +30,7 @@ from storage.uploads import LimitedUploadHandler, declared_length
 
 from . import conf, forms, imports, selectors, services
 from .amortization import DebtState, payoff, schedule, term_months
-from .errors import FinanceError
+from .errors import FinanceError, MappingMismatch
 from .models import (
     Budget,
     Category,
@@ -700,12 +700,12 @@ def _import_refused(request, limit):
     return redirect("finance:import")
 
 
-def _import_page(request, form=None, status=200):
+def _import_page(request, form=None, status=200, sample=None):
     form = form or _import_form(request)
     if not form.fields["account"].queryset.exists():
         messages.info(request, _("Create an account first."))
         return redirect("finance:account_new")
-    return render(request, "finance/import.html", {"form": form, "last": selectors.last_import(request.user)}, status=status)
+    return render(request, "finance/import.html", {"form": form, "last": selectors.last_import(request.user), "sample": sample}, status=status)
 
 
 def _import_post(request, guard):
@@ -719,6 +719,9 @@ def _import_post(request, guard):
     try:
         preview = imports.preview_create(profile, account=form.cleaned_data["account"], upload=form.cleaned_data["file"],
                                          source=form.cleaned_data["source"], mapping=form.mapping())
+    except MappingMismatch as exc:
+        form.add_error(None, exc.message)
+        return _import_page(request, form, status=400, sample={"columns": exc.columns, "rows": exc.sample})
     except FinanceError as exc:
         form.add_error(None, exc.message)
         return _import_page(request, form, status=400)

@@ -185,3 +185,15 @@ def test_rates_file(owner, setup):
     p = profile(owner)
     with tenant(owner.id):
         assert p.exchange_rates.count() == 2  # nothing of the bad file
+
+
+def test_a_wrong_mapping_shows_the_files_columns_and_first_rows(owner, setup):
+    _p, acc = setup
+    client = client_for(owner)
+    text = "Fecha,Concepto,Importe\n2024-01-02,Café <b>,-3.50\n"
+    response = client.post(reverse("finance:import"), {"account": acc.pk, "source": "CSV", **MAPPING, "file": _csv(text)})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Its columns are: Fecha, Concepto, Importe." in html
+    assert "<th scope=\"col\">Concepto</th>" in html and "Café &lt;b&gt;" in html
+    assert _count(owner) == 0
