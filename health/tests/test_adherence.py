@@ -126,7 +126,7 @@ def test_editing_the_times_keeps_the_past(schedule_owner, settings):
     with tenant(user.id):
         services.medication_save(user, med, **{"reminder_times": ["23:59"]})
     after = _summary(user, now=timezone.now())["medications"][0]
-    assert after["scheduled"] >= before >= 3
+    assert after["scheduled"] >= before >= 2  # 2 or 3 depending on the hour the test runs
     assert after["missed"] == after["scheduled"]
 
 
