@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import zoneinfo
+from functools import lru_cache
+
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.core import context
 from django import forms
@@ -45,6 +48,12 @@ class SignupForm(AllauthSignupForm):
         return email
 
 
+@lru_cache(maxsize=1)
+def _time_zone_choices() -> list[tuple[str, str]]:
+    zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    return [(z, z.replace("_", " ")) for z in [*zones, "UTC"]]
+
+
 class UserSettingsForm(forms.ModelForm):
     default_model = forms.ChoiceField(label=_("Default model"))
     temperature = forms.DecimalField(
@@ -61,10 +70,16 @@ class UserSettingsForm(forms.ModelForm):
     language = forms.ChoiceField(
         label=_("Language"), choices=[("", _("Browser default"))] + list(settings.LANGUAGES), required=False
     )
+    timezone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("Medication reminders and appointments follow it."),
+        widget=forms.Select(attrs={"data-browser-time-zone": ""}),
+    )
 
     class Meta:
         model = UserSettings
-        fields = ["default_model", "temperature", "max_tokens", "rag_enabled", "language"]
+        fields = ["default_model", "temperature", "max_tokens", "rag_enabled", "language", "timezone"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -74,6 +89,7 @@ class UserSettingsForm(forms.ModelForm):
             info = registry.get_model(current)
             choices.append((current, _("%(label)s (unavailable)") % {"label": info.label if info else current}))
         self.fields["default_model"].choices = choices
+        self.fields["timezone"].choices = [("", _("Site default (%(zone)s)") % {"zone": settings.TIME_ZONE})] + _time_zone_choices()
 
     def clean_default_model(self):
         value = self.cleaned_data["default_model"]

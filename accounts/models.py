@@ -246,7 +246,7 @@ class Invitation(UUIDModel, CreatedAtModel):
 class UserSettings(UUIDModel, CreatedAtModel):
     """Per-user preferences; one row per user, created by a trigger on ``users``.
 
-    ``language`` is beyond the ERD: the settings page lets people choose it.
+    ``language`` and ``timezone`` are beyond the ERD: the settings page lets people choose them.
     """
 
     user = fields.OneToOneField(User, db_on_delete="CASCADE", related_name="settings")
@@ -255,6 +255,8 @@ class UserSettings(UUIDModel, CreatedAtModel):
     max_tokens = models.IntegerField(_("max tokens"), default=1024, db_default=1024)
     rag_enabled = models.BooleanField(_("use my documents (RAG)"), default=True, db_default=True)
     language = models.CharField(_("language"), max_length=8, default="", db_default="", blank=True)
+    # Beyond the ERD (issue 15): an IANA zone such as "Europe/Madrid"; "" means the site's TIME_ZONE.
+    timezone = models.CharField(_("time zone"), max_length=64, default="", db_default="", blank=True)
 
     class Meta:
         db_table = "user_settings"

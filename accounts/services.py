@@ -141,7 +141,7 @@ def invitation_accept(*, invitation_id: uuid.UUID | str, token: str, user: User)
 # --- settings -------------------------------------------------------------------------------------
 
 
-SETTINGS_FIELDS = ("default_model", "temperature", "max_tokens", "rag_enabled", "language")
+SETTINGS_FIELDS = ("default_model", "temperature", "max_tokens", "rag_enabled", "language", "timezone")
 
 
 @transaction.atomic
