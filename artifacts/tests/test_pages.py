@@ -276,3 +276,14 @@ def test_sign_in_is_required(client, owner, agent):
     artifact = make(owner, agent)
     response = client.get(reverse("artifacts:detail", args=[artifact.pk]))
     assert response.status_code == 302 and "login" in response.url
+
+
+def test_the_conversation_lists_its_artifacts_at_their_newest_version(owner_client, owner, agent, conversation):
+    first = make(owner, agent, conversation, name="plan.md", type="MARKDOWN", content="# Plan")
+    services.artifact_revise(user=owner, artifact=first, content="# Plan, second draft")
+    make(owner, agent, name="elsewhere.py")  # another conversation's (none)
+    html = owner_client.get(reverse("artifacts:conversation_panel", args=[conversation.pk])).content.decode()
+    assert "plan.md" in html and "v2" in html and "elsewhere.py" not in html
+    page = owner_client.get(reverse("chats:detail", args=[conversation.pk])).content.decode()
+    assert f'href="{reverse("artifacts:list")}?conversation={conversation.pk}"' in page
+    assert 'id="artifact-panel"' in page and 'id="artifact-save-form"' in page
