@@ -32,6 +32,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from agents import tokens
+from core.cache import REDIS_ERRORS, redis_available
 from core.tenancy import tenant
 
 from . import events, overrides, selectors, services, streaming
@@ -176,23 +177,45 @@ def reply_events(*, user, conversation_id, user_message_id, last_event_id: str |
     if existing is not None:  # finished: the stored answer is all the page needs, resuming or not
         yield streaming.sse("done", streaming.done_payload(existing, conversation.agent.display_name))
         return
-    orphaned = events.events_exist(user_message.id) and not streaming.lock_held(user_message.id) \
-        and not events.events_finished(user_message.id)
-    # A runner that died mid-answer left events without a final one and no lock: the tail replays
-    # them and stores the answer as failed. Otherwise claim the question (unless another request
-    # has) and write its answer: in a thread, or in this request when inside a transaction or
-    # when the process runs as many threads as it may.
-    if not orphaned:
-        claimed = _claim(user=user, conversation_id=conversation.id, user_message_id=user_message.id)
-        if claimed is not None:
-            conversation, user_message = claimed
-            if connection.in_atomic_block or not _start_runner(user=user, user_message=user_message):
-                yield from _run_inline(user=user, conversation=conversation, user_message=user_message)
-                return
-    after, replay = events.resume_point(user_message.id, last_event_id)
-    if replay:
-        yield streaming.sse("reset", {})  # the page drops what it showed: everything comes again
-    yield from _tail(user=user, conversation=conversation, user_message=user_message, after=after)
+    if not redis_available():
+        # Answers travel through Redis (the lock, the reservation, the event stream). Without it
+        # the question waits, saved; the browser comes back every DELAYED_RETRY_MS and the answer
+        # is written once Redis answers again.
+        yield from _delayed()
+        return
+    try:
+        orphaned = events.events_exist(user_message.id) and not streaming.lock_held(user_message.id) \
+            and not events.events_finished(user_message.id)
+        # A runner that died mid-answer left events without a final one and no lock: the tail replays
+        # them and stores the answer as failed. Otherwise claim the question (unless another request
+        # has) and write its answer: in a thread, or in this request when inside a transaction or
+        # when the process runs as many threads as it may.
+        if not orphaned:
+            claimed = _claim(user=user, conversation_id=conversation.id, user_message_id=user_message.id)
+            if claimed is not None:
+                conversation, user_message = claimed
+                if connection.in_atomic_block or not _start_runner(user=user, user_message=user_message):
+                    yield from _run_inline(user=user, conversation=conversation, user_message=user_message)
+                    return
+        after, replay = events.resume_point(user_message.id, last_event_id)
+        if replay:
+            yield streaming.sse("reset", {})  # the page drops what it showed: everything comes again
+        yield from _tail(user=user, conversation=conversation, user_message=user_message, after=after)
+    except REDIS_ERRORS:  # Redis went away meanwhile: the same as above, the browser comes back
+        yield from _delayed()
+
+
+DELAYED_RETRY_MS = 5000
+
+
+def delayed_message() -> str:
+    return _("Answers are delayed: the service that carries them is restarting. Your question is saved; "
+             "the answer will appear here as soon as it is back.")
+
+
+def _delayed() -> Iterator[bytes]:
+    yield f"retry: {DELAYED_RETRY_MS}\n\n".encode()
+    yield streaming.sse("delayed", {"message": delayed_message()})
 
 
 def _tail(*, user, conversation, user_message, after: str) -> Iterator[bytes]:

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agents.models import Agent
+from core.queue import enqueue_on_commit
 from core.tenancy import tenant
 from core.text import strip_control_chars
 from metrics import limits
@@ -163,7 +163,7 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
         )
         if not conversation.title and result.status == "complete":
             conversation_id, user_id = str(conversation.id), str(user.id)
-            transaction.on_commit(lambda: tasks.generate_conversation_title.delay(conversation_id, user_id))
+            enqueue_on_commit(tasks.generate_conversation_title, conversation_id, user_id)  # a down broker: no title, no 500
     return answer
 
 

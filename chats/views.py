@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from agents import registry
 from agents.selectors import agent_get_usable, agent_is_usable_by
+from core.cache import redis_available
 from core.errors import UserFacingError
 from core.params import query_page, query_text
 from core.ratelimit import rate_limited
@@ -184,6 +185,8 @@ def reply_generate(request, conversation_id, message_id):
     message = selectors.message_get_for_user(user=request.user, conversation=conversation, message_id=message_id)
     if message.role == MessageRole.USER:
         generation.reply_collect(user=request.user, conversation_id=conversation.id, user_message_id=message.id)
+        if not redis_available():
+            flash.warning(request, generation.delayed_message())
     return redirect(_latest_url(conversation))  # back at the answer, not at the top of the page
 
 

@@ -88,3 +88,30 @@ def test_share_passwords_are_not_checked_while_redis_is_down(private_redis):
     private_redis.start()
     cache.circuit.close()
     assert Client().post(f"/s/{token}/", {"password": "open sesame"}).status_code == 302
+
+
+def test_a_question_asked_while_redis_is_down_is_kept_and_answered_once_it_is_back(private_redis):
+    from chats.models import Message
+    from core.tenancy import tenant
+    from testutils import factories
+
+    user = make_user("chat-redis@example.com")
+    with tenant(user.id):
+        conversation = factories.conversation(user)  # the offline model: no provider needed
+    client = Client()
+    client.force_login(user)
+    private_redis.stop()
+    posted = client.post(reverse("chats:message_create", args=[conversation.id]), {"content": "Are you there?"},
+                         headers={"Accept": "application/json"})
+    assert posted.status_code == 200  # kept, not a 500
+    stream = b"".join(client.get(posted.json()["stream_url"]).streaming_content).decode()
+    assert "event: delayed" in stream and "Answers are delayed" in stream and "retry: 5000" in stream
+    with tenant(user.id):
+        assert list(Message.objects.filter(conversation=conversation).values_list("role", flat=True)) == ["user"]
+
+    private_redis.start()
+    cache.circuit.close()
+    stream = b"".join(client.get(posted.json()["stream_url"]).streaming_content).decode()
+    assert "event: done" in stream
+    with tenant(user.id):
+        assert sorted(Message.objects.filter(conversation=conversation).values_list("role", flat=True)) == ["assistant", "user"]

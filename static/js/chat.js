@@ -166,6 +166,17 @@
     current.source = source;
     source.addEventListener("reset", clear); // the server replays the answer from its start
     source.addEventListener("delta", function (event) { show(JSON.parse(event.data)); });
+    // The server cannot carry answers now (Redis is restarting): the question is saved, the
+    // browser comes back by itself (the stream's retry) and the answer follows when it can.
+    source.addEventListener("delayed", function (event) {
+      var data = JSON.parse(event.data);
+      body.textContent = "";
+      var note = document.createElement("p");
+      note.className = "msg-note";
+      note.textContent = data.message;
+      body.appendChild(note);
+      announce(data.message);
+    });
     source.addEventListener("done", function (event) {
       var data = JSON.parse(event.data);
       finish(element, data);
