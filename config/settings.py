@@ -253,6 +253,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # One audited bypass per run finds expired files across users (24 audit rows a day).
     "storage-purge-expired": {"task": "storage.purge_expired", "schedule": 3600.0},
     "storage-purge-trash": {"task": "storage.purge_trash", "schedule": 24 * 3600.0},
+    # Every minute: due dose reminders, missed doses, appointment reminders (expires: never two ticks queued).
+    "health-send-reminders": {"task": "health.send_reminders", "schedule": 60.0, "options": {"expires": 55}},
+    # Each run: one audited bypass to find the due rows, then each row in its owner's tenant.
+    "finance-run-recurring": {"task": "finance.run_recurring", "schedule": 3600.0},
+    "support-escalate": {"task": "support.escalate", "schedule": 300.0},
+    "support-triage-pending": {"task": "support.triage_pending", "schedule": 600.0},
 }
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -498,6 +504,37 @@ SHARE_PASSWORD_BASE_DELAY = env.float("SHARE_PASSWORD_BASE_DELAY", default=2.0) 
 SHARE_PASSWORD_MAX_DELAY = env.float("SHARE_PASSWORD_MAX_DELAY", default=900.0)
 # The trash: files deleted longer ago than this are purged for good (beat: storage.purge_trash, daily).
 STORAGE_TRASH_RETENTION_DAYS = env.int("STORAGE_TRASH_RETENTION_DAYS", default=30)
+
+# --- finance (/finance/, finance/conf.py) -------------------------------------------------------------
+FINANCE_IMPORT_MAX_BYTES = env.int("FINANCE_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)  # CSV/OFX/prices/rates file; refused unread past it
+FINANCE_IMPORT_MAX_ROWS = env.int("FINANCE_IMPORT_MAX_ROWS", default=50_000)  # rows one import may hold
+FINANCE_TRANSACTIONS_PAGE_SIZE = env.int("FINANCE_TRANSACTIONS_PAGE_SIZE", default=50)
+
+# --- health (/health/, health/conf.py) ---------------------------------------------------------------
+# After a dose's time, a confirmation still counts as on time; past it, late, and an unrecorded dose is missed.
+HEALTH_DOSE_GRACE_MINUTES = env.int("HEALTH_DOSE_GRACE_MINUTES", default=60)
+# A dose reminder not sent within this many minutes is dropped, never sent late (beat: health.send_reminders).
+HEALTH_REMINDER_MAX_DELAY_MINUTES = env.int("HEALTH_REMINDER_MAX_DELAY_MINUTES", default=30)
+HEALTH_APPOINTMENT_REMINDER_HOURS = env.int("HEALTH_APPOINTMENT_REMINDER_HOURS", default=24)
+HEALTH_REMINDER_FROM_EMAIL = env.str("HEALTH_REMINDER_FROM_EMAIL", default="")  # empty: DEFAULT_FROM_EMAIL
+# Dotted path of the reminder channel (a class with send(reminder)); empty: health.reminders.EmailChannel.
+HEALTH_REMINDER_CHANNEL = env.str("HEALTH_REMINDER_CHANNEL", default="")
+
+# --- support (/support/ and the admin, support/conf.py) ----------------------------------------------
+SUPPORT_REOPEN_DAYS = env.int("SUPPORT_REOPEN_DAYS", default=7)  # after resolving/closing, the user may reopen
+# First-response and resolution targets per priority, in business hours (keys merged over these).
+SUPPORT_RESPONSE_HOURS = {"URGENT": 1, "HIGH": 4, "MEDIUM": 8, "LOW": 24}
+SUPPORT_RESOLUTION_HOURS = {"URGENT": 8, "HIGH": 24, "MEDIUM": 40, "LOW": 80}
+SUPPORT_WORKING_DAYS = tuple(env.list("SUPPORT_WORKING_DAYS", cast=int, default=[1, 2, 3, 4, 5]))  # ISO, Monday = 1
+SUPPORT_WORKING_HOURS = tuple(env.list("SUPPORT_WORKING_HOURS", cast=int, default=[8, 18]))  # opening, closing hour
+SUPPORT_TIMEZONE = env.str("SUPPORT_TIMEZONE", default="")  # empty: TIME_ZONE
+SUPPORT_HOLIDAYS = tuple(env.list("SUPPORT_HOLIDAYS", default=[]))  # ISO dates not worked
+# Who hears of new URGENT tickets and escalations when nobody is assigned; empty: every active support/admin staff.
+SUPPORT_STAFF_EMAILS = tuple(env.list("SUPPORT_STAFF_EMAILS", default=[]))
+SUPPORT_TRIAGE_MODEL = env.str("SUPPORT_TRIAGE_MODEL", default="offline")  # a registry model; offline: rules only
+SUPPORT_MAX_ATTACHMENT_BYTES = env.int("SUPPORT_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
+SUPPORT_MAX_ATTACHMENTS = env.int("SUPPORT_MAX_ATTACHMENTS", default=5)
+SUPPORT_POLL_SECONDS = env.int("SUPPORT_POLL_SECONDS", default=10)  # how often a ticket page asks for replies
 
 # --- per-person rate limits (core/ratelimit.py): "<count>/<seconds>"; 0/<seconds> turns one off ---
 RATE_LIMITS = {

@@ -40,13 +40,15 @@ NAVIGATION: tuple[NavGroup, ...] = (
         NavItem(_("Agents"), "agents:catalog", ("agents:",)),
         NavItem(_("Documents"), "rag:list", ("rag:",)),
     )),
-    # Personal: Finance and Health land here with their issues.
     NavGroup("personal", _("Personal"), (
         NavItem(_("Files"), "storage:list", ("storage:",)),
+        NavItem(_("Finance"), "finance:overview", ("finance:",)),
+        NavItem(_("Health"), "health:overview", ("health:",)),
     )),
     NavGroup("account", _("Account"), (
         NavItem(_("Usage"), "metrics:usage", ("metrics:",)),
         NavItem(_("Settings"), "accounts:settings", ("accounts:settings",)),
+        NavItem(_("Help"), "support:list", ("support:",)),
         NavItem(_("Invitations"), "accounts:invitations", ("accounts:invitations",), requires="is_admin"),
         NavItem(_("Admin"), "admin:index", ("admin:",), requires="is_staff"),
     )),

@@ -36,7 +36,8 @@ def test_sidebar_groups_show_only_pages_that_exist(owner_client):
     assert groups == ["Assistant", "Personal", "Account"]
     assert _nav_links(html) == [
         ("/", "Chat"), ("/agents/", "Agents"), ("/documents/", "Documents"), ("/files/", "Files"),
-        ("/usage/", "Usage"), ("/account/settings/", "Settings"),
+        ("/finance/", "Finance"), ("/health/", "Health"),
+        ("/usage/", "Usage"), ("/account/settings/", "Settings"), ("/support/", "Help"),
     ]
     for href, _label in _nav_links(html):  # no dead links
         assert owner_client.get(href).status_code == 200, href
