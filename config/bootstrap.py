@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from artifacts.pg import ARTIFACT_LEAKPROOF_FUNCTIONS  # shared with artifacts.checks
 from config import embedded
 from core.pg import FOLDED_MATCH_FUNCTIONS, FOLDING_FUNCTION, TEXT_MATCH_LEAKPROOF_SQL  # shared with the checks
 
@@ -147,6 +148,13 @@ def ensure_database(p: Plan, name: str, *, recreate: bool = False) -> None:
             cur.execute("SELECT to_regprocedure(%s) IS NOT NULL", [FOLDING_FUNCTION])
             functions = [*FOLDED_MATCH_FUNCTIONS, *([FOLDING_FUNCTION] if cur.fetchone()[0] else [])]
             for function in functions:
+                cur.execute(f"ALTER FUNCTION {function} LEAKPROOF")
+    except psycopg.Error:
+        pass
+    # The same for the artifacts' metadata filters and search (artifacts.W001).
+    try:
+        with _connect(p.admin_conninfo, dbname=name) as conn, conn.cursor() as cur:
+            for function in ARTIFACT_LEAKPROOF_FUNCTIONS:
                 cur.execute(f"ALTER FUNCTION {function} LEAKPROOF")
     except psycopg.Error:
         pass
