@@ -189,3 +189,20 @@ def test_extraction_details():
     # A fence inside a longer fence is content, not a block of its own.
     nested = "````markdown title=\"readme.md\"\n```python\nprint(1)\n```\n````"
     assert [(b.type, b.name) for b in extract_blocks(nested)] == [("MARKDOWN", "readme.md")]
+
+
+def test_a_data_url_image_in_an_answer_is_kept_as_a_stored_file(owner_client, owner, chat, openai_server):
+    import base64
+
+    from storage.models import StorageFile
+
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+    reply = f"Here is the chart: ![chart](data:image/png;base64,{base64.b64encode(png).decode()}) and a fake one " \
+            "![x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)."
+    turn(owner_client, openai_server, chat, reply)
+    with tenant(owner.id):
+        image = Artifact.objects.get()
+        file = StorageFile.objects.get()
+    assert image.type == "IMAGE" and image.metadata["mime"] == "image/png" and image.metadata["file_id"] == str(file.pk)
+    assert file.usage_context == "ARTIFACT" and file.size == len(png)
+    assert owner_client.get(reverse("artifacts:image", args=[image.pk])).content == png

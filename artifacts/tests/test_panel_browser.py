@@ -114,3 +114,31 @@ def test_html_artifact_scripts_cannot_reach_the_page(signed_in_page, settings):
     text = frame.locator("#out").text_content()
     assert text == "no-parent,no-cookie,no-fetch"
     assert page.title() != "owned"
+
+
+def test_save_a_selection_of_an_answer_as_an_artifact(signed_in_page):
+    user = make_user("saver@example.com", name="Sal")
+    agent = factories.agent(user, name="Writer")
+    with tenant(user.id):
+        conversation = factories.conversation(user, agent_=agent)
+        question = factories.message(user, conv=conversation, role="user", content="Tell me two things")
+        factories.message(user, conv=conversation, role="assistant", content="The first thing.\n\nThe second thing, kept.",
+                          metadata={"reply_to": str(question.id), "status": "complete"})
+    page = signed_in_page(user, "desktop")
+    page.goto(reverse("chats:detail", args=[conversation.id]))
+    answer = page.locator(".msg-assistant").first
+    answer.hover()
+    button = answer.get_by_role("button", name="Save as artifact")
+    button.wait_for()
+    page.evaluate("""() => {
+        const p = [...document.querySelectorAll('.msg-assistant .msg-body p')].find(e => e.textContent.includes('second'));
+        const range = document.createRange(); range.selectNodeContents(p);
+        const s = window.getSelection(); s.removeAllRanges(); s.addRange(range);
+    }""")
+    button.click()
+    page.wait_for_url("**/artifacts/*/")
+    with tenant(user.id):
+        saved = Artifact.objects.get()
+    assert saved.content == "The second thing, kept." and saved.type == "MARKDOWN"
+    assert "The second thing, kept." in page.locator(".artifact-body").inner_text()
+    assert page.problems == []

@@ -1,5 +1,5 @@
-// "Save as artifact" on the chat's messages: a button added to each message's actions here (the
-// server's 500-message page carries none), posting the page's one #artifact-save-form with the
+// "Save as artifact" on the chat's messages: a button added to a message's actions here when it is
+// pointed at or reached (the server's 500-message page carries none), posting the page's one #artifact-save-form with the
 // message's selected text when the selection lies inside that message, its whole text otherwise.
 (function () {
   "use strict";
@@ -32,17 +32,19 @@
     actions.appendChild(button);
   }
 
-  function addAll(scope) {
-    Array.prototype.forEach.call(scope.querySelectorAll(".msg[data-message-id]"), addButton);
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
     form = document.getElementById("artifact-save-form");
     if (!form) { return; }
     var list = document.getElementById("messages");
     if (list) {
-      // Only buttons people can reach soon: the page's items (content-visibility keeps the rest cheap).
-      addAll(list);
+      // Added when a message is pointed at, touched or reached with the keyboard (its other actions
+      // take focus first), not for all 500 messages of a long page at load.
+      ["pointerover", "focusin", "touchstart"].forEach(function (name) {
+        list.addEventListener(name, function (event) {
+          var item = event.target.closest && event.target.closest(".msg[data-message-id]");
+          if (item) { addButton(item); }
+        }, { passive: true });
+      });
     }
     document.addEventListener("chat:answer", function (event) {
       var item = event.detail && event.detail.element;
