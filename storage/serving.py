@@ -9,15 +9,18 @@ manager's views and the share-link views both send files through ``file_response
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import quote
 
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils.cache import patch_cache_control
 
 from .backends import backend_name, blob_pieces, file_storage
 from .models import StorageFile
 from .uploads import INLINE_TYPES
+
+logger = logging.getLogger("storage.serving")
 
 STREAM_CHUNK_BYTES = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -86,7 +89,12 @@ def file_response(request, file: StorageFile, *, inline: bool = False):
         return response
     if byte_range is None and backend_name() != "s3":
         # A local file: the server may hand it to sendfile (wsgi.file_wrapper).
-        response = FileResponse(file_storage().open(file.storage_path, "rb"), content_type=content_type)
+        try:
+            handle = file_storage().open(file.storage_path, "rb")
+        except OSError as exc:  # the row outlived its blob (a restore without files, a lost disk)
+            logger.error("blob of file %s is missing or unreadable: %s", file.pk, exc)
+            raise Http404("blob missing") from exc
+        response = FileResponse(handle, content_type=content_type)
         response.block_size = STREAM_CHUNK_BYTES  # when the server has no sendfile wrapper
         response["Content-Length"] = str(size)
     elif byte_range is None:
@@ -101,3 +109,15 @@ def file_response(request, file: StorageFile, *, inline: bool = False):
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     _safe_headers(response, file, disposition, content_type)
     return response
+
+
+def text_head(file: StorageFile, limit: int) -> tuple[str, bool] | None:
+    """The first ``limit`` bytes of the file as text, and whether there is more; None when the blob
+    cannot be read (missing, the storage down): the page says so instead of failing."""
+    try:
+        with file_storage().open(file.storage_path, "rb") as handle:
+            head = handle.read(limit + 1)
+    except OSError as exc:
+        logger.error("blob of file %s is missing or unreadable: %s", file.pk, exc)
+        return None
+    return head[:limit].decode("utf-8", errors="replace"), len(head) > limit

@@ -34,9 +34,8 @@ from core.tenancy import tenant
 
 from . import shares
 from .access import access_record
-from .backends import file_storage
 from .models import FileAccessLog, FileAction, FileShare, ShareType, StorageFile, StorageFolder
-from .serving import STREAM_CHUNK_BYTES, file_response
+from .serving import STREAM_CHUNK_BYTES, file_response, text_head
 from .uploads import IMAGE_TYPES, INLINE_TYPES, TEXT_TYPES
 
 LOG_PAGE_SIZE = 50
@@ -147,10 +146,11 @@ def share_open(request, token):
         return _folder_page(request, share)
 
 
-def _text_preview(file: StorageFile) -> str:
-    with file_storage().open(file.storage_path, "rb") as handle:
-        head = handle.read(TEXT_PREVIEW_BYTES + 1)
-    return head[:TEXT_PREVIEW_BYTES].decode("utf-8", errors="replace") + ("\n…" if len(head) > TEXT_PREVIEW_BYTES else "")
+def _shared_text(file: StorageFile) -> str:
+    head = text_head(file, TEXT_PREVIEW_BYTES)
+    if head is None:
+        return _("The preview could not be read from the storage. Try again later.")
+    return head[0] + ("\n…" if head[1] else "")
 
 
 def _file_page(request, share: FileShare):
@@ -167,7 +167,7 @@ def _file_page(request, share: FileShare):
             preview = "text"
     return render(request, "storage/share_file.html", {
         "share": share, "file": file, "token": share_token_of(request), "preview": preview,
-        "text": _text_preview(file) if preview == "text" else "",
+        "text": _shared_text(file) if preview == "text" else "",
         "can_download": share.allow_download and left != 0, "downloads_left": left,
     })
 

@@ -21,10 +21,9 @@ from core.ratelimit import rate_limited
 
 from . import selectors, services
 from .access import access_record
-from .backends import file_storage
 from .forms import DetailsForm, FolderForm, MoveForm, RenameForm, UploadForm
 from .models import FileAction, StorageFolder
-from .serving import file_response
+from .serving import file_response, text_head
 from .uploads import IMAGE_TYPES, TEXT_TYPES, LimitedUploadHandler, declared_length
 
 PAGE_SIZE = 50
@@ -245,21 +244,18 @@ def _upload(request, guard: LimitedUploadHandler, file_limit: int):
 # --- one file -----------------------------------------------------------------------------------------
 
 
-def _text_preview(file) -> str:
-    with file_storage().open(file.storage_path, "rb") as handle:
-        data = handle.read(TEXT_PREVIEW_BYTES)
-    return data.decode("utf-8", "replace")
-
-
 def _render_file(request, file, *, rename_form=None, move_form=None, details_form=None, status: int = 200):
     preview = "image" if file.mime_type in IMAGE_TYPES else "pdf" if file.mime_type == "application/pdf" else \
         "text" if (file.mime_type in TEXT_TYPES or file.mime_type.startswith("text/")) else ""
+    head = text_head(file, TEXT_PREVIEW_BYTES) if preview == "text" else ("", False)
+    if head is None:
+        preview, head = "unreadable", ("", False)
     context = {
         "file": file,
         "breadcrumbs": selectors.folder_ancestors(file.folder),
         "preview": preview,
-        "text": _text_preview(file) if preview == "text" else "",
-        "text_cut": preview == "text" and file.size > TEXT_PREVIEW_BYTES,
+        "text": head[0],
+        "text_cut": head[1],
         "rename_form": rename_form or RenameForm(initial={"name": file.filename}, auto_id="rename-%s"),
         "move_form": move_form or MoveForm(initial={"target": str(file.folder_id or "")}, auto_id="move-%s",
                                            choices=selectors.folder_choices(user=request.user)),

@@ -46,3 +46,16 @@ def test_a_full_disk_refuses_the_upload_clearly_and_leaves_nothing(owner, owner_
 
     page = owner_client.post(reverse("storage:upload"), {"files": SimpleUploadedFile("b.txt", b"x" * 5000)}, follow=True)
     assert page.status_code == 200 and "Nothing was stored" in page.content.decode()
+
+
+def test_a_file_whose_blob_is_gone_shows_its_page_and_refuses_the_download_cleanly(owner, owner_client, settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                                          "OPTIONS": {"location": str(tmp_path)}}}
+    from storage import services
+
+    with tenant(owner.id):
+        stored = services.file_store(user=owner, content=b"minutes of the meeting", name="minutes.txt", mime_type="text/plain")
+    (tmp_path / stored.storage_path).unlink()  # a restore without its files, a lost disk
+    page = owner_client.get(reverse("storage:file", args=[stored.id]))
+    assert page.status_code == 200 and "could not be read from the storage" in page.content.decode()
+    assert owner_client.get(reverse("storage:download", args=[stored.id])).status_code == 404
