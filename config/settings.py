@@ -505,6 +505,18 @@ SHARE_PASSWORD_MAX_DELAY = env.float("SHARE_PASSWORD_MAX_DELAY", default=900.0)
 # The trash: files deleted longer ago than this are purged for good (beat: storage.purge_trash, daily).
 STORAGE_TRASH_RETENTION_DAYS = env.int("STORAGE_TRASH_RETENTION_DAYS", default=30)
 
+# --- artifacts (/artifacts/, /a/, artifacts/conf.py) --------------------------------------------------
+ARTIFACTS_CAPTURE = env.bool("ARTIFACTS_CAPTURE", default=True)  # keep answers' blocks as artifacts; off: chat as before
+# Size floor: an unnamed block under MIN_CHARS characters and MIN_LINES lines stays in the message only.
+ARTIFACTS_MIN_CHARS = env.int("ARTIFACTS_MIN_CHARS", default=80)
+ARTIFACTS_MIN_LINES = env.int("ARTIFACTS_MIN_LINES", default=3)
+ARTIFACTS_MARKDOWN_MIN_CHARS = env.int("ARTIFACTS_MARKDOWN_MIN_CHARS", default=400)  # an unnamed Markdown block, from this size
+# Content above this goes to the file storage (usage ARTIFACT); the row keeps a preview.
+ARTIFACTS_INLINE_MAX_BYTES = env.int("ARTIFACTS_INLINE_MAX_BYTES", default=1024 * 1024)
+ARTIFACTS_MAX_BYTES = env.int("ARTIFACTS_MAX_BYTES", default=10 * 1024 * 1024)  # the largest artifact accepted
+ARTIFACTS_IMAGE_MAX_BYTES = env.int("ARTIFACTS_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)  # a decoded data-URL image or SVG
+ARTIFACTS_PAGE_SIZE = env.int("ARTIFACTS_PAGE_SIZE", default=30)
+
 # --- finance (/finance/, finance/conf.py) -------------------------------------------------------------
 FINANCE_IMPORT_MAX_BYTES = env.int("FINANCE_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)  # CSV/OFX/prices/rates file; refused unread past it
 FINANCE_IMPORT_MAX_ROWS = env.int("FINANCE_IMPORT_MAX_ROWS", default=50_000)  # rows one import may hold

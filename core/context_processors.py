@@ -39,6 +39,7 @@ NAVIGATION: tuple[NavGroup, ...] = (
         NavItem(_("Chat"), "home", ("home", "chats:")),
         NavItem(_("Agents"), "agents:catalog", ("agents:",)),
         NavItem(_("Documents"), "rag:list", ("rag:",)),
+        NavItem(_("Artifacts"), "artifacts:list", ("artifacts:",)),
     )),
     NavGroup("personal", _("Personal"), (
         NavItem(_("Files"), "storage:list", ("storage:",)),

@@ -35,7 +35,8 @@ def test_sidebar_groups_show_only_pages_that_exist(owner_client):
     groups = re.findall(r'class="nav-group-title"[^>]*>([^<]+)<', nav)
     assert groups == ["Assistant", "Personal", "Account"]
     assert _nav_links(html) == [
-        ("/", "Chat"), ("/agents/", "Agents"), ("/documents/", "Documents"), ("/files/", "Files"),
+        ("/", "Chat"), ("/agents/", "Agents"), ("/documents/", "Documents"), ("/artifacts/", "Artifacts"),
+        ("/files/", "Files"),
         ("/finance/", "Finance"), ("/health/", "Health"),
         ("/usage/", "Usage"), ("/account/settings/", "Settings"), ("/support/", "Help"),
     ]
