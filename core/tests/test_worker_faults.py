@@ -124,3 +124,43 @@ def test_a_worker_killed_mid_indexing_runs_the_task_again_and_indexes_once(priva
     document = _document(user)
     positions = _chunks(user, document)
     assert len(positions) == document.chunk_count > 0 and len(set(positions)) == len(positions)
+
+
+def test_a_worker_killed_in_the_middle_of_the_recurring_payments_job_creates_each_occurrence_once(private):
+    import datetime as dt
+    from decimal import Decimal
+
+    from finance import services as finance
+    from finance.models import FinancialAccount, RecurringPayment, Transaction
+
+    user = make_user("recurring-kill@example.com")
+    profile = finance.profile_for(user)
+    account = finance.account_create(profile, name="Checking", type="CHECKING", currency=profile.currency)
+    today = dt.date.today()
+    start = today - dt.timedelta(weeks=40)
+    with tenant(user.id):
+        RecurringPayment.objects.bulk_create([
+            RecurringPayment(financial_profile=profile, user=user, name=f"Subscription {n}", amount=Decimal("1.00"),
+                             frequency="WEEKLY", next_due_date=start, start_date=start, auto_debit=True, account=account)
+            for n in range(300)
+        ])
+    occurrences = sum(1 for weeks in range(41) if start + dt.timedelta(weeks=weeks) <= today)
+    expected = 300 * occurrences
+
+    def made() -> int:
+        with tenant(user.id):
+            return Transaction.objects.filter(recurring_payment__isnull=False).count()
+
+    with _worker(private) as worker:
+        celery_app.send_task("finance.run_recurring")
+        wait_until(lambda: made() > 0, timeout=60, interval=0.05, message="the job to start")
+        (child,) = child_pids(worker.pid)
+        os.kill(child, signal.SIGKILL)  # in the middle: some payments caught up, most not
+        assert made() < expected, "the job finished before it could be killed: make it longer"
+        wait_until(lambda: made() == expected, timeout=90, message="the job to run again and finish")
+        log = open(worker.log_path).read()
+    assert "WorkerLostError" in log or "SIGKILL" in log
+    with tenant(user.id):
+        assert Transaction.objects.filter(recurring_payment__isnull=False).count() == expected
+        assert not RecurringPayment.objects.filter(next_due_date__lte=today).exists()
+        assert FinancialAccount.objects.get(pk=account.pk).balance == account.opening_balance - Decimal(expected)
