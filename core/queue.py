@@ -11,7 +11,6 @@ broker error logs it and returns: the row keeps the state that says "still to do
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 import redis
 from django.db import transaction
@@ -34,4 +33,11 @@ def send(task, *args, **options) -> bool:
 
 
 def enqueue_on_commit(task, *args, **options) -> None:
-    transaction.on_commit(partial(send, task, *args, **options), robust=True)
+    def deliver() -> None:
+        try:
+            send(task, *args, **options)
+        except Exception:  # not a broker error: a bug, logged with its traceback, still never the request's failure
+            logger.exception("enqueueing %s failed", task.name)
+
+    deliver.__qualname__ = f"enqueue_on_commit({task.name})"  # Django's robust on_commit logs by it
+    transaction.on_commit(deliver)

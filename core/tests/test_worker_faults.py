@@ -32,25 +32,31 @@ TEXT = "# Garden guide\n\n## Watering\n\n" + "Water the tomatoes every morning b
     "\n\n## Pruning\n\n" + "Cut the side shoots of the tomato plants weekly. " * 40
 
 
-def _point_celery_at(broker_url: str | None, *, eager: bool) -> None:
-    celery_app.pool.force_close_all()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    celery_app.conf.broker_url = broker_url
-    celery_app.conf.task_always_eager = eager
-
-
 @pytest.fixture
 def private(settings):
+    """Celery's app sends to a private Redis, for real (not eagerly), for this test only: its
+    connection pools are set aside and put back untouched afterwards, so later tests (and the
+    eager mode they rely on) find the app as it was."""
     server = PrivateRedis()
     server.start()
-    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
-    _point_celery_at(server.broker_url(), eager=False)
+    saved = {"pool": celery_app._pool, "producers": celery_app.amqp._producer_pool,
+             "broker_url": celery_app.conf.broker_url, "eager": celery_app.conf.task_always_eager}
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    celery_app.conf.broker_url = server.broker_url()
+    celery_app.conf.task_always_eager = False
     caches = {"default": {**settings.CACHES["default"], "LOCATION": server.url(0)}}
-    with override_settings(CACHES=caches):
-        yield server
-    _point_celery_at(saved[0], eager=saved[1])
-    server.stop()
+    try:
+        with override_settings(CACHES=caches):
+            yield server
+    finally:
+        if celery_app._pool is not None:
+            celery_app._pool.force_close_all()
+        celery_app._pool = saved["pool"]
+        celery_app.amqp._producer_pool = saved["producers"]
+        celery_app.conf.broker_url = saved["broker_url"]
+        celery_app.conf.task_always_eager = saved["eager"]
+        server.stop()
 
 
 def _worker(server, **env):

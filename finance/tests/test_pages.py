@@ -210,9 +210,8 @@ def test_spanish_amounts_round_trip_through_the_edit_form(owner):
     response = client.post(reverse("finance:transaction_new"), {"type": "expense", "account": acc.pk, "date": "2024-03-01", "description": "x",
                                                                 "amount": "12.50"}, **es)
     assert response.status_code == 400
-    # In Spanish a point is the grouping separator: 12.50 is refused, asking for a comma (the catalogue
-    # that translates this message is merged by the lead, so the msgid is checked here).
-    assert "comma for decimals" in str(response.context["form"].errors["amount"])
+    # In Spanish a point is the grouping separator: 12.50 is refused, asking for a comma, in Spanish.
+    assert "Usa una coma para los decimales" in str(response.context["form"].errors["amount"])
 
 
 def test_malformed_query_parameters_never_fail(owner, world):
