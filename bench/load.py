@@ -115,6 +115,9 @@ def run_load(config: dict, *, users: int, seconds: int, workers: int, threads: i
         def on_start(self):
             me = next(people)
             self.conversation = me["conversation"]
+            # Each person from an address of their own (behind one trusted proxy), as real visitors:
+            # the per-address sign-in limit must not count fifty people as one.
+            self.client.headers["X-Forwarded-For"] = f"198.51.100.{config['people'].index(me) + 1}"
             page = self.client.get("/accounts/login/", name="login form")
             token = page.text.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
             self.client.post("/accounts/login/", {"csrfmiddlewaretoken": token, "login": me["email"], "password": PASSWORD},
@@ -192,7 +195,7 @@ def run_load(config: dict, *, users: int, seconds: int, workers: int, threads: i
     env_vars = {
         "CELERY_TASK_ALWAYS_EAGER": "0", "OPENAI_API_KEY": "sk-load",
         "RATE_LIMIT_MESSAGES": "0/60", "RATE_LIMIT_UPLOADS": "0/60",
-        "WEB_WARMUP": "1",
+        "WEB_WARMUP": "1", "TRUSTED_PROXY_COUNT": "1",
     }
     from django.conf import settings
 
@@ -223,6 +226,8 @@ def report(stats, streams: dict, elapsed: float, *, users: int, workers: int, th
         if entry.name not in ("answer stream (to the end)", "answer stream (headers)", "post a message", "add a document",
                               "login", "login form", "/healthz (baseline)"):
             worst_page_p95 = max(worst_page_p95, p95)
+    for error in stats.errors.values():
+        print(f"  error: {error.method} {error.name}: {error.error} x{error.occurrences}")
     total = stats.total
     print(f"total: {total.num_requests} requests, {total.num_requests / elapsed:.1f} requests/s, {total.num_failures} errors")
     print(f"streams: {streams['ok']} read to their end, {streams['dropped']} dropped")
