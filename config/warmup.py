@@ -73,6 +73,9 @@ def warm() -> dict[str, float]:
         with translation.override(code):
             translation.gettext("Sign in")
     _requests()
+    from accounts.forms import _time_zone_choices  # the ~600 zones of the settings page's select, built once
+
+    _time_zone_choices()
     connections.close_all()
     figures = {
         "urls_s": urls_done - started,
