@@ -10,6 +10,7 @@ hang); once the server is back, every request succeeds without restarting any ap
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,8 +41,18 @@ def private_postgres():
     env.pop("TEST_DB_NAME", None)
     subprocess.run([sys.executable, "-m", "config.devserver", "prepare"], cwd=BASE_DIR, env=env, check=True,
                    stdout=subprocess.DEVNULL)
-    yield server, directory, url
-    server.cleanup()
+    try:
+        yield server, directory, url
+    finally:
+        # Stopped here, not left to pgserver's exit hook (which, after a restart by pg_ctl, leaves
+        # the server running past the test session).
+        from pgserver._commands import pg_ctl
+
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=60)
+        except Exception:  # already stopped
+            pass
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _restart(server) -> None:
