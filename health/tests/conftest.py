@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import pytest
 
@@ -10,6 +11,13 @@ from accounts.models import UserSettings
 from core.tenancy import tenant
 from health import services
 from health.models import Medication
+
+
+def midday_zone(now) -> str:
+    """A fixed-offset zone where ``now`` falls near local noon, so that a dose "30 minutes ago" is
+    today in the owner's zone whatever the hour the tests run at (Etc/GMT signs are inverted)."""
+    offset = 12 - now.astimezone(dt_timezone.utc).hour  # -11 .. +12
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
 def set_zone(user, zone: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -14,7 +15,7 @@ from accounts.models import UserSettings
 from core.tenancy import tenant
 from health import services
 from health.models import Allergy, HealthMeasurement, MedicalAppointment, MedicalCondition, MedicationLog
-from health.tests.conftest import make_medication, set_zone
+from health.tests.conftest import make_medication, midday_zone, set_zone
 from testutils.testing import messages_of
 
 pytestmark = pytest.mark.django_db
@@ -22,15 +23,15 @@ UTC = dt_timezone.utc
 
 
 def test_overview_shows_todays_doses_and_confirms_in_one_click(owner, owner_client):
-    set_zone(owner, "UTC")
     now = timezone.now().replace(second=0, microsecond=0)
-    earlier = (now - timedelta(minutes=30)).strftime("%H:%M")
-    if (now - timedelta(minutes=30)).date() != now.date():
-        pytest.skip("the dose would fall yesterday (test run just after midnight UTC)")
+    zone = midday_zone(now)  # the dose 30 minutes ago is today in the owner's zone, at any hour
+    set_zone(owner, zone)
+    local = now.astimezone(ZoneInfo(zone))
+    earlier = (local - timedelta(minutes=30)).strftime("%H:%M")
     med = make_medication(owner, since=now - timedelta(days=1), name="Levothyroxine", dosage="50 mcg", reminder_times=[earlier])
     page = owner_client.get("/health/").content.decode()
     assert "Levothyroxine" in page and "To take" in page and "Took it" in page
-    scheduled = datetime.combine(now.date(), datetime.strptime(earlier, "%H:%M").time(), UTC)
+    scheduled = datetime.combine(local.date(), datetime.strptime(earlier, "%H:%M").time(), ZoneInfo(zone))
     response = owner_client.post(f"/health/medications/{med.pk}/doses/", {"scheduled": scheduled.isoformat(), "action": "take", "next": "/health/"})
     assert response.status_code == 302 and response["Location"] == "/health/"
     page = owner_client.get("/health/").content.decode()
