@@ -304,22 +304,43 @@ def bench_retrieval(user, chunks, queries):
     print(f"\n4. HNSW recall@10 against exact search, {len(recalls)} queries: {statistics.mean(recalls):.3f}   aim ≥ 0.95")
 
 
+# The lexical half before BM25 (issue 08), measured against it on the same data: an OR query of the
+# question's lexemes, stemmed as English, as Spanish and as-is, ranked by ts_rank_cd over the first
+# 300 matches in no particular order. The tsquery is built in its own statement so the search gets it
+# as a constant and the planner can use the GIN index.
+OLD_TEXT_QUERY_SQL = """
+SELECT nullif((
+    SELECT string_agg(quote_literal(l), ' | ')
+      FROM (SELECT unnest(tsvector_to_array(to_tsvector('english', %(q)s))) AS l
+            UNION SELECT unnest(tsvector_to_array(to_tsvector('spanish', %(q)s)))
+            UNION SELECT unnest(tsvector_to_array(to_tsvector('simple', %(q)s)))) AS lexemes
+), '')
+"""
+
+OLD_TEXT_SEARCH_SQL = """
+SELECT c.id, ts_rank_cd(c.search, %(tsq)s::tsquery, 1) AS rank
+  FROM (SELECT c.id, c.search
+          FROM rag_chunks c JOIN rag_documents d ON d.id = c.document_id
+         WHERE c.user_id = %(user)s AND d.status = 'INDEXED' AND c.search @@ %(tsq)s::tsquery
+         LIMIT 300) c
+ ORDER BY rank DESC, c.id
+ LIMIT %(limit)s
+"""
+
+
 def ts_rank_cd_search(user, question, limit=30):
-    """The lexical half as it was before BM25 (rag.retrieval's TEXT_QUERY_SQL / TEXT_SEARCH_SQL):
-    an OR query of the question's lexemes stemmed every way, ts_rank_cd over the first 300 matches."""
+    """The lexical half as it was before BM25 (OLD_TEXT_QUERY_SQL / OLD_TEXT_SEARCH_SQL)."""
     from django.db import connection
 
     from core.tenancy import tenant
-    from rag import retrieval
 
     with tenant(user.id), connection.cursor() as cursor:
-        cursor.execute(retrieval.TEXT_QUERY_SQL, {"q": question})
+        cursor.execute(OLD_TEXT_QUERY_SQL, {"q": question})
         tsquery = cursor.fetchone()[0]
         if not tsquery:
             return []
         cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
-        cursor.execute(retrieval.TEXT_SEARCH_SQL.format(filters=""),
-                       {"tsq": tsquery, "user": user.id, "limit": limit, "cap": retrieval.MAX_TEXT_CANDIDATES})
+        cursor.execute(OLD_TEXT_SEARCH_SQL, {"tsq": tsquery, "user": user.id, "limit": limit})
         return cursor.fetchall()
 
 

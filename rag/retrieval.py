@@ -37,41 +37,9 @@ from .vectorstores.base import META_DOCUMENT_ID
 logger = logging.getLogger(__name__)
 
 CANDIDATES = 30
-MAX_TEXT_CANDIDATES = 300
 # The vector stores filter by collection and tag only: under a document scope (an agent's or a
 # chat's, see ``retrieve``) the vector half asks for this many and keeps those of the scope.
 SCOPED_VECTOR_CANDIDATES = 200
-
-# The lexical half before BM25, kept for bench/rag.py to measure against it and for the GIN-under-RLS
-# test: an OR-query of the question's lexemes, stemmed as English, as Spanish and as-is, ranked by
-# ts_rank_cd over the first MAX_TEXT_CANDIDATES matches in no particular order (the defect issue 08
-# describes). Built in its own statement so the search below gets it as a constant, which is what
-# lets the planner use the GIN index on rag_chunks.search (under RLS, only once @@ is LEAKPROOF:
-# see config/bootstrap.py and the rag.W002 check).
-TEXT_QUERY_SQL = """
-SELECT nullif((
-    SELECT string_agg(quote_literal(l), ' | ')
-      FROM (SELECT unnest(tsvector_to_array(to_tsvector('english', %(q)s))) AS l
-            UNION SELECT unnest(tsvector_to_array(to_tsvector('spanish', %(q)s)))
-            UNION SELECT unnest(tsvector_to_array(to_tsvector('simple', %(q)s)))) AS lexemes
-), '')
-"""
-
-TEXT_SEARCH_SQL = """
-SELECT c.id, ts_rank_cd(c.search, %(tsq)s::tsquery, 1) AS rank
-  FROM (
-      -- Ranking costs per matching chunk: rank at most this many matches (all of them, for any
-      -- ordinary library; a bound on latency for a huge one asked about very common words).
-      SELECT c.id, c.search
-        FROM rag_chunks c JOIN rag_documents d ON d.id = c.document_id
-       WHERE c.user_id = %(user)s AND d.status = 'INDEXED' AND c.search @@ %(tsq)s::tsquery
-         {filters}
-       LIMIT %(cap)s
-  ) c
- ORDER BY rank DESC, c.id
- LIMIT %(limit)s
-"""
-
 
 @dataclass(frozen=True)
 class Retrieved:

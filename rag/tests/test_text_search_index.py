@@ -10,7 +10,7 @@ from django.db import connection, connections
 
 from config import bootstrap
 from core.tenancy import tenant
-from rag import retrieval
+from rag import lexical, retrieval
 from rag.checks import full_text_index_check
 from rag.models import RagChunk, RagDocument, Status
 from testutils.testing import make_user
@@ -39,12 +39,13 @@ def _plan_nodes(plan):
 
 
 def _indexes_used(user, question):
+    """The indexes the BM25 half's scoring query reads for ``question``'s rarest term (rag.lexical)."""
     with tenant(user.id), connection.cursor() as cursor:
-        cursor.execute(retrieval.TEXT_QUERY_SQL, {"q": question})
-        tsquery = cursor.fetchone()[0]
+        terms, totals = lexical.question_terms(cursor, user, question)
+        assert terms, question
         cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
-        params = {"tsq": tsquery, "user": user.id, "limit": 30, "cap": retrieval.MAX_TEXT_CANDIDATES}
-        cursor.execute("EXPLAIN (FORMAT JSON) " + retrieval.TEXT_SEARCH_SQL.format(filters=""), params)
+        sql, params = lexical.round_query(user, terms[0].language, terms, 0, 1, totals, 10)
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
         plan = json.loads(plan) if isinstance(plan, str) else plan
     return {node.get("Index Name") for node in _plan_nodes(plan[0]["Plan"])} - {None}
