@@ -10,14 +10,15 @@ import calendar
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db import connection
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import User
 from agents.seeded_texts import shown
 from chats.models import Message, MessageRole
 
-from .models import ALERT_TYPE_TO_KIND, KIND_MESSAGES, KIND_TOKENS, AlertType, MonthlyUsage, UsageAlert, UsageLog
+from .models import ALERT_TYPE_TO_KIND, KIND_MESSAGES, KIND_TOKENS, AlertType, MonthlyUsage, UsageLog
 from .plans import limit_resets_on, limits_for, month_start, next_month, utc_month
 
 ZERO_COST = Decimal("0")
@@ -35,6 +36,17 @@ def _percent(used: int, limit: int | None) -> int | None:
 # --- the banner -------------------------------------------------------------------------------------
 
 
+# Written out rather than built with the ORM: it runs on every signed-in page, and compiling the
+# queryset (two correlated subqueries) cost ten times what PostgreSQL takes to answer it. The
+# (user, year, month) unique constraint on monthly_usage makes the join one row per alert.
+_BANNER_SQL = """
+SELECT a.type, a.threshold, m.total_messages, m.total_tokens
+FROM usage_alerts a
+LEFT JOIN monthly_usage m ON m.user_id = a.user_id AND m.year = a.year AND m.month = a.month
+WHERE a.user_id = %s AND a.year = %s AND a.month = %s
+"""
+
+
 def usage_banner_for(user: User) -> dict | None:
     """The highest alert of the current month that still holds, for the banner on every page.
 
@@ -43,15 +55,9 @@ def usage_banner_for(user: User) -> dict | None:
     Returns ``{"kind", "threshold", "used", "limit", "percent", "resets_on"}`` or None.
     """
     year, month = utc_month()
-    month_row = MonthlyUsage.objects.filter(user=OuterRef("user"), year=year, month=month)
-    rows = (
-        UsageAlert.objects.filter(user=user, year=year, month=month)
-        .annotate(
-            used_messages=Subquery(month_row.values("total_messages")[:1], output_field=IntegerField()),
-            used_tokens=Subquery(month_row.values("total_tokens")[:1], output_field=IntegerField()),
-        )
-        .values_list("type", "threshold", "used_messages", "used_tokens")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_BANNER_SQL, [user.pk, year, month])
+        rows = cursor.fetchall()
     limits = dict(zip((KIND_MESSAGES, KIND_TOKENS), limits_for(user)))
     best: dict | None = None
     for alert_type, threshold, used_messages, used_tokens in rows:
