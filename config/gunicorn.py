@@ -23,3 +23,6 @@ errorlog = "-"
 def when_ready(server):
     host, port = bind.rsplit(":", 1)
     print(f"\n  cjhirashi-agents is ready: http://{host}:{port}/  (Ctrl-C stops everything)\n", flush=True)
+    from config.devserver import gate_open  # under `make run`: the worker and the scheduler start now
+
+    gate_open("web")
