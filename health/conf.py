@@ -22,3 +22,8 @@ def appointment_reminder_hours() -> int:
 
 def reminder_from_email() -> str:
     return getattr(settings, "HEALTH_REMINDER_FROM_EMAIL", "") or settings.DEFAULT_FROM_EMAIL
+
+
+def measurements_page_size() -> int:
+    """Rows of the measurements table per page (newest first; the CSV carries everything)."""
+    return int(getattr(settings, "HEALTH_MEASUREMENTS_PAGE_SIZE", 50))

@@ -183,17 +183,59 @@ def measurement_get(user, pk) -> HealthMeasurement:
     return get_object_or_404(HealthMeasurement, pk=pk, user=user)
 
 
-def measurement_series(user) -> dict[str, list[HealthMeasurement]]:
-    """type → its latest CHART_POINTS measurements, oldest first: one query (a window function)."""
-    from django.db.models import F, Window
-    from django.db.models.functions import RowNumber
+# The chart series, computed in PostgreSQL: each point's figure in the owner's units (the same
+# rounding as ``measurements.show``), odd stored shapes left out, and past CHART_POINTS points of a
+# kind in the period, means over equal slices of the period (so a year of eight readings a day is
+# still one line of at most CHART_POINTS points). One row per kind: its points as JSON text.
+_NUMBER = "CASE WHEN jsonb_typeof(value->'{key}') = 'number' THEN (value->'{key}')::numeric END"
+MEASUREMENT_SERIES_SQL = f"""
+WITH raw AS (
+    SELECT type, measured_at,
+        CASE type
+            WHEN 'WEIGHT' THEN round(CASE WHEN %(lb)s THEN {_NUMBER.format(key="kg")} / 0.45359237 ELSE {_NUMBER.format(key="kg")} END, 1)
+            WHEN 'BLOOD_PRESSURE' THEN {_NUMBER.format(key="systolic")}
+            WHEN 'GLUCOSE' THEN CASE WHEN %(mmol)s THEN round({_NUMBER.format(key="mg_dl")} / 18.016, 1) ELSE round({_NUMBER.format(key="mg_dl")}, 0) END
+            WHEN 'HEART_RATE' THEN {_NUMBER.format(key="bpm")}
+            WHEN 'TEMPERATURE' THEN round(CASE WHEN %(fahrenheit)s THEN {_NUMBER.format(key="celsius")} * 9 / 5 + 32 ELSE {_NUMBER.format(key="celsius")} END, 1)
+            WHEN 'OXYGEN' THEN {_NUMBER.format(key="percent")}
+            WHEN 'OTHER' THEN {_NUMBER.format(key="amount")}
+        END AS y,
+        CASE WHEN type = 'BLOOD_PRESSURE' THEN {_NUMBER.format(key="diastolic")} END AS y2
+    FROM health_measurements
+    WHERE user_id = %(user)s AND (%(since)s::timestamptz IS NULL OR measured_at >= %(since)s::timestamptz)
+), points AS MATERIALIZED (
+    SELECT * FROM raw WHERE y IS NOT NULL AND (type <> 'BLOOD_PRESSURE' OR y2 IS NOT NULL)
+), sizes AS (
+    SELECT type, count(*) AS n, min(measured_at) AS first,
+           greatest(extract(epoch FROM max(measured_at) - min(measured_at)), 1) / %(cap)s AS slice_seconds
+    FROM points GROUP BY type
+), shown AS (
+    SELECT p.type, p.measured_at AS t, p.y, p.y2 FROM points p JOIN sizes s USING (type) WHERE s.n <= %(cap)s
+    UNION ALL
+    SELECT p.type, min(p.measured_at), round(avg(p.y), 1), round(avg(p.y2), 1)
+    FROM points p JOIN sizes s USING (type) WHERE s.n > %(cap)s
+    GROUP BY p.type, floor(extract(epoch FROM p.measured_at - s.first) / s.slice_seconds)
+)
+SELECT type, json_build_object(
+    't', json_agg(floor(extract(epoch FROM t) * 1000)::bigint ORDER BY t),
+    'y', json_agg(y ORDER BY t), 'y2', json_agg(y2 ORDER BY t))::text
+FROM shown GROUP BY type
+"""
 
-    ranked = (HealthMeasurement.objects.filter(user=user)
-              .annotate(rank=Window(RowNumber(), partition_by=[F("type")], order_by=F("measured_at").desc())))
-    series: dict[str, list[HealthMeasurement]] = defaultdict(list)
-    for row in ranked.filter(rank__lte=CHART_POINTS).order_by("type", "measured_at", "id"):
-        series[row.type].append(row)
-    return series
+
+def measurement_series(user, profile_units: dict, since: datetime | None = None, *, cap: int = CHART_POINTS) -> dict[str, dict]:
+    """kind → its chart points, oldest first, as three lists of the same length: ``t`` (instants,
+    milliseconds since the epoch), ``y`` (the figure), ``y2`` (the diastolic, else None); measured
+    since ``since`` (everything when None), at most ``cap`` + 1 points per kind: one query."""
+    import json
+
+    from django.db import connection
+
+    params = {"user": user.pk, "since": since, "cap": cap, "lb": profile_units.get("weight") == "lb",
+              "mmol": profile_units.get("glucose") == "mmol/L", "fahrenheit": profile_units.get("temperature") == "F"}
+    with connection.cursor() as cursor:
+        cursor.execute(MEASUREMENT_SERIES_SQL, params)
+        return {kind: json.loads(points) for kind, points in cursor.fetchall()}
 
 
 def record(user) -> dict:

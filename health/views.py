@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.handlers.exception import response_for_exception
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.cache import patch_cache_control
+from django.utils.formats import get_format
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import UserFacingError
+from core.params import query_page
 
 from . import adherence, conf, exports, fhir, measurements, selectors, services, units
 from .forms import (
@@ -328,8 +335,6 @@ def adherence_json(request):
     user = request.user
     summary = selectors.adherence_summary(user, days)
     if request.GET.get("series") == "1":
-        from datetime import timedelta
-
         now = timezone.now()
         grace = timedelta(minutes=conf.dose_grace_minutes())
         meds = {str(m.pk): m for m in selectors.medications_list(user)}
@@ -393,25 +398,58 @@ def appointment_ics(request, pk):
 # --- measurements -----------------------------------------------------------------------------------
 
 
-def _measurement_context(request, form):
+# The chart's periods: query value → (days, label); None days = everything.
+CHART_PERIODS = {
+    "30": (30, gettext_lazy("30 days")),
+    "90": (90, gettext_lazy("90 days")),
+    "365": (365, gettext_lazy("1 year")),
+    "all": (None, gettext_lazy("All")),
+}
+DEFAULT_PERIOD = "365"
+_ROW_ID = "00000000-0000-0000-0000-000000000000"
+_QUICK_ENTRY_HTML: dict = {}  # (language, glucose unit) → the unbound quick-entry form's fields, rendered
+
+
+def _quick_entry_html(form, profile_units) -> str:
+    """The fields of the unbound quick-entry form, rendered once per language and glucose unit (its
+    only inputs: nine widgets cost more than the rest of the page); a bound form is drawn afresh."""
+    if form.is_bound:
+        return ""
+    key = (get_language(), profile_units.get("glucose", ""))
+    html = _QUICK_ENTRY_HTML.get(key)
+    if html is None:
+        html = _QUICK_ENTRY_HTML[key] = mark_safe(render_to_string("partials/form_fields.html", {"form": form}))  # noqa: S308 (Django's own rendering)
+    return html
+
+
+def _measurement_context(request, form, profile_units):
+    """The quick entry, the charts of the chosen period (computed in PostgreSQL) and one page of the
+    table, newest first. A constant number of queries and a constant amount of rendering, whatever
+    the record holds; the CSV carries everything."""
     user = request.user
-    profile = selectors.profile_get(user)
-    profile_units = selectors.units_of(profile)
+    labels = {k: str(v) for k, v in _type_labels().items()}
     kind = request.GET.get("type", "")
-    kind = kind if kind in _type_labels() else ""
-    rows = selectors.measurements_list(user, kind or None)[:LIST_LIMIT]
-    labels = _type_labels()
-    charts = []
-    for series_type, points in selectors.measurement_series(user).items():
-        shown = [(p, measurements.show(series_type, p.value, profile_units)) for p in points]
-        charts.append({
-            "type": series_type, "label": str(labels.get(series_type, series_type)),
-            "points": [{"t": p.measured_at.isoformat(), "y": s.number, "y2": s.second} for p, s in shown if s.number is not None],
-            "band": measurements.reference_band(series_type, profile_units),
-        })
+    kind = kind if kind in labels else ""
+    period = request.GET.get("period", "")
+    period = period if period in CHART_PERIODS else DEFAULT_PERIOD
+    days = CHART_PERIODS[period][0]
+    since = timezone.now() - timedelta(days=days) if days else None
+    charts = [
+        {"type": series_type, "label": labels[series_type], "points": points, "band": measurements.reference_band(series_type, profile_units)}
+        for series_type, points in sorted(selectors.measurement_series(user, profile_units, since).items(), key=lambda item: list(labels).index(item[0]))
+    ]
+    page = Paginator(selectors.measurements_list(user, kind or None), conf.measurements_page_size()).get_page(query_page(request))
+    delete_url = reverse("health:measurement_delete", args=[_ROW_ID])
+    date_format = get_format("SHORT_DATETIME_FORMAT")
+    rows = []
+    for m in page.object_list:
+        local = timezone.localtime(m.measured_at)
+        rows.append({"iso": local.isoformat(), "when": dateformat.format(local, date_format), "kind": labels.get(m.type, m.type),
+                     "text": measurements.show(m.type, m.value, profile_units).text, "delete_url": delete_url.replace(_ROW_ID, str(m.pk))})
     return {
-        "form": form, "rows": [(m, measurements.show(m.type, m.value, profile_units)) for m in rows],
-        "charts": charts, "types": list(labels.items()), "kind": kind, "units": profile_units,
+        "form": form, "form_html": _quick_entry_html(form, profile_units), "rows": rows, "page": page, "charts": charts, "types": list(labels.items()), "kind": kind, "units": profile_units,
+        "periods": [(value, label) for value, (_days, label) in CHART_PERIODS.items()], "period": period,
+        "kind_query": f"type={kind}&" if kind else "", "period_query": f"period={period}&" if period != DEFAULT_PERIOD else "",
     }
 
 
@@ -425,7 +463,7 @@ def measurement_list(request):
         services.measurement_add(request.user, kind=d["type"], value=d["value"], measured_at=d["measured_at"])
         messages.success(request, _("Measurement saved."))
         return redirect("health:measurements")
-    return render(request, "health/measurements.html", _measurement_context(request, form), status=_status(form))
+    return render(request, "health/measurements.html", _measurement_context(request, form, profile_units), status=_status(form))
 
 
 @health_page

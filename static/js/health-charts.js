@@ -79,13 +79,16 @@
     if (!source) { return; }
     var charts = JSON.parse(source.textContent);
     var primary = cssVar("--primary", "#4f46e5"), success = cssVar("--success", "#1b7f4b");
+    var lang = document.documentElement.lang || undefined;
     charts.forEach(function (chart) {
+      // points: three lists of one length, t (ms since the epoch), y, and y2 (diastolic) or null
+      var points = chart.points;
       var canvas = canvasIn(container, chart.label);
-      var datasets = [{ label: chart.label, data: chart.points.map(function (p) { return p.y; }), borderColor: primary, backgroundColor: primary, tension: 0.2 }];
-      if (chart.points.some(function (p) { return p.y2 !== null; })) {
-        datasets.push({ label: container.dataset.secondLabel, data: chart.points.map(function (p) { return p.y2; }), borderColor: success, backgroundColor: success, tension: 0.2 });
+      var datasets = [{ label: chart.label, data: points.y, borderColor: primary, backgroundColor: primary, tension: 0.2 }];
+      if (points.y2.some(function (v) { return v !== null; })) {
+        datasets.push({ label: container.dataset.secondLabel, data: points.y2, borderColor: success, backgroundColor: success, tension: 0.2 });
       }
-      var labels = chart.points.map(function (p) { return new Date(p.t).toLocaleDateString(document.documentElement.lang || undefined); });
+      var labels = points.t.map(function (t) { return new Date(t).toLocaleDateString(lang); });
       new window.Chart(canvas, {
         type: "line",
         data: { labels: labels, datasets: datasets },
