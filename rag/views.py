@@ -24,6 +24,7 @@ from core.errors import UserFacingError
 from core.params import clean_text, query_page, query_text
 from core.ratelimit import rate_limited
 
+from . import rows as list_rows
 from . import selectors, services
 from .chunking import HEADING_SEPARATOR
 from .forms import (
@@ -117,6 +118,7 @@ def document_list(request):
         "page": page,
         "passages": passages,
         "documents": rows,
+        "rows": list_rows.document_rows(request, rows),
         "search": search,
         "collection": collection,
         "collections": selectors.collections_for_user(request.user),

@@ -326,6 +326,55 @@ def test_the_list_shows_each_state(owner_client, owner):
     assert 'data-confirm="Delete “Done” and its passages? This cannot be undone."' in html
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_list_rows_state_is_the_document_pages_state(owner_client, owner, language):
+    """The list's rows are made in Python (rag/rows.py), the document page includes rag/_state.html:
+    the same markup for every state, so documents.js updates both alike."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    documents = [
+        make_document(owner, title="Waiting", status=Status.QUEUED),
+        make_document(owner, title="Working", status=Status.INDEXING, progress=40),
+        make_document(owner, title="One", status=Status.INDEXED, chunk_count=1),
+        make_document(owner, title="Many", status=Status.INDEXED, chunk_count=1200),
+        make_document(owner, title="Broken", status=Status.FAILED, error_message='Bad <b>"PDF"</b> & more'),
+        make_document(owner, title="Silent", status=Status.FAILED),
+    ]
+    html = page_text(owner_client.get(reverse("rag:list"), HTTP_ACCEPT_LANGUAGE=language))
+    with translation.override(language):
+        for document in documents:
+            assert render_to_string("rag/_state.html", {"document": document}) in html, document.title
+    assert "&lt;b&gt;&quot;PDF&quot;&lt;/b&gt; &amp; more" in html and "<b>" not in html
+
+
+def test_the_list_rows_show_what_each_document_holds(owner_client, owner):
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    document = make_document(owner, title="Soil & seeds", source=Source.URL, collection="Garden", tags=["spring", "<b>"],
+                             status=Status.INDEXED, chunk_count=2)
+    plain = make_document(owner, title="Plain", status=Status.QUEUED)
+    response = owner_client.get(reverse("rag:list"), {"q": "", "page": "1"})
+    html = page_text(response)
+    row = html[html.index(f'data-document-id="{document.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert f'<a href="{reverse("rag:document", args=[document.id])}">Soil &amp; seeds</a>' in row
+    assert ">Web page<" in row and ">Garden<" in row
+    assert '<ul class="doc-tags"><li class="badge">spring</li><li class="badge">&lt;b&gt;</li></ul>' in row
+    created = timezone.localtime(document.created_at)
+    assert f'<time datetime="{created.isoformat()}">{date_format(created, "SHORT_DATE_FORMAT")}</time>' in row
+    assert f'action="{reverse("rag:reindex", args=[document.id])}"' in row
+    assert f'action="{reverse("rag:delete", args=[document.id])}"' in row
+    assert row.count('name="csrfmiddlewaretoken"') == 2 and row.count('name="next" value="/documents/?q=&amp;page=1"') == 2
+    plain_row = html[html.index(f'data-document-id="{plain.id}"'):]
+    plain_row = plain_row[:plain_row.index("</tr>")]
+    assert plain_row.count(">—<") == 3  # no collection, no tags, no size
+    # A row's forms work: re-indexing the first goes back to the same list.
+    response = owner_client.post(reverse("rag:reindex", args=[plain.id]), {"next": "/documents/?q=&page=1"})
+    assert response.status_code == 302 and response["Location"] == "/documents/?q=&page=1"
+
+
 def test_no_polling_when_nothing_is_pending(owner_client, owner):
     make_document(owner, title="Done", status=Status.INDEXED, chunk_count=1)
     html = page_text(owner_client.get(reverse("rag:list")))
