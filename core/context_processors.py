@@ -154,12 +154,20 @@ def navigation(request):
     view_name = match.view_name if match else ""
     user = getattr(request, "user", None)
     signed_in = bool(user and user.is_authenticated)
+    url_key = _url_key()
+    if signed_in:
+        visible = _visible_optional_items(user)
+        groups = _nav_groups(*url_key, view_name, visible)
+        template = get_template(SIDEBAR_TEMPLATE).template
+        sidebar = _sidebar_nav_html(template, get_language(), *url_key, view_name, visible)
+    else:
+        groups, sidebar = [], ""
     return {
         "SITE_NAME": "cjhirashi-agents",
         "INVITE_ONLY": settings.INVITE_ONLY,
         "THEME": theme_from(request),
         "THEMES": [("system", _("System")), ("light", _("Light")), ("dark", _("Dark"))],
-        "nav_groups": nav_groups(user, view_name) if signed_in else [],
-        "sidebar_nav": sidebar_nav_html(user, view_name) if signed_in else "",
-        "shell_urls": shell_urls(),
+        "nav_groups": groups,
+        "sidebar_nav": sidebar,  # nav_groups as partials/sidebar_nav.html renders them (sidebar_nav_html)
+        "shell_urls": _shell_urls(*url_key),
     }
