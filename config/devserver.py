@@ -222,19 +222,24 @@ def prepare() -> None:
 
 
 def _interrupt(signum, frame):
+    # Once: make passes a SIGTERM on to its child too, and the second must not cut the shutdown short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
 # --- the start gate of `run` ----------------------------------------------------------------------
 #
-# `run` starts everything at once: `manage.py prepare_run` and honcho's processes import Django
-# while PostgreSQL and Redis start. A directory (its path in CJH_START_GATE, inherited by every
-# process) holds one empty file per step done: `services` (PostgreSQL and Redis up; written here),
-# `migrated` (the schema is current; by prepare_run), `web` (gunicorn listens; its when_ready hook).
-# The web process imports and warms its code, then waits for `migrated` before gunicorn binds its
-# port: it never serves an unmigrated database. The worker and the scheduler wait for `migrated` and
-# then for `web` (at most WEB_FIRST_WAIT seconds): on 2 cores the page a person waits for comes
-# first. Without CJH_START_GATE (a Procfile run by anything else) nothing waits.
+# `run` starts everything at once: `manage.py prepare_run` and the web process import Django while
+# PostgreSQL and Redis start. A directory (its path in CJH_START_GATE, inherited by every process)
+# holds one empty file per step done: `services` (PostgreSQL and Redis up; written here), `migrated`
+# (the schema is current; by prepare_run), `web` (gunicorn listens; its when_ready hook).
+# The web process imports and warms its code, waits for `services`, and reads the migration plan
+# itself: when nothing is unapplied (a second run) it goes on, else it waits for `migrated`; gunicorn
+# binds its port only then, so it never serves an unmigrated database. prepare_run runs the system
+# checks and the demo data once the web listens, and the worker and the scheduler start then too
+# (at most WEB_FIRST_WAIT seconds after `migrated`): on 2 cores the page a person waits for comes
+# first. Without CJH_START_GATE (the Procfile run by anything else) nothing waits.
 
 GATE_ENV = "CJH_START_GATE"
 WEB_FIRST_WAIT = 60.0
@@ -266,31 +271,57 @@ def gate_wait(name: str, timeout: float | None = None) -> bool:
     return True
 
 
+# The background processes wait in the shell, not in Python: an interpreter importing the config
+# package (the Celery app, redis) just to wait costs 0.4 s of CPU each while the web starts.
+_WAIT_FOR_WEB = (
+    'g="$CJH_START_GATE"; n=0; '
+    f'while [ ! -e "$g/web" ] && {{ [ ! -e "$g/migrated" ] || [ "$n" -lt {int(WEB_FIRST_WAIT * 5)} ]; }}; do '
+    '[ -d "$g" ] || exit 0; [ -e "$g/migrated" ] && n=$((n+1)); sleep 0.2; done; exec '
+)
+
+
 def _gated_procfile(directory: Path) -> Path:
-    """The Procfile with each command run through `proc`, which waits at the gate first."""
+    """The Procfile with each command behind the gate: the web through `proc`, the others in the shell."""
     lines = []
     for line in (BASE_DIR / "Procfile").read_text().splitlines():
         name, colon, command = line.partition(":")
-        if colon and name.strip() and not line.lstrip().startswith("#"):
-            line = f"{name.strip()}: python -m config.devserver proc {name.strip()} {command.strip()}"
+        name, command = name.strip(), command.strip()
+        if colon and name and not line.lstrip().startswith("#"):
+            line = f"{name}: python -m config.devserver proc web {command}" if name == "web" else f"{name}: {_WAIT_FOR_WEB}{command}"
         lines.append(line)
     procfile = directory / "Procfile"
     procfile.write_text("\n".join(lines) + "\n")
     return procfile
 
 
+def _schema_current() -> bool:
+    """No migration left to apply, read by the web's own connection (and closed again)."""
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connections["default"])
+        return not executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception:  # no database yet, or not reachable as the runtime role: prepare_run says when
+        return False
+    finally:
+        connections.close_all()
+
+
 def proc(name: str, command: list[str]) -> int:
-    """One Procfile process of `run`: wait at the gate, then run ``command`` in this same process."""
+    """A Procfile process of `run`, once the gate lets it start, in this same process."""
     if name == "web":
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         import django
 
-        django.setup()  # what gunicorn's preload would import, while prepare_run checks the migrations
+        django.setup()  # what gunicorn's preload imports, while PostgreSQL starts
         if os.environ.get("WEB_WARMUP", "1") != "0" and os.environ.get("WEB_PRELOAD", "1") != "0":
             from config.warmup import warm_code_ahead
 
             warm_code_ahead()
-        gate_wait("migrated")
+        gate_wait("services")
+        if not _schema_current():
+            gate_wait("migrated")
     else:
         gate_wait("migrated")
         gate_wait("web", timeout=WEB_FIRST_WAIT)
@@ -314,7 +345,6 @@ def _stop(process: subprocess.Popen | None, timeout: float = 20) -> None:
 
 def run() -> int:
     """Serve the app with its worker and scheduler; Ctrl-C stops them and the embedded services."""
-    _running_before_this_command()  # run stops the embedded services whoever started them
     port = os.environ.get("PORT", "8000")
     os.environ["PORT"] = port
     os.environ["PATH"] = f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -328,11 +358,13 @@ def run() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     try:
-        # Roles, database, migrations when needed, checks, demo data: one Django start-up (prepare_run).
+        # First, so that they import Django while the services start (see "the start gate" above).
+        # prepare_run: roles, database, migrations when needed, checks, demo data, one Django start-up.
         preparing = subprocess.Popen([PYTHON, str(BASE_DIR / "manage.py"), "prepare_run"], cwd=BASE_DIR)
         honcho = subprocess.Popen(
             [PYTHON, "-m", "honcho", "-f", str(_gated_procfile(gate)), "start"], cwd=BASE_DIR
         )
+        EARLY_MARKER.unlink(missing_ok=True)  # run stops the embedded services whoever started them
         up()
         gate_open("services")
         log(f"serving on http://127.0.0.1:{port}/ once the database is migrated  (Ctrl-C stops everything)")

@@ -63,8 +63,22 @@ def test_every_procfile_process_starts_through_the_gate_with_its_own_command(tmp
     original = dict(line.split(": ", 1) for line in (BASE_DIR / "Procfile").read_text().splitlines() if line.strip())
     gated = dict(line.split(": ", 1) for line in procfile.read_text().splitlines() if line.strip())
     assert set(gated) == set(original) == {"web", "worker", "maintenance", "beat"}
-    for name, command in original.items():
-        assert gated[name] == f"python -m config.devserver proc {name} {command}"
+    assert gated["web"] == f"python -m config.devserver proc web {original['web']}"
+    for name in ("worker", "maintenance", "beat"):
+        assert gated[name].startswith('g="$CJH_START_GATE"') and gated[name].endswith(f"; exec {original[name]}")
+
+
+def test_the_background_processes_start_once_the_web_listens(tmp_path):
+    """The worker's shell waiter, run as honcho runs it: started when `web` appears, not before."""
+    command = devserver._gated_procfile(tmp_path).read_text().split("worker: ", 1)[1].split("\n")[0]
+    command = command.rsplit("exec ", 1)[0] + "exec echo started"
+    (tmp_path / "migrated").touch()
+    waiter = subprocess.Popen(["sh", "-c", command], env={**os.environ, devserver.GATE_ENV: str(tmp_path)},
+                              stdout=subprocess.PIPE, text=True)
+    with pytest.raises(subprocess.TimeoutExpired):
+        waiter.wait(timeout=0.6)
+    (tmp_path / "web").touch()
+    assert waiter.communicate(timeout=10)[0] == "started\n"
 
 
 @pytest.mark.django_db

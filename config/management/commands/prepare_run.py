@@ -7,9 +7,9 @@ only report, e.g. what RAG is missing); the demo data (``seed_demo``, which writ
 is already there).
 
 Run by ``python -m config.devserver run`` with a start gate (``CJH_START_GATE``, see there): it
-waits for the gate ``services`` before touching the database and opens ``migrated`` once the
-schema is current, so the web server, which has imported and warmed its code meanwhile, starts
-serving while the checks and the seeding finish here.
+waits for the step ``services`` before touching the database, marks ``migrated`` once the schema is
+current (the web process, which has imported and warmed its code meanwhile, waits for it when it
+found migrations to apply), and runs the checks and the seeding once the web listens.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class Command(BaseCommand):
         applied = f"{len(plan)} migration{'s' if len(plan) != 1 else ''} applied" if plan else "nothing to apply"
         devserver.log(f"database migrated in {time.monotonic() - started:.1f}s ({applied})")
         devserver.gate_open("migrated")
+        devserver.gate_wait("web", timeout=devserver.WEB_FIRST_WAIT)  # the first page first (2 cores)
         if not plan:
             self.check(databases=["owner"])  # what migrate would have run: an error stops `make run`
         # As `manage.py check --database default --fail-level CRITICAL`: says what is missing.
