@@ -266,11 +266,28 @@ def test_the_list_page_runs_the_same_number_of_queries_for_10_and_500_files(owne
 
     add(10, 0)
     few = _list_queries(owner_client, url)
+    few_top, few_search = _list_queries(owner_client, reverse("storage:list")), _list_queries(owner_client, url + "?q=f0")
     add(490, 10)
     many = _list_queries(owner_client, url)
     assert few == many
+    assert _list_queries(owner_client, reverse("storage:list")) == few_top
+    assert _list_queries(owner_client, url + "?q=f0") == few_search  # each file's folder comes with it
     page = owner_client.get(url + "?sort=-name&page=2").content.decode()
     assert "500 files" in page and "Page 2 of 10" in page and "f0449.txt" in page and "f0499.txt" not in page
+
+
+def test_the_files_page_takes_up_new_tier_limits_and_writes_nothing_when_they_match(owner, owner_client, settings):
+    from storage.models import StorageQuota
+
+    settings.STORAGE_TIER_LIMITS = {"FREE": {"max_storage": 10_000, "max_files": 7}}
+    html = owner_client.get(reverse("storage:list")).content.decode()
+    assert "0\xa0bytes of 9.8\xa0KB" in html and "0 of 7 files" in html
+    with tenant(owner.id):
+        assert StorageQuota.objects.values_list("max_storage", "max_files").get(user=owner) == (10_000, 7)
+    with CaptureQueriesContext(connection) as queries:
+        assert owner_client.get(reverse("storage:list")).status_code == 200
+    quota_queries = [q["sql"] for q in queries if "storage_quotas" in q["sql"]]
+    assert len(quota_queries) == 1 and quota_queries[0].startswith("SELECT")  # one read, no UPDATE
 
 
 def test_search_finds_names_in_every_folder(owner, owner_client):
@@ -279,8 +296,32 @@ def test_search_finds_names_in_every_folder(owner, owner_client):
     store(owner, b"b", "holiday.jpg", mime_type="image/jpeg")
     html = owner_client.get(reverse("storage:list") + "?q=INVOICE").content.decode()
     assert "invoice-march.pdf" in html and "holiday.jpg" not in html
+    assert 'invoice-march.pdf</a> <small class="muted">Deep</small>' in html  # where it is
     html = owner_client.get(reverse("storage:list") + "?q=%00bad").content.decode()
     assert "No file name matches this search." in html
+
+
+def test_the_list_rows_show_each_files_name_type_size_date_and_download(owner, owner_client):
+    """The rows are made in Python (storage/rows.py): what each cell shows, escaped."""
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    file = store(owner, b"x" * 2048, 'Tom & "Jerry" <b>.txt', mime_type="text/plain")
+    with tenant(owner.id):
+        StorageFile.objects.filter(pk=file.pk).update(is_processed=False)
+        file.refresh_from_db()
+    html = owner_client.get(reverse("storage:list")).content.decode()
+    row = html[html.index(f'<tr data-file-id="{file.pk}">'):]
+    row = row[:row.index("</tr>")]
+    name = "Tom &amp; &quot;Jerry&quot; &lt;b&gt;.txt"
+    assert f'<a href="{reverse("storage:file", args=[file.pk])}">{name}</a>' in row and "<b>" not in row
+    assert 'title="This file was stored without a virus scan.">Not scanned</span>' in row
+    assert ">text/plain<" in row and ">2.0\xa0KB<" in row
+    created = timezone.localtime(file.created_at)
+    assert f'<time datetime="{created.isoformat()}">{date_format(created, "SHORT_DATE_FORMAT")}</time>' in row
+    assert f'href="{reverse("storage:download", args=[file.pk])}">Download<span class="visually-hidden"> {name}</span>' in row
+    html = owner_client.get(reverse("storage:list"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert 'data-label="Nombre"' in html and ">Descargar<" in html and ">Sin revisar<" in html
 
 
 def test_the_sidebar_links_the_files_page(owner_client):
