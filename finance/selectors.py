@@ -24,7 +24,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.http import Http404
 
 from .dates import period_bounds
@@ -201,38 +201,58 @@ def category_names(profile: FinancialProfile) -> list[str]:
 # --- budgets --------------------------------------------------------------------------------------------
 
 
-def budget_spending_qs(budget: Budget, start: dt.date, end: dt.date):
-    qs = Transaction.objects.filter(
-        financial_profile_id=budget.financial_profile_id, type=TransactionType.EXPENSE, category=budget.category,
-        date__gte=start, date__lt=end,
-    )
-    if budget.account_id:
-        qs = qs.filter(account_id=budget.account_id)
-    return qs
-
-
 def budget_progress(budget: Budget, profile: FinancialProfile, *, today: dt.date | None = None) -> dict:
     """This period's spending against the amount (plus the previous period's rest with rollover).
     Only expenses count: income and transfers never do."""
+    return budgets_progress([budget], profile, today=today)[0]
+
+
+def budgets_progress(budgets, profile: FinancialProfile, *, today: dt.date | None = None) -> list[dict]:
+    """``budget_progress`` of each budget, all in one query: conditional sums over the profile's
+    expenses (a budget on an account sums that account's amounts; one on the whole profile sums
+    them converted to the profile currency and lists the currencies with no rate)."""
+    from django.contrib.postgres.aggregates import ArrayAgg
+
+    budgets = list(budgets)
+    if not budgets:
+        return []
     today = today or dt.date.today()
-    start, end = period_bounds(budget.period, budget.start_date, max(today, budget.start_date))
-    currency = budget.account.currency if budget.account_id else profile.currency
-    spent = converted_total(budget_spending_qs(budget, start, end), currency) if not budget.account_id else Total(
-        round_money(budget_spending_qs(budget, start, end).aggregate(s=Coalesce(Sum("amount"), Decimal(0)))["s"], currency), currency
-    )
-    available = budget.amount
-    carried = Decimal(0)
-    if budget.rollover and start > budget.start_date:
-        prev_start, _prev_end = period_bounds(budget.period, budget.start_date, start - dt.timedelta(days=1))
-        previous = converted_total(budget_spending_qs(budget, prev_start, start), currency)
-        carried = budget.amount - previous.amount
-        available += carried
-    percent = int(spent.amount * 100 / available) if available > 0 else 100
-    return {
-        "budget": budget, "start": start, "end": end - dt.timedelta(days=1), "spent": spent.amount, "available": available,
-        "carried": carried, "remaining": available - spent.amount, "percent": percent, "bar": max(0, min(percent, 100)),
-        "currency": currency, "complete": spent.complete, "missing": sorted(spent.missing),
-    }
+    plans, sums, earliest = [], {}, None
+    for i, budget in enumerate(budgets):
+        start, end = period_bounds(budget.period, budget.start_date, max(today, budget.start_date))
+        previous = None
+        if budget.rollover and start > budget.start_date:
+            previous = (period_bounds(budget.period, budget.start_date, start - dt.timedelta(days=1))[0], start)
+        rows = Q(category=budget.category) & (Q(account_id=budget.account_id) if budget.account_id else Q())
+        value = "amount" if budget.account_id else "converted"
+        sums[f"spent{i}"] = Sum(value, filter=rows & Q(date__gte=start, date__lt=end))
+        if not budget.account_id:
+            sums[f"missing{i}"] = ArrayAgg("currency", distinct=True, filter=rows & Q(date__gte=start, date__lt=end, rate__isnull=True))
+        if previous:
+            sums[f"previous{i}"] = Sum(value, filter=rows & Q(date__gte=previous[0], date__lt=previous[1]))
+        first = previous[0] if previous else start
+        earliest = first if earliest is None else min(earliest, first)
+        plans.append((budget, start, end, previous))
+    expenses = Transaction.objects.filter(financial_profile=profile, type=TransactionType.EXPENSE, date__gte=earliest,
+                                          category__in={b.category for b in budgets})
+    totals = with_converted(expenses, profile.currency).aggregate(**sums)
+    out = []
+    for i, (budget, start, end, previous) in enumerate(plans):
+        currency = budget.account.currency if budget.account_id else profile.currency
+        spent = round_money(totals[f"spent{i}"] or Decimal(0), currency)
+        missing = sorted(totals.get(f"missing{i}") or [])
+        available = budget.amount
+        carried = Decimal(0)
+        if previous:
+            carried = budget.amount - round_money(totals[f"previous{i}"] or Decimal(0), currency)
+            available += carried
+        percent = int(spent * 100 / available) if available > 0 else 100
+        out.append({
+            "budget": budget, "start": start, "end": end - dt.timedelta(days=1), "spent": spent, "available": available,
+            "carried": carried, "remaining": available - spent, "percent": percent, "bar": max(0, min(percent, 100)),
+            "currency": currency, "complete": not missing, "missing": missing,
+        })
+    return out
 
 
 def budgets_of(user):

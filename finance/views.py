@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import uuid
+from collections import OrderedDict
 from decimal import Decimal
 
 from django.contrib import messages
@@ -17,9 +18,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
+from django.template.defaultfilters import filesizeformat, floatformat
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -46,13 +50,15 @@ from .models import (
     TransactionType,
 )
 from .money import format_input, format_plain
-from .templatetags.finance import money
+from .templatetags.finance import money, money_formatter
 
 FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 def _profile(request):
-    return services.profile_for(request.user, language=get_language() or "en")
+    """The person's profile: read in the request's own tenant transaction (one query); created with
+    its default categories on the first visit."""
+    return selectors.profile_of(request.user) or services.profile_for(request.user, language=get_language() or "en")
 
 
 def _status(form) -> int:
@@ -83,7 +89,7 @@ def _today():
 def overview(request):
     profile = _profile(request)
     accounts = list(_accounts(request))
-    budgets = [selectors.budget_progress(b, profile) for b in selectors.budgets_of(request.user).filter(is_active=True)[:6]]
+    budgets = selectors.budgets_progress(selectors.budgets_of(request.user).filter(is_active=True)[:6], profile)
     return render(request, "finance/overview.html", {
         "profile": profile, "accounts": accounts, "worth": selectors.net_worth(profile, accounts), "budgets": budgets,
         "alerts": selectors.alerts_banner(request.user),
@@ -178,8 +184,54 @@ def transaction_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "finance/transactions.html", {
-        "form": form, "page": page, "query": query.urlencode(), "profile": profile, "filtered": filters != selectors.TransactionFilters(),
+        "form": form, "form_html": _filter_form_html(form, accounts, names), "page": page, "rows": _transaction_rows(page.object_list),
+        "query": query.urlencode(), "profile": profile, "filtered": filters != selectors.TransactionFilters(),
     }, status=_status(form))
+
+
+_ROW_ID = "00000000-0000-0000-0000-000000000000"
+_FILTER_FORMS: OrderedDict = OrderedDict()  # (language, accounts, categories) → the unbound filter form, rendered
+_FILTER_FORMS_KEPT = 256
+
+
+def _filter_form_html(form, accounts, categories) -> str:
+    """The fields of the unbound filter form, rendered once per language, account list and category
+    list (eight widgets cost more than a page of rows); a bound form is drawn afresh."""
+    if form.is_bound:
+        return ""
+    key = (get_language(), tuple((a.pk, a.name) for a in accounts), tuple(categories))
+    html = _FILTER_FORMS.get(key)
+    if html is None:
+        html = mark_safe(render_to_string("partials/form_fields.html", {"form": form}))  # noqa: S308 (Django's own rendering)
+        _FILTER_FORMS[key] = html
+        while len(_FILTER_FORMS) > _FILTER_FORMS_KEPT:
+            _FILTER_FORMS.popitem(last=False)
+    else:
+        _FILTER_FORMS.move_to_end(key)
+    return html
+
+
+def _transaction_rows(transactions) -> list[dict]:
+    """One page of the list as the table shows it, formatted here in one pass (no per-row filters,
+    url tags or translations in the template)."""
+    fmt = money_formatter()
+    date_format = get_format("SHORT_DATE_FORMAT")
+    edit_url = reverse("finance:transaction_edit", args=[_ROW_ID])
+    out = []
+    for t in transactions:
+        transfer = t.type == TransactionType.TRANSFER
+        if transfer:
+            where = f"{(t.from_account.name if t.from_account_id else '') or '—'} → {(t.to_account.name if t.to_account_id else '') or '—'}"
+        else:
+            where = (t.account.name if t.account_id else "") or "—"
+        sign = "−" if t.type == TransactionType.EXPENSE else "+" if t.type == TransactionType.INCOME else ""
+        out.append({
+            "date": dateformat.format(t.date, date_format), "description": t.description, "tags": t.tags, "imported": bool(t.import_batch_id),
+            "where": where, "transfer": transfer, "category": t.category, "subcategory": t.subcategory, "type": t.type,
+            "amount": sign + fmt(t.amount, t.currency), "rate": floatformat(t.exchange_rate, "-6") if t.exchange_rate else "",
+            "edit_url": edit_url.replace(_ROW_ID, str(t.pk)),
+        })
+    return out
 
 
 def _transaction_form(request, profile, row=None):
@@ -362,7 +414,7 @@ def rate_delete(request, pk):
 @login_required
 def budget_list(request):
     profile = _profile(request)
-    budgets = [selectors.budget_progress(b, profile) for b in selectors.budgets_of(request.user)]
+    budgets = selectors.budgets_progress(selectors.budgets_of(request.user), profile)
     return render(request, "finance/budgets.html", {"budgets": budgets, "profile": profile, "alerts": selectors.alerts_banner(request.user)})
 
 
@@ -799,7 +851,7 @@ def reports(request):
     categories, categories_complete = selectors.spending_by_category(profile, start=today.replace(day=1), end=today)
     accounts = list(_accounts(request))
     worth = selectors.net_worth_over_time(profile, accounts, today=today)
-    budgets = [selectors.budget_progress(b, profile) for b in selectors.budgets_of(request.user).filter(is_active=True)]
+    budgets = selectors.budgets_progress(selectors.budgets_of(request.user).filter(is_active=True), profile)
     c = profile.currency
     chart = {
         "currency": c,

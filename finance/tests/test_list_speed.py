@@ -1,0 +1,135 @@
+"""The finance lists at any size: one page of transactions formatted in one pass (the same text as
+the template filters gave), the unbound filter form drawn once per language, accounts and
+categories, every budget's progress in one query."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import translation
+
+from core.tenancy import tenant
+from finance import selectors, services
+from finance.models import Transaction
+from finance.templatetags.finance import money, money_formatter
+from testutils.testing import client_for, make_user
+
+from .helpers import account, expense, income, profile
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_row_formatter_writes_what_the_money_filter_writes(language):
+    values = [D("0"), D("12.5"), D("-1234567.891"), D("1000"), D("0.005"), "", None]
+    with translation.override(language):
+        fmt = money_formatter()
+        for currency in ("USD", "EUR", "JPY", "KWD", "XXX"):
+            assert [fmt(v, currency) for v in values] == [money(v, currency) for v in values]
+
+
+def test_the_list_shows_each_kind_of_row(settings):
+    owner = make_user("rows@example.com")
+    p = profile(owner)
+    acc, card = account(p, opening=D("500")), account(p, "Card", type="CREDIT_CARD")
+    expense(p, acc, "1234.50", description="Rent & <b>co</b>", tags=["home", "fixed"])
+    income(p, acc, "2000", description="Salary")
+    services.transfer_create(p, from_account=acc, to_account=card, date=dt.date.today(), amount=D("20"), description="Pay card")
+    page = client_for(owner).get(reverse("finance:transactions")).content.decode()
+    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    assert "−1,234.50 USD" in body and "+2,000.00 USD" in body and ">20.00 USD" in body
+    assert "Checking → Card" in body and '<span class="badge">Transfer</span>' in body
+    assert "Rent &amp; &lt;b&gt;co&lt;/b&gt;" in body and '<span class="badge">home</span> <span class="badge">fixed</span>' in body
+    assert "Food" in body and body.count("<tr>") == 3
+    with tenant(owner.id):
+        rent = Transaction.objects.get(description__startswith="Rent")
+    assert f'href="/finance/transactions/{rent.pk}/edit/">Edit<span class="visually-hidden"> Rent &amp;' in body
+    page = client_for(owner).get(reverse("finance:transactions"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "−1\xa0234,50 USD" in page and "Editar" in page
+
+
+def test_the_filter_form_follows_renamed_accounts_and_new_categories():
+    owner = make_user("filters@example.com")
+    p = profile(owner)
+    acc = account(p, "Checking")
+    client = client_for(owner)
+    assert ">Checking</option>" in client.get(reverse("finance:transactions")).content.decode()
+    services.account_update(acc, name="Everyday", type="CHECKING", opening_balance=D(0), credit_limit=None, is_active=True)
+    services.category_save(p, name="Garden")
+    page = client.get(reverse("finance:transactions")).content.decode()
+    assert ">Everyday</option>" in page and ">Checking</option>" not in page and ">Garden</option>" in page
+    other = make_user("filters-other@example.com")
+    account(profile(other), "Checking")
+    page = client_for(other).get(reverse("finance:transactions")).content.decode()
+    assert ">Checking</option>" in page and "Everyday" not in page  # one person's form is never another's
+    # A search keeps what was typed, and the pages link with it.
+    page = client.get(reverse("finance:transactions") + "?q=zz%22x").content.decode()
+    assert 'value="zz&quot;x"' in page and "No transactions match these filters." in page
+
+
+def test_every_budget_in_one_query_with_the_numbers_of_each():
+    owner = make_user("budgets@example.com")
+    p = profile(owner)
+    acc = account(p)
+    eur = account(p, "Euros", currency="EUR")
+    services.rate_set(p, currency="EUR", date=dt.date.today() - dt.timedelta(days=40), rate=D("1.5"))
+    first = dt.date.today().replace(day=1)
+    for n in range(8):
+        services.budget_save(p, name=f"B{n}", category="Food" if n % 2 else "Leisure", amount=D("100"), period="MONTHLY",
+                             start_date=first - dt.timedelta(days=62), end_date=None, alert_threshold=80, rollover=n == 3,
+                             account=acc if n == 5 else None)
+    expense(p, acc, "10", day=first)
+    expense(p, eur, "10", day=first)  # 15 USD
+    expense(p, acc, "30", day=first - dt.timedelta(days=5), category="Food")  # the previous month: carried over by B3 only
+    with tenant(owner.id):
+        budgets = list(selectors.budgets_of(owner))
+        with CaptureQueriesContext(connection) as queries:
+            rows = {r["budget"].name: r for r in selectors.budgets_progress(budgets, p)}
+    assert len(queries) == 1
+    assert rows["B1"]["spent"] == D("25.00") and rows["B1"]["percent"] == 25 and rows["B1"]["complete"]
+    assert rows["B0"]["spent"] == D("0.00")
+    assert rows["B3"]["carried"] == D("70.00") and rows["B3"]["available"] == D("170.00") and rows["B3"]["spent"] == D("25.00")
+    assert rows["B5"]["spent"] == D("10.00") and rows["B5"]["currency"] == "USD"  # its account only
+    with tenant(owner.id):
+        assert all(selectors.budget_progress(b, p) == rows[b.name] for b in budgets)
+
+
+def test_budget_pages_run_the_same_queries_for_one_and_many_budgets():
+    counts = []
+    for n, email in ((1, "one-budget@example.com"), (12, "many-budgets@example.com")):
+        owner = make_user(email)
+        p = profile(owner)
+        acc = account(p)
+        for k in range(n):
+            services.budget_save(p, name=f"B{k}", category="Food", amount=D("100"), period="MONTHLY", start_date=dt.date.today().replace(day=1),
+                                 end_date=None, alert_threshold=80, rollover=k % 2 == 1)
+            expense(p, acc, "1")
+        client = client_for(owner)
+        row = []
+        for name in ("overview", "budgets", "reports"):
+            client.get(reverse(f"finance:{name}"))
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(reverse(f"finance:{name}")).status_code == 200
+            row.append(len(queries))
+        counts.append(row)
+    assert counts[0] == counts[1], counts
+
+
+def test_rows_of_a_large_list_are_one_page(settings):
+    owner = make_user("large-list@example.com")
+    p = profile(owner)
+    acc = account(p)
+    with tenant(owner.id):
+        Transaction.objects.bulk_create([
+            Transaction(financial_profile=p, user=owner, account=acc, currency="USD", date=dt.date(2024, 1, 1) + dt.timedelta(days=i % 300),
+                        description=f"row {i}", amount=D("1.00"), type="expense", category="Food") for i in range(1200)])
+    page = client_for(owner).get(reverse("finance:transactions") + "?page=3").content.decode()
+    assert page.split("<tbody>")[1].count("<tr>") == settings.FINANCE_TRANSACTIONS_PAGE_SIZE
+    assert "Page 3 of 24" in page and re.search(r'href="\?page=4" rel="next"', page)
