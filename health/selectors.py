@@ -85,19 +85,23 @@ def logs_by_medication(user, start: datetime, end: datetime, medication_ids=None
     return found
 
 
-def adherence_summary(user, days: int, now: datetime | None = None) -> dict:
+def adherence_summary(user, days: int, now: datetime | None = None, *, medications=None) -> dict:
+    """Adherence over the last ``days``; ``medications``: the owner's list when already read."""
     now = now or timezone.now()
     grace = timedelta(minutes=conf.dose_grace_minutes())
-    meds = [m for m in medications_list(user) if schedule.is_scheduled(m)]
+    meds = [m for m in (medications_list(user) if medications is None else medications) if schedule.is_scheduled(m)]
     logs = logs_by_medication(user, now - timedelta(days=days), now + grace, [m.id for m in meds])
     return adherence.summary(meds, logs, zone_of(user), days, now, grace)
 
 
-def refill_warnings(user) -> list[Medication]:
-    """Active medications whose stock is at or below their warning level (default: a week of doses)."""
+def refill_warnings(user, *, medications=None) -> list[Medication]:
+    """Active medications whose stock is at or below their warning level (default: a week of doses);
+    ``medications``: the owner's list when already read."""
+    if medications is None:
+        medications = Medication.objects.filter(user=user, is_active=True, stock_count__isnull=False)
     out = []
-    for med in Medication.objects.filter(user=user, is_active=True, stock_count__isnull=False):
-        if med.stock_count <= refill_level(med):
+    for med in medications:
+        if med.is_active and med.stock_count is not None and med.stock_count <= refill_level(med):
             out.append(med)
     return out
 
@@ -126,15 +130,18 @@ class Dose:
         return adherence.classify(self.log)
 
 
-def doses_today(user, now: datetime | None = None) -> list[Dose]:
-    """Today's doses (local day) of active scheduled medications, with their records: two queries."""
+def doses_today(user, now: datetime | None = None, *, medications=None) -> list[Dose]:
+    """Today's doses (local day) of active scheduled medications, with their records: two queries
+    (one when ``medications``, the owner's list, was already read)."""
     now = now or timezone.now()
     tz = zone_of(user)
     grace = timedelta(minutes=conf.dose_grace_minutes())
     local = now.astimezone(tz)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(schedule.UTC)
     day_end = (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(schedule.UTC) - timedelta(microseconds=1)
-    meds = [m for m in Medication.objects.filter(user=user, is_active=True).order_by("name", "id") if schedule.is_scheduled(m)]
+    if medications is None:
+        medications = Medication.objects.filter(user=user, is_active=True).order_by("name", "id")
+    meds = [m for m in medications if m.is_active and schedule.is_scheduled(m)]
     logs = logs_by_medication(user, day_start, day_end, [m.id for m in meds])
     out = []
     for med in meds:

@@ -83,16 +83,17 @@ def _type_labels() -> dict:
 def overview(request):
     user = request.user
     profile = selectors.profile_get(user)
-    summary = selectors.adherence_summary(user, 7)
+    meds = list(selectors.medications_list(user))  # read once: doses, adherence, as-needed and refills
+    summary = selectors.adherence_summary(user, 7, medications=meds)
     return render(request, "health/overview.html", {
         "profile": profile,
         "height": units.height_text(profile.height, profile.height_unit) if profile else "",
         "weight": (f"{units.weight_in(profile.weight, profile.weight_unit).normalize():f} {profile.weight_unit}"
                    if profile and profile.weight is not None else ""),
         "serious_allergies": selectors.allergies_serious(user),
-        "doses": selectors.doses_today(user),
-        "as_needed": [m for m in selectors.medications_list(user) if m.is_active and m.frequency == Frequency.AS_NEEDED],
-        "refills": selectors.refill_warnings(user),
+        "doses": selectors.doses_today(user, medications=meds),
+        "as_needed": [m for m in meds if m.is_active and m.frequency == Frequency.AS_NEEDED],
+        "refills": selectors.refill_warnings(user, medications=meds),
         "appointments": list(selectors.appointments_upcoming(user).filter(status="SCHEDULED")[:5]),
         "adherence": summary["overall"],
         "timezone_set": bool(getattr(getattr(user, "settings", None), "timezone", "")),
