@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 THEME_COOKIE = "theme"
 THEMES = ("system", "light", "dark")
+THEME_CHOICES = (("system", _("System")), ("light", _("Light")), ("dark", _("Dark")))
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def navigation(request):
         "SITE_NAME": "cjhirashi-agents",
         "INVITE_ONLY": settings.INVITE_ONLY,
         "THEME": theme_from(request),
-        "THEMES": [("system", _("System")), ("light", _("Light")), ("dark", _("Dark"))],
+        "THEMES": list(THEME_CHOICES),
         "nav_groups": groups,
         "sidebar_nav": sidebar,  # nav_groups as partials/sidebar_nav.html renders them (sidebar_nav_html)
         "shell_urls": _shell_urls(*url_key),

@@ -8,8 +8,11 @@ import pytest
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.template import engines
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
-from django.urls import include, path, set_script_prefix
+from django.urls import include, path, resolve, set_script_prefix
+from django.utils import translation
+from django.utils.html import escape
 
 from metrics.services import usage_record_turn
 from testutils import factories
@@ -112,3 +115,38 @@ def test_the_kept_links_follow_the_script_prefix(owner_client):
         assert ("/agents/", "Agents") in _nav_links(html)
         assert 'class="brand" href="/"' in html and 'action="/accounts/logout/"' in html
         assert 'href="/app/' not in html and 'action="/app/' not in html
+
+
+def _menu_both_ways(user, path: str, theme: str = "") -> tuple[str, str]:
+    """The account menu as the template renders it and as {% account_menu %} fills the kept copy,
+    in one render (so one CSRF token)."""
+    request = RequestFactory().get(path)
+    request.user = user
+    if theme:
+        request.COOKIES["theme"] = theme
+    request.resolver_match = resolve(request.path)
+    both = engines["django"].from_string(
+        '{% load shell %}<plain>{% include "partials/account_menu.html" %}</plain><kept>{% account_menu %}</kept>'
+    ).render({}, request)
+    plain, kept = re.fullmatch(r"<plain>(.*)</plain><kept>(.*)</kept>", both, re.S).groups()
+    return plain, kept
+
+
+def test_the_kept_account_menu_is_what_the_template_renders(owner):
+    people = [
+        owner,
+        make_user("nobody@example.com"),  # no name: the menu shows the e-mail
+        make_user("ann.o-neil+menu@example.com", name='<b>"Ann" & O\'Neil</b>'),
+    ]
+    for language in ("en", "es"):
+        for theme in ("", "dark", "light", "system", "purple"):
+            for user in people:
+                for url in ("/agents/", '/documents/?q=a&b="c"<d>', "/usage/?month=2026-01"):
+                    with translation.override(language):
+                        plain, kept = _menu_both_ways(user, url, theme)
+                    assert kept == plain, (language, theme, user.email, url)
+                    assert escape(user.get_short_name() or user.email) in kept
+                    assert f'value="{escape(RequestFactory().get(url).get_full_path())}"' in kept
+    with translation.override("es"):
+        assert "Cerrar sesión" in _menu_both_ways(owner, "/agents/")[1]
+    assert "Sign out" in _menu_both_ways(owner, "/agents/")[1]
