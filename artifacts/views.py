@@ -35,6 +35,7 @@ from . import rendering, selectors, services
 from .conf import setting
 from .forms import ArtifactForm, EditForm
 from .models import Artifact, ArtifactType
+from .rows import artifact_rows
 
 FRAME_CSP = ("sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
              "img-src data:; font-src data:; form-action 'none'; base-uri 'none'; frame-ancestors 'self'")
@@ -74,6 +75,14 @@ def _usable_agents(user):
     return list(agents_for_user(user))
 
 
+def _agent_filter_choices(user):
+    """The agents of the list's filter, with only what an option shows (a whole agent row carries its
+    prompt and settings, and its creator's user row came along)."""
+    from agents.selectors import agents_for_user  # noqa: PLC0415
+
+    return list(agents_for_user(user).select_related(None).only("id", "name", "slug"))
+
+
 def _too_large_post(request) -> bool:
     from storage.uploads import declared_length  # noqa: PLC0415
 
@@ -103,9 +112,9 @@ def artifact_list(request):
                                          conversation_id=conversation_id, language=language, search=search)
     page = Paginator(found, setting("ARTIFACTS_PAGE_SIZE")).get_page(query_page(request))
     return render(request, "artifacts/list.html", {
-        "page": page, "types": ArtifactType.choices, "type": type_, "agent_id": agent_id or "",
+        "page": page, "rows": artifact_rows(page.object_list), "types": ArtifactType.choices, "type": type_, "agent_id": agent_id or "",
         "conversation_id": conversation_id or "", "language": language, "search": search,
-        "agents": _usable_agents(request.user), "languages": selectors.languages_for_user(user=request.user),
+        "agents": _agent_filter_choices(request.user), "languages": selectors.languages_for_user(user=request.user),
         "filtered": bool(type_ or agent_id or conversation_id or language or search),
     })
 

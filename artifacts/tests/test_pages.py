@@ -219,10 +219,47 @@ def test_the_list_runs_the_same_queries_for_10_and_500(owner_client, owner, agen
             assert owner_client.get(reverse("artifacts:list"), {"language": "python"}).status_code == 200
         return len(captured)
 
+    def count_all():  # every row: its agent, and its conversation (or none), come with it
+        with CaptureQueriesContext(connection) as captured:
+            assert owner_client.get(reverse("artifacts:list"), {"page": "2"}).status_code == 200
+        return len(captured)
+
     fill(10)
-    small = count()
+    small, small_all = count(), count_all()
     fill(490)
-    assert count() == small
+    with tenant(owner.id):
+        Artifact.objects.filter(name__endswith="7").update(conversation=None)
+    assert count() == small and count_all() == small_all
+
+
+def test_the_list_rows_show_what_each_artifact_is(owner_client, owner, agent, conversation, staff):
+    """The rows are made in Python (artifacts/rows.py): each row's badges, meta line and links, escaped."""
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    with tenant(owner.id):
+        conversation.title = ""
+        conversation.save(update_fields=["title"])
+    code = make(owner, agent, conversation, name='a <b>"&".py', language="python", content="x = 1\ny = 2\n")
+    services.artifact_share(user=owner, artifact=code)
+    table = make(owner, factories.agent(staff, is_public=True, name="Tabler & co"), name="totals", type="TABLE",
+                 content="| a |\n|---|\n| 1 |\n")
+    html = owner_client.get(reverse("artifacts:list")).content.decode()
+    rows = {artifact.pk: html[html.index(f'value="{artifact.pk}"'):] for artifact in (code, table)}
+    rows = {pk: row[:row.index("</li>")] for pk, row in rows.items()}
+    name = "a &lt;b&gt;&quot;&amp;&quot;.py"
+    assert f'aria-label="Select {name}"' in rows[code.pk] and "<b>" not in rows[code.pk]
+    assert f'<a class="artifact-row-name" href="{reverse("artifacts:detail", args=[code.pk])}">{name}</a>' in rows[code.pk]
+    assert '<span class="badge">Code</span>' in rows[code.pk] and '<span class="badge secondary">python</span>' in rows[code.pk]
+    assert '<span class="badge public">Public</span>' in rows[code.pk] and "badge public" not in rows[table.pk]
+    assert f'Helper · <a href="{reverse("chats:detail", args=[conversation.pk])}">Untitled conversation</a> ·' in rows[code.pk]
+    assert "Version 1 ·" in rows[code.pk] and "· 2 lines" in rows[code.pk]
+    created = timezone.localtime(code.created_at)
+    assert f'<time datetime="{created.isoformat()}">{date_format(created, "SHORT_DATETIME_FORMAT")}</time>' in rows[code.pk]
+    assert '<span class="badge">Table</span>' in rows[table.pk] and "Tabler &amp; co ·" in rows[table.pk]
+    assert "chats" not in rows[table.pk].split("artifact-row-meta")[1]  # no conversation, no link
+    html = owner_client.get(reverse("artifacts:list"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert f'aria-label="Seleccionar {name}"' in html and "Versión 1 ·" in html and "Conversación sin título" in html
 
 
 def test_the_gin_index_serves_the_metadata_filters(owner, agent):
