@@ -127,7 +127,7 @@ def net_worth(profile: FinancialProfile, accounts: list[FinancialAccount], *, on
     rate is left out and the figure marked incomplete. Transfers move money between two of these
     balances, so they never change the total."""
     on = on or dt.date.today()
-    rates = latest_rates(profile, on)
+    rates = latest_rates(profile, on) if any(a.currency != profile.currency for a in accounts) else {}
     assets, liabilities, missing = Decimal(0), Decimal(0), set()
     for account in accounts:
         if account.currency == profile.currency:

@@ -94,7 +94,7 @@ def overview(request):
         "profile": profile, "accounts": accounts, "worth": selectors.net_worth(profile, accounts), "budgets": budgets,
         "alerts": selectors.alerts_banner(request.user),
         "upcoming": selectors.recurring_of(request.user).filter(is_active=True)[:5],
-        "recent": selectors.transactions_of(request.user, selectors.TransactionFilters())[:8],
+        "recent": selectors.transactions_of(request.user, selectors.TransactionFilters()).select_related(None)[:8],  # no account shown
     })
 
 
