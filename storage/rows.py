@@ -2,25 +2,27 @@
 
 In the template each of the 50 rows cost about 0.15 ms here (five translated cell labels, two URL
 reversals, two date filters, a file size), about 8 ms of the page. Here the labels and the URL
-prefixes are made once per page and each row is one ``format_html`` (every value escaped), about
-0.02 ms. The markup is the template's, cell for cell (``templates/storage/list.html`` holds the table).
+prefixes are made once per page and each row is one ``str.format`` whose every value is escaped
+(``_format_html``), a few hundredths of a millisecond. The markup is the template's, cell for cell
+(``templates/storage/list.html`` holds the table).
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.dateformat import format as date_text
 from django.utils.formats import get_format
-from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext
 
 from .models import StorageFile
 
+# The template's markup; the {l_…} labels are filled once per page, the rest for each row.
 _ROW = (
     '\n<tr data-file-id="{id}">'
     '\n<td data-label="{l_name}" class="files-name"><a href="{url}">{name}</a>{folder}{unscanned}</td>'
@@ -31,7 +33,25 @@ _ROW = (
     '<span class="visually-hidden"> {name}</span></a></td>'
     "\n</tr>"
 )
+_LABELS = {"l_name": "Name", "l_type": "Type", "l_size": "Size", "l_added": "Added", "l_download": "Download"}
 _ID = "00000000-0000-0000-0000-000000000000"
+
+
+def _escape(value) -> str:
+    """``conditional_escape``, without its checks for lazy strings (a lazy one is made text here)."""
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
+
+
+def _format_html(format_string: str, **values) -> str:
+    """``format_html`` for many rows: every value escaped (safe strings kept), the result left unmarked."""
+    return format_string.format(**{key: _escape(value) for key, value in values.items()})
+
+
+def _fill_labels(format_string: str, labels: dict[str, str]) -> str:
+    """``format_string`` with the page's labels in (escaped), its other fields left to fill."""
+    for key, text in labels.items():
+        format_string = format_string.replace("{%s}" % key, _escape(gettext(text)).replace("{", "{{").replace("}", "}}"))
+    return format_string
 
 
 def _url_around_id(name: str) -> tuple[str, str]:
@@ -43,28 +63,26 @@ def _url_around_id(name: str) -> tuple[str, str]:
 def file_rows(files: Iterable[StorageFile], *, search: str = "") -> SafeString:
     """The ``<tr>`` of each file of the list; with ``search``, each file's folder path is shown too
     (the selector then loads ``folder``)."""
-    labels = {
-        f"l_{key}": conditional_escape(gettext(text)) for key, text in (
-            ("name", "Name"), ("type", "Type"), ("size", "Size"), ("added", "Added"), ("download", "Download"),
-        )
-    }
-    unscanned = format_html(' <span class="badge files-unscanned" title="{}">{}</span>',
-                            gettext("This file was stored without a virus scan."), gettext("Not scanned"))
+    row = _fill_labels(_ROW, _LABELS)
+    unscanned = mark_safe(f' <span class="badge files-unscanned" title="{_escape(gettext("This file was stored without a virus scan."))}">'
+                          f'{_escape(gettext("Not scanned"))}</span>')
     (file_before, file_after), (download_before, download_after) = (
         _url_around_id(name) for name in ("storage:file", "storage:download"))
     date_format = get_format("SHORT_DATE_FORMAT")
     dates: dict = {}
-    html = []
+    out = []
     for file in files:
+        pk = file.id
         created = localtime(file.created_at)
         day = created.date()
         if day not in dates:  # files added the same day share their text
             dates[day] = date_text(created, date_format)
-        html.append(format_html(
-            _ROW, id=file.id, url=f"{file_before}{file.id}{file_after}", name=file.filename,
-            folder=format_html(' <small class="muted">{}</small>', file.folder.path) if search and file.folder_id else "",
+        folder = ""
+        if search and file.folder_id:
+            folder = mark_safe(f' <small class="muted">{_escape(file.folder.path)}</small>')
+        out.append(_format_html(
+            row, id=pk, url=f"{file_before}{pk}{file_after}", name=file.filename, folder=folder,
             unscanned="" if file.is_processed else unscanned, mime_type=file.mime_type, size=filesizeformat(file.size),
-            created_iso=created.isoformat(), created=dates[day],
-            download_url=f"{download_before}{file.id}{download_after}", **labels,
+            created_iso=created.isoformat(), created=dates[day], download_url=f"{download_before}{pk}{download_after}",
         ))
-    return mark_safe("".join(html))
+    return mark_safe("".join(out))
