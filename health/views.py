@@ -404,7 +404,7 @@ CHART_PERIODS = {
     "30": (30, gettext_lazy("30 days")),
     "90": (90, gettext_lazy("90 days")),
     "365": (365, gettext_lazy("1 year")),
-    "all": (None, gettext_lazy("All")),
+    "all": (None, gettext_lazy("All time")),
 }
 DEFAULT_PERIOD = "365"
 _ROW_ID = "00000000-0000-0000-0000-000000000000"
