@@ -6,7 +6,9 @@ browser shows its last message.
 1. Server time of one chat turn (POST the message, then stream the answer to the last byte),
    in-process through Django's test client, with a zero-delay fake provider so the model's own
    time is excluded. Median, next to a trivial view measured in the same run.
-2. Server time of the conversation page with 500 messages (median), same baseline.
+2. Server time of the conversation page with 500 messages (median), same baseline: as it is
+   opened again (its items from chats.page_cache) and with its items written anew (as after a
+   change to the conversation).
 3. Server CPU (this process, every thread) per streamed answer of 400 Markdown pieces ~2.5 ms
    apart: sanitised HTML snapshots (the default) against plain text deltas at the same rate, and
    against the old way (one plain delta per piece), in the same run.
@@ -83,6 +85,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--loads", type=int, default=7, help="browser page loads")
+    parser.add_argument("--server-only", action="store_true", help="parts 1 and 2 only (no CPU part, no browser)")
     args = parser.parse_args()
     plan, name = scratch_database("bench")
     from django.conf import settings
@@ -130,16 +133,31 @@ def main():
         def conversation_page():
             assert client.get(page_url).status_code == 200
 
-        for fn in (trivial_view, chat_turn, conversation_page):  # warm up caches, connections, templates
+        from chats import page_cache
+
+        kept_items = page_cache.items_get
+
+        def conversation_page_cold():  # the items written again, as after any change to the conversation
+            page_cache.items_get = lambda key: None
+            try:
+                conversation_page()
+            finally:
+                page_cache.items_get = kept_items
+
+        for fn in (trivial_view, chat_turn, conversation_page, conversation_page_cold):  # warm up caches, connections, templates
             fn()
         baseline = _timed(trivial_view, args.repeat)
         turn = _timed(chat_turn, args.repeat)
         page = _timed(conversation_page, args.repeat)
+        page_cold = _timed(conversation_page_cold, args.repeat)
         print(f"\nserver time, median of {args.repeat} (in-process, zero-delay provider)")
         print(f"  trivial view (/healthz)          {baseline:7.2f} ms")
         print(f"  one chat turn (post + stream)    {turn:7.2f} ms   {turn / baseline:6.1f}x trivial   aim < 30 ms")
         print(f"  conversation page, 500 messages  {page:7.2f} ms   {page / baseline:6.1f}x trivial   aim < 100 ms")
+        print(f"    the same, its items not cached {page_cold:7.2f} ms   {page_cold / baseline:6.1f}x trivial   (after a change)")
 
+        if args.server_only:
+            return
         from django.conf import settings
 
         streaming.provider_for_model = lambda model_id: PacedProvider()

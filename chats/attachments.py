@@ -47,10 +47,17 @@ ATTACHMENT_FIELDS = ("id", "conversation_id", "document__id", "document__title",
 def attachments_for_conversation(*, user, conversation: Conversation) -> list[ConversationDocument]:
     """The conversation's attachments, oldest first, with their documents' indexing state."""
     with tenant(user.id):
-        return list(
-            ConversationDocument.objects.filter(conversation=conversation, user=user)
-            .select_related("document").only(*ATTACHMENT_FIELDS).order_by("created_at", "id")
-        )
+        return attachments_in_context(user=user, conversation=conversation)
+
+
+def attachments_in_context(*, user, conversation: Conversation) -> list[ConversationDocument]:
+    """As ``attachments_for_conversation``, in the tenant context already in force (a request's,
+    set by TenantMiddleware): the conversation page saves the savepoint and the two round trips a
+    nested ``tenant()`` costs. Outside any context row-level security shows no row at all."""
+    return list(
+        ConversationDocument.objects.filter(conversation=conversation, user=user)
+        .select_related("document").only(*ATTACHMENT_FIELDS).order_by("created_at", "id")
+    )
 
 
 def attachment_get_for_user(*, user, conversation: Conversation, attachment_id) -> ConversationDocument:
@@ -87,28 +94,34 @@ class KnowledgeScope:
 
 def knowledge_scope(*, user, conversation: Conversation) -> KnowledgeScope:
     """The documents this turn of ``conversation`` may read (see the module docstring)."""
+    with tenant(user.id):
+        return knowledge_scope_in_context(user=user, conversation=conversation)
+
+
+def knowledge_scope_in_context(*, user, conversation: Conversation) -> KnowledgeScope:
+    """As ``knowledge_scope``, in the tenant context already in force (a turn reads it in the same
+    transaction as its settings and history: one ``tenant()`` and its round trips fewer)."""
     agent = conversation.agent
     knowledge = knowledge_of(agent)
-    with tenant(user.id):
-        links = list(ConversationDocument.objects.filter(user=user).values_list("document_id", "conversation_id"))
-        here = frozenset(str(doc) for doc, conv in links if conv == conversation.id)
-        elsewhere = frozenset(str(doc) for doc, conv in links if conv != conversation.id)
-        attached = here | elsewhere
-        if knowledge.scoped:
-            chosen: set[str] = set()
-            if knowledge.collections:
-                chosen |= {str(pk) for pk in RagDocument.objects.filter(
-                    user=user, collection__in=knowledge.collections).values_list("id", flat=True)}
-            if knowledge.documents and agent.created_by_id == user.id:
-                chosen |= {str(pk) for pk in RagDocument.objects.filter(
-                    user=user, pk__in=knowledge.documents).values_list("id", flat=True)}
-            return KnowledgeScope(document_ids=frozenset(chosen - attached) | here, exclude_document_ids=elsewhere)
-        settings_collections = list(RagSettings.objects.filter(user=user).values_list("collections", flat=True).first() or [])
-        if here and settings_collections:
-            # The settings' collections narrow the library, never the conversation's own files.
-            library = {str(pk) for pk in RagDocument.objects.filter(
-                user=user, collection__in=settings_collections).values_list("id", flat=True)}
-            return KnowledgeScope(document_ids=frozenset(library - attached) | here, exclude_document_ids=elsewhere)
+    links = list(ConversationDocument.objects.filter(user=user).values_list("document_id", "conversation_id"))
+    here = frozenset(str(doc) for doc, conv in links if conv == conversation.id)
+    elsewhere = frozenset(str(doc) for doc, conv in links if conv != conversation.id)
+    attached = here | elsewhere
+    if knowledge.scoped:
+        chosen: set[str] = set()
+        if knowledge.collections:
+            chosen |= {str(pk) for pk in RagDocument.objects.filter(
+                user=user, collection__in=knowledge.collections).values_list("id", flat=True)}
+        if knowledge.documents and agent.created_by_id == user.id:
+            chosen |= {str(pk) for pk in RagDocument.objects.filter(
+                user=user, pk__in=knowledge.documents).values_list("id", flat=True)}
+        return KnowledgeScope(document_ids=frozenset(chosen - attached) | here, exclude_document_ids=elsewhere)
+    settings_collections = list(RagSettings.objects.filter(user=user).values_list("collections", flat=True).first() or [])
+    if here and settings_collections:
+        # The settings' collections narrow the library, never the conversation's own files.
+        library = {str(pk) for pk in RagDocument.objects.filter(
+            user=user, collection__in=settings_collections).values_list("id", flat=True)}
+        return KnowledgeScope(document_ids=frozenset(library - attached) | here, exclude_document_ids=elsewhere)
     return KnowledgeScope(document_ids=None, exclude_document_ids=elsewhere)
 
 

@@ -26,7 +26,6 @@ import time
 from collections.abc import Iterator
 from queue import Empty, SimpleQueue
 
-from django.contrib.auth import get_user_model
 from django.db import close_old_connections, connection, connections
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -91,15 +90,15 @@ class _RunnerThreads:
 _threads = _RunnerThreads()
 
 
-def _claim(*, user, conversation_id, user_message_id):
+def _claim(*, user, conversation, user_message):
     """Take the question's lock to write its answer: (conversation, question), or None when an
-    answer is being written or already exists."""
+    answer is being written or already exists. ``conversation`` and ``user_message`` were read by
+    the caller for this user; under the lock only the answer is looked for again."""
+    user_message_id = user_message.id
     if not streaming.lock_take(user_message_id):
         return None
     try:
         with tenant(user.id):
-            conversation = selectors.conversation_get_for_user(user=user, conversation_id=conversation_id)
-            user_message = selectors.question_get(conversation=conversation, message_id=user_message_id)
             answered = selectors.answer_for(user_message) is not None
         if answered:  # finished between the caller's look and the lock
             streaming.lock_release(user_message_id)
@@ -111,33 +110,30 @@ def _claim(*, user, conversation_id, user_message_id):
     return conversation, user_message
 
 
-def _start_runner(*, user, user_message) -> bool:
+def _start_runner(*, user, conversation, user_message) -> bool:
     """Write the claimed answer in a background thread; False when this process already runs
     ``MAX_RUNNERS`` of them (the request's own thread then writes it)."""
     if not _runners.acquire(blocking=False):
         return False
     try:
-        _threads.submit(_run_detached, user.pk, user_message.conversation_id, user_message.id, translation.get_language())
+        _threads.submit(_run_detached, user, conversation, user_message, translation.get_language())
     except BaseException:
         _runners.release()
         raise
     return True
 
 
-def _run_detached(user_id, conversation_id, user_message_id, language) -> None:
+def _run_detached(user, conversation, user_message, language) -> None:
     # The thread has no request: the answer's item (its author, actions, notes) is written in the
-    # language of the page that asked for it.
+    # language of the page that asked for it. The person, conversation and question are the ones
+    # the request read for this user (handed over, not read again: five round trips per turn).
     try:
-        with translation.override(language), tenant(user_id):
-            user = get_user_model().objects.get(pk=user_id)
-            conversation = selectors.conversation_get_for_user(user=user, conversation_id=conversation_id)
-            user_message = selectors.question_get(conversation=conversation, message_id=user_message_id)
         with translation.override(language):
             for _published in _run(user=user, conversation=conversation, user_message=user_message):
                 pass
     except Exception:
-        logger.exception("chat answer runner failed for message %s", user_message_id)
-        streaming.lock_release(user_message_id)  # the next tail records the turn as failed
+        logger.exception("chat answer runner failed for message %s", user_message.id)
+        streaming.lock_release(user_message.id)  # the next tail records the turn as failed
     finally:
         _runners.release()
 
@@ -166,13 +162,24 @@ def _run_inline(*, user, conversation, user_message) -> Iterator[bytes]:
         raise
 
 
-def reply_events(*, user, conversation_id, user_message_id, last_event_id: str | None = None) -> Iterator[bytes]:
+def question_state(*, user, conversation_id, user_message_id):
+    """(conversation, question, its answer or None), read in the caller's tenant context (a
+    request's): what ``reply_events`` starts from."""
+    conversation = selectors.conversation_get_for_user(user=user, conversation_id=conversation_id)
+    user_message = selectors.question_get(conversation=conversation, message_id=user_message_id)
+    return conversation, user_message, selectors.answer_for(user_message)
+
+
+def reply_events(*, user, conversation_id, user_message_id, last_event_id: str | None = None,
+                 state: tuple | None = None) -> Iterator[bytes]:
     """The SSE body for the answer to ``user_message_id``: its events from ``last_event_id`` on
-    (from the start when it is missing, forged or stale), ending with ``done`` or ``failed``."""
-    with tenant(user.id):
-        conversation = selectors.conversation_get_for_user(user=user, conversation_id=conversation_id)
-        user_message = selectors.question_get(conversation=conversation, message_id=user_message_id)
-        existing = selectors.answer_for(user_message)
+    (from the start when it is missing, forged or stale), ending with ``done`` or ``failed``.
+    ``state``: ``question_state`` as the caller read it (the stream view, in its request's
+    transaction); read here otherwise."""
+    if state is None:
+        with tenant(user.id):
+            state = question_state(user=user, conversation_id=conversation_id, user_message_id=user_message_id)
+    conversation, user_message, existing = state
     yield b"retry: 3000\n\n"
     if existing is not None:  # finished: the stored answer is all the page needs, resuming or not
         yield streaming.sse("done", streaming.done_payload(existing, conversation.agent.display_name))
@@ -191,10 +198,10 @@ def reply_events(*, user, conversation_id, user_message_id, last_event_id: str |
         # has) and write its answer: in a thread, or in this request when inside a transaction or
         # when the process runs as many threads as it may.
         if not orphaned:
-            claimed = _claim(user=user, conversation_id=conversation.id, user_message_id=user_message.id)
+            claimed = _claim(user=user, conversation=conversation, user_message=user_message)
             if claimed is not None:
                 conversation, user_message = claimed
-                if connection.in_atomic_block or not _start_runner(user=user, user_message=user_message):
+                if connection.in_atomic_block or not _start_runner(user=user, conversation=conversation, user_message=user_message):
                     yield from _run_inline(user=user, conversation=conversation, user_message=user_message)
                     return
         after, replay = events.resume_point(user_message.id, last_event_id)

@@ -149,8 +149,11 @@ def message_body(message) -> str:
         return render_person(message.content)
     metadata = _metadata(message)
     stored = metadata.get("html")
-    if not isinstance(stored, str):
-        return render_markdown(message.content)
+    if not isinstance(stored, str):  # a row stored without its HTML (imported, or from before it was kept)
+        content = message.content or ""
+        if len(content) > PERSON_CACHE_MAX_CHARS:
+            return render_markdown(content)
+        return _render_markdown_cached(content)  # a pure function of the text: once per process
     digest = metadata.get("html_digest")
     if isinstance(digest, str) and constant_time_compare(digest, html_digest(stored)):
         return stored
@@ -199,6 +202,7 @@ def _render_person(text: str) -> str:
 
 _render_person_cached = lru_cache(maxsize=PERSON_CACHE_SIZE)(_render_person)
 _sanitise_cached = lru_cache(maxsize=PERSON_CACHE_SIZE)(sanitise)
+_render_markdown_cached = lru_cache(maxsize=PERSON_CACHE_SIZE)(render_markdown)
 
 
 def render_person(text: str) -> str:
@@ -504,8 +508,24 @@ def message_items(messages, agent_name: str, versions: dict | None = None, edita
 
         versions = answer_versions(conversation_id=messages[0].conversation_id) if messages else {}
     page = _Page()
-    from artifacts.selectors import artifacts_for_messages  # noqa: PLC0415 - the page's artifacts in one query
-
     answers = [m.id for m in messages if m.role == "assistant"]
-    artifacts = artifacts_for_messages(conversation_id=messages[0].conversation_id, message_ids=answers) if answers else {}
+    artifacts = _answers_artifacts(messages[0].conversation_id, answers) if answers else {}
     return as_safe("".join([message_item(m, agent_name, versions, editable, page, artifacts) for m in messages]))
+
+
+def _answers_artifacts(conversation_id, answer_ids) -> dict:
+    """{answer id: the artifacts it made} for a page's answers, in one query: what
+    ``artifacts.selectors.artifacts_for_messages`` returns, asked as "the conversation's artifacts
+    made by an answer" (``?`` on the key) instead of an ``IN`` of 250 JSON values, whose
+    parameters alone cost the 500-message page a few milliseconds to prepare."""
+    from artifacts.models import Artifact  # noqa: PLC0415
+
+    ids = {str(answer) for answer in answer_ids}
+    found: dict[str, list] = {}
+    rows = (Artifact.objects.filter(conversation_id=conversation_id, metadata__has_key="source_message_id")
+            .only("id", "name", "type", "version", "metadata").order_by("created_at", "id"))
+    for artifact in rows:
+        source = (artifact.metadata or {}).get("source_message_id")
+        if source in ids:
+            found.setdefault(source, []).append(artifact)
+    return found

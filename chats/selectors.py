@@ -46,6 +46,17 @@ def conversation_messages(conversation: Conversation) -> QuerySet[Message]:
     return conversation.messages.exclude(SUPERSEDED).order_by("timestamp", "id")
 
 
+def conversation_tail(conversation: Conversation) -> list[Message]:
+    """What the page needs of ``conversation_messages`` besides its items (one query): its last
+    message (a question still waiting for its answer) and its last question (the composer starts
+    from its model and temperature), oldest first."""
+    shown = conversation_messages(conversation).order_by("-timestamp", "-id").values("pk")
+    return list(
+        Message.objects.filter(Q(pk__in=shown[:1]) | Q(pk__in=shown.filter(role=MessageRole.USER)[:1]))
+        .order_by("timestamp", "id")
+    )
+
+
 def message_get_for_user(*, user, conversation: Conversation, message_id) -> Message:
     return get_object_or_404(Message, pk=message_id, conversation=conversation, user=user)
 
@@ -152,6 +163,7 @@ def conversations_for_user(*, user) -> QuerySet[Conversation]:
 # --- the conversation sidebar ---------------------------------------------------------------------
 
 SIDEBAR_LIMIT = 100  # the sidebar lists this many conversations; the list page has them all
+SIDEBAR_FIELDS = ("id", "title", "last_message_at", "user_id", "agent__id", "agent__name", "agent__slug")
 
 
 @dataclass
@@ -182,6 +194,7 @@ def conversation_sidebar(*, user, query: str = "", limit: int = SIDEBAR_LIMIT, n
     conversations = (
         Conversation.objects.filter(user=user)
         .select_related("agent")
+        .only(*SIDEBAR_FIELDS)  # what an item shows: the agents' prompts and settings stay in the database
         .annotate(pinned_at=F("pin__pinned_at"))
         .order_by(F("pin__pinned_at").desc(nulls_last=True), "-last_message_at", "-id")
     )

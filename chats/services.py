@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -89,13 +90,16 @@ def conversation_start(*, user, agent: Agent, content: str, override: dict | Non
     return conversation, message
 
 
-def message_post(*, user, conversation: Conversation, content: str, override: dict | None = None) -> Message:
+def message_post(*, user, conversation: Conversation, content: str, override: dict | None = None,
+                 in_request: bool = False) -> Message:
     """The user's next message; its answer is streamed separately. ``override`` as in
-    ``conversation_start``."""
+    ``conversation_start``. ``in_request``: the caller is a request of ``user``'s, whose
+    transaction and tenant context (TenantMiddleware) the one insert runs in (a nested
+    ``tenant()`` would add a savepoint and a read of the context: three round trips per turn)."""
     content = _validate_content(content)
     chosen = overrides.checked(conversation.agent, **(override or {}))
     _refuse_over_limit(user)
-    with tenant(user.id):
+    with nullcontext() if in_request else tenant(user.id):
         return _store_user_message(user, conversation, content, chosen)
 
 
@@ -145,10 +149,17 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
             metadata=metadata,
         )
         _supersede_answers(user_message, keep=answer)  # the new version is the one shown
+        captured = []
         if result.status == "complete":  # its code, diagrams, tables... kept as artifacts (issue 10)
             from artifacts.capture import capture_answer  # noqa: PLC0415
 
-            capture_answer(user=user, conversation=conversation, answer=answer)
+            captured = capture_answer(user=user, conversation=conversation, answer=answer)
+        # What the answer's list item shows besides the row (chats.streaming.done_payload), read in
+        # this transaction: the stream's final event needs no transaction of its own.
+        from .selectors import answer_versions_of  # noqa: PLC0415
+
+        answer.item_versions = {str(user_message.id): answer_versions_of(answer)}
+        answer.item_artifacts = {str(answer.id): list(captured)} if captured else {}
         metering.usage_record_turn(
             user=user,
             agent=conversation.agent,

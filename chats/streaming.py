@@ -150,7 +150,7 @@ class TurnContext:
 
 
 def retrieve_passages(*, user, query: str, conversation: Conversation | None = None,
-                      history: list[tuple[str, str]] | None = None, model: str = "") -> list[CitedPassage]:
+                      history: list[tuple[str, str]] | None = None, model: str = "", scope=None) -> list[CitedPassage]:
     """The user's document passages for this question, numbered for citation (RAG, when enabled),
     within the conversation's knowledge scope (its attachments, its agent's knowledge: see
     ``chats.attachments``). With the turn's ``history`` ((role, content), oldest first), a follow-up
@@ -167,9 +167,10 @@ def retrieve_passages(*, user, query: str, conversation: Conversation | None = N
         query = followup.retrieval_query(query, followup.previous_user_turns(history, query))
     if conversation is None:
         return retrieval.passages_for_chat(user=user, query=query)
-    from .attachments import knowledge_scope  # noqa: PLC0415 - it imports rag, optional like above
+    if scope is None:  # ``scope``: the conversation's ``knowledge_scope``, when the caller read it
+        from .attachments import knowledge_scope  # noqa: PLC0415 - it imports rag, optional like above
 
-    scope = knowledge_scope(user=user, conversation=conversation)
+        scope = knowledge_scope(user=user, conversation=conversation)
     return retrieval.passages_for_chat(user=user, query=query, document_ids=scope.document_ids,
                                        exclude_document_ids=scope.exclude_document_ids)
 
@@ -180,11 +181,15 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
 
     chosen = overrides.turn_settings(agent, user_message)
     info = registry.get_model(chosen.model)
-    with tenant(user.id):
+    with tenant(user.id):  # one transaction for what the turn reads before retrieval
         rag_enabled = user_settings_get(user=user).rag_enabled
         history = selectors.history_for_turn(conversation=conversation, user_message=user_message)
+        # Nothing indexed (most people): no passage can come back (rag.retrieval.retrieve says the
+        # same), so neither the scope nor retrieval (its own transaction) nor a follow-up rewrite runs.
+        retrieving = rag_enabled and _has_indexed_passages(user)
+        scope = _knowledge_scope(user, conversation) if retrieving else None
     found = (retrieve_passages(user=user, query=user_message.content, conversation=conversation, history=history,
-                               model=chosen.model) if rag_enabled else [])
+                               model=chosen.model, scope=scope) if retrieving else [])
     # The model gets the passages by number (no address: it cites [n]); the answer keeps the links.
     passages = [Passage(number=p.citation.number, title=p.citation.title, text=p.text) for p in found]
     max_tokens = min(agent.max_tokens, info.max_output_tokens) if info else agent.max_tokens
@@ -211,19 +216,46 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
     )
 
 
+def _has_indexed_passages(user) -> bool:
+    """Whether the person has any indexed passage (in the tenant context in force)."""
+    try:
+        from rag.models import RagChunk  # noqa: PLC0415 - RAG is optional for a turn
+    except ImportError:
+        return False
+    return RagChunk.objects.filter(user=user).exists()
+
+
+def _knowledge_scope(user, conversation: Conversation):
+    """The conversation's knowledge scope in the tenant context in force; None without RAG."""
+    try:
+        from .attachments import knowledge_scope_in_context  # noqa: PLC0415 - it imports rag, optional
+    except ImportError:
+        return None
+    return knowledge_scope_in_context(user=user, conversation=conversation)
+
+
 STATUSES = ("complete", "cancelled", "failed")
 
 
 def done_payload(answer: Message, agent_name: str) -> dict:
     metadata = answer.metadata if isinstance(answer.metadata, dict) else {}
     status = metadata.get("status", "complete")
+    # The item's versions and artifact cards: as ``services.reply_save`` read them with the answer,
+    # else (an answer from the database) in one transaction (the stream has none).
+    versions, artifacts = getattr(answer, "item_versions", None), getattr(answer, "item_artifacts", None)
+    if versions is None or artifacts is None:
+        from artifacts.selectors import artifacts_for_messages  # noqa: PLC0415
+
+        with tenant(answer.user_id):
+            versions = {str(metadata.get("reply_to")): selectors.answer_versions_of(answer)}
+            artifacts = artifacts_for_messages(conversation_id=answer.conversation_id, message_ids=[answer.id])
     return {
         "message_id": str(answer.id),
         "status": status if status in STATUSES else "failed",
         "html": message_body(answer),  # cleaned again: a replayed answer comes from the database
         "error": str(metadata.get("error") or ""),
         # The whole list item as the page renders it (status note, sources): the page swaps it in.
-        "item": message_item(answer, agent_name),
+        "item": message_item(answer, agent_name, versions=versions, artifacts=artifacts),
     }
 
 

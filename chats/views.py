@@ -25,10 +25,10 @@ from core.ratelimit import rate_limited
 from rag.forms import FileDocumentForm
 from rag.uploads import LimitedUploadHandler, declared_length
 
-from . import attachments, export, generation, overrides, selectors, services, versions
+from . import attachments, export, generation, overrides, page_cache, selectors, services, versions
 from .forms import MessageForm, RenameForm, SearchForm
 from .models import MessageRole
-from .rendering import message_item, message_items
+from .rendering import as_safe, message_item, message_items
 from .sidebar import sidebar_context
 
 PAGE_SIZE = 25
@@ -102,13 +102,27 @@ def conversation_new(request, slug):
 @require_GET
 def conversation_detail(request, conversation_id):
     conversation = selectors.conversation_get_for_user(user=request.user, conversation_id=conversation_id)
-    history = list(selectors.conversation_messages(conversation))
-    return _render_detail(request, conversation, history, MessageForm())
-
-
-def _render_detail(request, conversation, history, form, status=200):
-    pending = history[-1] if history and history[-1].role == MessageRole.USER else None
+    if not conversation.message_count:  # kept by a trigger: nothing to read or keep
+        return _render_detail(request, conversation, [], MessageForm())
     can_chat = agent_is_usable_by(conversation.agent, request.user)
+    name = conversation.agent.display_name
+    key = page_cache.items_key(user=request.user, conversation=conversation, agent_name=name, editable=can_chat)
+    items = page_cache.items_get(key)
+    if items is None:
+        history = list(selectors.conversation_messages(conversation))
+        items = message_items(history, name, editable=can_chat)
+        page_cache.items_set(key, items)
+    else:  # the items as written for these very rows: the page needs only its last messages
+        history = selectors.conversation_tail(conversation)
+    return _render_detail(request, conversation, history, MessageForm(), items=as_safe(items), can_chat=can_chat)
+
+
+def _render_detail(request, conversation, history, form, status=200, items=None, can_chat=None):
+    """The conversation page. ``history``: its messages (``items`` given: at least its last
+    message and last question, ``selectors.conversation_tail``)."""
+    pending = history[-1] if history and history[-1].role == MessageRole.USER else None
+    if can_chat is None:
+        can_chat = agent_is_usable_by(conversation.agent, request.user)
     if not form.is_bound:
         # The composer offers the agent's models and starts from the conversation's last choice.
         form = MessageForm(agent=conversation.agent, initial={**form.initial, **overrides.composer_initial(conversation.agent, history)})
@@ -119,13 +133,14 @@ def _render_detail(request, conversation, history, form, status=200):
             "agent": conversation.agent,
             "conversation": conversation,
             "messages_list": history,
-            "messages_html": message_items(history, conversation.agent.display_name, editable=can_chat),
+            "messages_html": items if items is not None else message_items(history, conversation.agent.display_name,
+                                                                             editable=can_chat),
             "pending": pending,
             "pending_urls": _turn_urls(conversation, pending) if pending else None,
             "form": form,
             "can_chat": can_chat,
             "rename_form": RenameForm(initial={"title": conversation.title}),
-            "attachments": attachments.attachments_for_conversation(user=request.user, conversation=conversation),
+            "attachments": attachments.attachments_in_context(user=request.user, conversation=conversation),
             "attachment_options": attachments.composer_options(),
             "model_name": registry.display_name(overrides.model_in_use(conversation.agent, history)),
         },
@@ -142,7 +157,7 @@ def message_create(request, conversation_id):
     if form.is_valid():
         try:
             message = services.message_post(user=request.user, conversation=conversation, content=form.cleaned_data["content"],
-                                            override=form.overrides())
+                                            override=form.overrides(), in_request=True)
         except UserFacingError as exc:
             form.add_error("content", exc.message)
         else:
@@ -163,12 +178,15 @@ def reply_stream(request, conversation_id, message_id):
     message = selectors.message_get_for_user(user=request.user, conversation=conversation, message_id=message_id)
     if message.role != MessageRole.USER:
         return HttpResponse(status=404)
+    # Whether it is answered is read here, in the request's transaction: the stream's body runs
+    # after it and would open one of its own just to read it again.
+    state = (conversation, message, selectors.answer_for(message))
     # The answer is written apart from this connection; a reconnecting browser sends the id of the
     # last event it got and resumes after it (chats.generation).
     response = StreamingHttpResponse(
         generation.reply_events(
             user=request.user, conversation_id=conversation.id, user_message_id=message.id,
-            last_event_id=request.headers.get("Last-Event-ID"),
+            last_event_id=request.headers.get("Last-Event-ID"), state=state,
         ),
         content_type="text/event-stream; charset=utf-8",
     )
