@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import uuid
 from collections import OrderedDict
@@ -211,27 +212,44 @@ def _filter_form_html(form, accounts, categories) -> str:
     return html
 
 
-def _transaction_rows(transactions) -> list[dict]:
-    """One page of the list as the table shows it, formatted here in one pass (no per-row filters,
-    url tags or translations in the template)."""
+_ROW = ("<tr>\n      <td>{date}</td>\n      <td>{description}{tags}{imported}</td>\n      <td>{where}</td>\n      <td>{category}</td>\n"
+        '      <td class="num {type}">{amount}{rate}</td>\n'
+        '      <td><a href="{edit_before}{id}{edit_after}">{edit}<span class="visually-hidden"> {description}</span></a></td>\n    </tr>')
+
+
+def _escape(value) -> str:
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
+
+
+def _transaction_rows(transactions) -> str:
+    """One page of the list's rows, written here in one pass: every value escaped, the phrases and
+    the edit URL's prefix made once per page, the language's separators read once (the markup the
+    template had; a template loop cost about 50 µs a row)."""
     fmt = money_formatter()
     date_format = get_format("SHORT_DATE_FORMAT")
-    edit_url = reverse("finance:transaction_edit", args=[_ROW_ID])
+    edit_before, edit_after = reverse("finance:transaction_edit", args=[_ROW_ID]).split(_ROW_ID)
+    imported = f' <span class="badge">{_escape(_("imported"))}</span>'
+    transfer_badge = f'<span class="badge">{_escape(_("Transfer"))}</span>'
+    edit = _escape(_("Edit"))
     out = []
     for t in transactions:
-        transfer = t.type == TransactionType.TRANSFER
-        if transfer:
+        if t.type == TransactionType.TRANSFER:
             where = f"{(t.from_account.name if t.from_account_id else '') or '—'} → {(t.to_account.name if t.to_account_id else '') or '—'}"
+            category = transfer_badge
         else:
             where = (t.account.name if t.account_id else "") or "—"
+            category = _escape(t.category) + (f" › {_escape(t.subcategory)}" if t.subcategory else "")
         sign = "−" if t.type == TransactionType.EXPENSE else "+" if t.type == TransactionType.INCOME else ""
-        out.append({
-            "date": dateformat.format(t.date, date_format), "description": t.description, "tags": t.tags, "imported": bool(t.import_batch_id),
-            "where": where, "transfer": transfer, "category": t.category, "subcategory": t.subcategory, "type": t.type,
-            "amount": sign + fmt(t.amount, t.currency), "rate": floatformat(t.exchange_rate, "-6") if t.exchange_rate else "",
-            "edit_url": edit_url.replace(_ROW_ID, str(t.pk)),
-        })
-    return out
+        rate = ""
+        if t.exchange_rate:
+            rate = f'<br><small class="muted">{_escape(_("rate %(rate)s") % {"rate": floatformat(t.exchange_rate, "-6")})}</small>'
+        out.append(_ROW.format(
+            date=_escape(dateformat.format(t.date, date_format)), description=_escape(t.description),
+            tags="".join(f' <span class="badge">{_escape(tag)}</span>' for tag in t.tags or ()), imported=imported if t.import_batch_id else "",
+            where=_escape(where), category=category, type=_escape(t.type), amount=_escape(sign + fmt(t.amount, t.currency)), rate=rate,
+            edit_before=edit_before, id=t.pk, edit_after=edit_after, edit=edit,
+        ))
+    return mark_safe("\n    ".join(out))  # noqa: S308 (every value above is escaped)
 
 
 def _transaction_form(request, profile, row=None):

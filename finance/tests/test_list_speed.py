@@ -39,7 +39,7 @@ def test_the_list_shows_each_kind_of_row(settings):
     owner = make_user("rows@example.com")
     p = profile(owner)
     acc, card = account(p, opening=D("500")), account(p, "Card", type="CREDIT_CARD")
-    expense(p, acc, "1234.50", description="Rent & <b>co</b>", tags=["home", "fixed"])
+    expense(p, acc, "1234.50", description="Rent & <b>co</b>", tags=["home", "fixed", "<i>x"])
     income(p, acc, "2000", description="Salary")
     services.transfer_create(p, from_account=acc, to_account=card, date=dt.date.today(), amount=D("20"), description="Pay card")
     page = client_for(owner).get(reverse("finance:transactions")).content.decode()
@@ -47,9 +47,14 @@ def test_the_list_shows_each_kind_of_row(settings):
     assert "−1,234.50 USD" in body and "+2,000.00 USD" in body and ">20.00 USD" in body
     assert "Checking → Card" in body and '<span class="badge">Transfer</span>' in body
     assert "Rent &amp; &lt;b&gt;co&lt;/b&gt;" in body and '<span class="badge">home</span> <span class="badge">fixed</span>' in body
-    assert "Food" in body and body.count("<tr>") == 3
+    assert '<span class="badge">&lt;i&gt;x</span>' in body and "<i>" not in body and "<b>" not in body
+    assert "Food" in body and body.count("<tr>") == 3 and "rate " not in body
     with tenant(owner.id):
         rent = Transaction.objects.get(description__startswith="Rent")
+        Transaction.objects.filter(description="Salary").update(exchange_rate=D("0.912300"), subcategory="Bonus", category="Work")
+    page = client_for(owner).get(reverse("finance:transactions")).content.decode()
+    row = next(r for r in page.split("<tr>") if "Salary" in r)
+    assert '+2,000.00 USD<br><small class="muted">rate 0.912300</small>' in row and "<td>Work › Bonus</td>" in row, row
     assert f'href="/finance/transactions/{rent.pk}/edit/">Edit<span class="visually-hidden"> Rent &amp;' in body
     page = client_for(owner).get(reverse("finance:transactions"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert "−1\xa0234,50 USD" in page and "Editar" in page
