@@ -1,7 +1,7 @@
 """The rows of the files list, rendered in Python (issue 15, item 2: pages at the speed limit).
 
-In the template each of the 50 rows cost about 0.15 ms here (five translated cell labels, two URL
-reversals, two date filters, a file size), about 8 ms of the page. Here the labels and the URL
+In the template each of the 50 rows cost about 0.2 ms here (five translated cell labels, two URL
+reversals, two date filters, a file size), about 10 ms of the page. Here the labels and the URL
 prefixes are made once per page and each row is one ``str.format`` whose every value is escaped
 (``_format_html``), a few hundredths of a millisecond. The markup is the template's, cell for cell
 (``templates/storage/list.html`` holds the table).
