@@ -3,22 +3,22 @@
 In the template each of the 30 rows cost about 0.25 ms here (three translated phrases, a plural, two
 URL reversals, a date filter, the agent's shown name), about 7 ms of the page. Here the phrases and
 the URL prefixes are made once per page, each agent's name once per agent, and each row is one
-``str.format`` whose every value is escaped (``_format_html``), a few hundredths of a millisecond.
+``str.format`` whose every value is escaped (``core.rowhtml.format_row``), a few hundredths of a millisecond.
 The markup is the template's, whitespace included (it separates the badges);
 ``templates/artifacts/list.html`` holds the list around it.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
 
-from django.urls import reverse
 from django.utils.dateformat import format as date_text
 from django.utils.formats import get_format, localize
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext, ngettext
+
+from core.rowhtml import escape, format_row, url_around_id
 
 from .models import Artifact, ArtifactType
 
@@ -39,58 +39,47 @@ _ROW = (
     "\n</div>"
     "\n</li>"
 )
-_ID = "00000000-0000-0000-0000-000000000000"
 
 
-def _escape(value) -> str:
-    """``conditional_escape``, without its checks for lazy strings (a lazy one is made text here)."""
-    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
-def _format_html(format_string: str, **values) -> str:
-    """``format_html`` for many rows: every value escaped (safe strings kept), the result left unmarked."""
-    return format_string.format(**{key: _escape(value) for key, value in values.items()})
 
 
-def _url_around_id(name: str) -> tuple[str, str]:
-    """What ``reverse(name, args=[id])`` puts before and after the id: one reversal per page, not per row."""
-    before, after = reverse(name, args=[_ID]).split(_ID)
-    return before, after
 
 
 def artifact_rows(artifacts: Iterable[Artifact]) -> SafeString:
     """The ``<li>`` of each artifact of the list (the selector loads ``agent`` and ``conversation``)."""
-    types = {value: _escape(label) for value, label in ArtifactType.choices}
-    public = mark_safe(f'<span class="badge public">{_escape(gettext("Public"))}</span>')
+    types = {value: escape(label) for value, label in ArtifactType.choices}
+    public = mark_safe(f'<span class="badge public">{escape(gettext("Public"))}</span>')
     untitled = gettext("Untitled conversation")
     # {% blocktranslate %} as the template had it: the phrase as translated, its values escaped.
     select, version = gettext("Select %(name)s"), gettext("Version %(number)s")
     (detail_before, detail_after), (chat_before, chat_after) = (
-        _url_around_id(name) for name in ("artifacts:detail", "chats:detail"))
+        url_around_id(name) for name in ("artifacts:detail", "chats:detail"))
     datetime_format = get_format("SHORT_DATETIME_FORMAT")
     agents: dict = {}
     lines: dict = {}
     out = []
     for artifact in artifacts:
-        pk, name = artifact.pk, _escape(artifact.name)
+        pk, name = artifact.pk, escape(artifact.name)
         metadata = artifact.metadata if isinstance(artifact.metadata, dict) else {}
         language, line_count = metadata.get("language"), metadata.get("line_count")
         if artifact.agent_id not in agents:
             agents[artifact.agent_id] = artifact.agent.display_name
         conversation = ""
         if artifact.conversation_id:
-            conversation = (f' · <a href="{chat_before}{_escape(artifact.conversation_id)}{chat_after}">'
-                            f'{_escape(artifact.conversation.title or untitled)}</a>')
+            conversation = (f' · <a href="{chat_before}{escape(artifact.conversation_id)}{chat_after}">'
+                            f'{escape(artifact.conversation.title or untitled)}</a>')
         if line_count and line_count not in lines:
             lines[line_count] = " · " + ngettext("%(counter)s line", "%(counter)s lines", line_count) % {
-                "counter": _escape(localize(line_count))}
+                "counter": escape(localize(line_count))}
         created = localtime(artifact.created_at)
-        out.append(_format_html(
+        out.append(format_row(
             _ROW, id=pk, select=mark_safe(select % {"name": name}), url=f"{detail_before}{pk}{detail_after}",
-            name=mark_safe(name), type=mark_safe(types.get(artifact.type) or _escape(artifact.type)),
-            language=mark_safe(f'<span class="badge secondary">{_escape(language)}</span>') if language else "",
+            name=mark_safe(name), type=mark_safe(types.get(artifact.type) or escape(artifact.type)),
+            language=mark_safe(f'<span class="badge secondary">{escape(language)}</span>') if language else "",
             public=public if artifact.is_public else "",
-            version=mark_safe(version % {"number": _escape(localize(artifact.version))}),
+            version=mark_safe(version % {"number": escape(localize(artifact.version))}),
             agent=agents[artifact.agent_id], conversation=mark_safe(conversation),
             created_iso=created.isoformat(), created=date_text(created, datetime_format),
             lines=mark_safe(lines[line_count]) if line_count else "",

@@ -3,7 +3,7 @@
 In the template each of the 25 rows cost about 0.35 ms here: eight translated cell labels, four URL
 reversals, two CSRF inputs, an include for the state and a dozen filtered variables, about 9 ms of a
 17 ms page. Here the labels, the URL prefixes, the CSRF input and the state phrases are made once per
-page and each row is one ``str.format`` whose every value is escaped (``_format_html``), a few
+page and each row is one ``str.format`` whose every value is escaped (``core.rowhtml.format_row``), a few
 hundredths of a millisecond. The markup is the template's, cell for cell; the state cell is
 ``rag/_state.html``'s (the document page still includes that template, and
 ``rag/tests/test_documents_pages.py`` checks that both give the same HTML for every state).
@@ -11,17 +11,17 @@ hundredths of a millisecond. The markup is the template's, cell for cell; the st
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
 
 from django.middleware.csrf import get_token
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
 from django.utils.dateformat import format as date_text
 from django.utils.formats import get_format, localize
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_noop, ngettext
+
+from core.rowhtml import escape, fill_labels, format_row, url_around_id
 
 from .models import RagDocument, Source, Status
 
@@ -46,8 +46,8 @@ _ROW = (
     "\n</td>\n</tr>"
 )
 _LABELS = {
-    "l_title": "Title", "l_source": "Source", "l_collection": "Collection", "l_tags": "Tags", "l_state": "State",
-    "l_size": "Size", "l_added": "Added", "l_reindex": "Re-index", "l_delete": "Delete",
+    "l_title": gettext_noop("Title"), "l_source": gettext_noop("Source"), "l_collection": gettext_noop("Collection"), "l_tags": gettext_noop("Tags"), "l_state": gettext_noop("State"),
+    "l_size": gettext_noop("Size"), "l_added": gettext_noop("Added"), "l_reindex": gettext_noop("Re-index"), "l_delete": gettext_noop("Delete"),
 }
 _STATE = (
     '<div class="doc-state doc-state-{status_class}" data-doc-state>\n'
@@ -55,30 +55,14 @@ _STATE = (
     '  <progress class="doc-progress" max="100"{value} aria-label="{label}" data-state-progress{hidden}>{progress}%</progress>\n'
     "</div>\n"
 )
-_ID = "00000000-0000-0000-0000-000000000000"
 
 
-def _escape(value) -> str:
-    """``conditional_escape``, without its checks for lazy strings (a lazy one is made text here)."""
-    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
-def _format_html(format_string: str, **values) -> str:
-    """``format_html`` for many rows: every value escaped (safe strings kept), the result left unmarked."""
-    return format_string.format(**{key: _escape(value) for key, value in values.items()})
 
 
-def _fill_labels(format_string: str, labels: dict[str, str]) -> str:
-    """``format_string`` with the page's labels in (escaped), its other fields left to fill."""
-    for key, text in labels.items():
-        format_string = format_string.replace("{%s}" % key, _escape(gettext(text)).replace("{", "{{").replace("}", "}}"))
-    return format_string
 
 
-def _url_around_id(name: str) -> tuple[str, str]:
-    """What ``reverse(name, args=[id])`` puts before and after the id: one reversal per page, not per row."""
-    before, after = reverse(name, args=[_ID]).split(_ID)
-    return before, after
 
 
 class _StatePhrases:
@@ -86,7 +70,7 @@ class _StatePhrases:
 
     def __init__(self):
         # As the template: {% translate %} text is escaped, {% blocktranslate %} text is not (its values are).
-        self.queued, self.failed = _escape(gettext("Queued")), _escape(gettext("Failed"))
+        self.queued, self.failed = escape(gettext("Queued")), escape(gettext("Failed"))
         self.indexing, self.failed_because = gettext("Indexing… %(progress)s%%"), gettext("Failed: %(reason)s")
         self.label = gettext("Indexing progress")
         self.indexed: dict[int, str] = {}
@@ -96,23 +80,23 @@ class _StatePhrases:
         if status == Status.QUEUED:
             return self.queued
         if status == Status.INDEXING:
-            return self.indexing % {"progress": _escape(localize(document.progress))}
+            return self.indexing % {"progress": escape(localize(document.progress))}
         if status == Status.INDEXED:
             count = document.chunk_count
             if count not in self.indexed:
                 self.indexed[count] = ngettext("Indexed · %(count)s passage", "Indexed · %(count)s passages", count) % {
-                    "count": _escape(localize(count))}
+                    "count": escape(localize(count))}
             return self.indexed[count]
         if document.error_message:
-            return self.failed_because % {"reason": _escape(document.error_message)}
+            return self.failed_because % {"reason": escape(document.error_message)}
         return self.failed
 
 
 def _state(document: RagDocument, phrases: _StatePhrases) -> str:
     status = document.status
-    return _format_html(
+    return format_row(
         _STATE, status_class=status.lower(), text=mark_safe(phrases.text(document)),  # escaped in there
-        value=mark_safe(f' value="{_escape(document.progress)}"') if status == Status.INDEXING else "",
+        value=mark_safe(f' value="{escape(document.progress)}"') if status == Status.INDEXING else "",
         label=phrases.label, hidden="" if status in (Status.QUEUED, Status.INDEXING) else mark_safe(" hidden"),
         progress=document.progress,
     )
@@ -125,35 +109,35 @@ def state_html(document: RagDocument) -> SafeString:
 
 def document_rows(request, documents: Iterable[RagDocument]) -> SafeString:
     """The ``<tr>`` of each document of the list (``templates/rag/list.html`` holds the table)."""
-    row = _fill_labels(_ROW, _LABELS)
+    row = fill_labels(_ROW, _LABELS)
     phrases = _StatePhrases()
     sources = dict(Source.choices)
-    csrf = mark_safe(f'<input type="hidden" name="csrfmiddlewaretoken" value="{_escape(get_token(request))}">')
-    next_ = mark_safe(f'<input type="hidden" name="next" value="{_escape(request.get_full_path())}">')
+    csrf = mark_safe(f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(get_token(request))}">')
+    next_ = mark_safe(f'<input type="hidden" name="next" value="{escape(request.get_full_path())}">')
     (doc_before, doc_after), (reindex_before, reindex_after), (delete_before, delete_after), (chat_before, chat_after) = (
-        _url_around_id(name) for name in ("rag:document", "rag:reindex", "rag:delete", "chats:detail"))
-    attached_to, untitled = _escape(gettext("Attached to")), gettext("Untitled conversation")
-    attached_gone = f'\n<small class="doc-attached muted">{_escape(gettext("Attached to a deleted conversation"))}</small>'
+        url_around_id(name) for name in ("rag:document", "rag:reindex", "rag:delete", "chats:detail"))
+    attached_to, untitled = escape(gettext("Attached to")), gettext("Untitled conversation")
+    attached_gone = f'\n<small class="doc-attached muted">{escape(gettext("Attached to a deleted conversation"))}</small>'
     confirm = gettext("Delete “%(title)s” and its passages? This cannot be undone.")
     date_format = get_format("SHORT_DATE_FORMAT")
     dates: dict = {}
     out = []
     for document in documents:
-        pk, title = document.id, _escape(document.title)
+        pk, title = document.id, escape(document.title)
         attached = ""
         if getattr(document, "attachment_id", None):
             if document.attached_to_id:
                 attached = (f'\n<small class="doc-attached muted">{attached_to} <a href="{chat_before}'
-                            f'{_escape(document.attached_to_id)}{chat_after}">'
-                            f'{_escape(document.attached_to_title or untitled)}</a></small>')
+                            f'{escape(document.attached_to_id)}{chat_after}">'
+                            f'{escape(document.attached_to_title or untitled)}</a></small>')
             else:
                 attached = attached_gone
         created = localtime(document.created_at)
         day = created.date()
         if day not in dates:  # rows added the same day share their text
             dates[day] = date_text(created, date_format)
-        tags = "".join(f'<li class="badge">{_escape(tag)}</li>' for tag in document.tags) if document.tags else ""
-        out.append(_format_html(
+        tags = "".join(f'<li class="badge">{escape(tag)}</li>' for tag in document.tags) if document.tags else ""
+        out.append(format_row(
             row, id=pk, status=document.status, title=mark_safe(title), url=f"{doc_before}{pk}{doc_after}",
             reindex_url=f"{reindex_before}{pk}{reindex_after}", delete_url=f"{delete_before}{pk}{delete_after}",
             attached=mark_safe(attached), source=sources.get(document.source, document.source),
