@@ -40,10 +40,8 @@ class StaticEmbedder(Embedder):
             self.tokenizer = WordPiece.from_file(self.VOCABULARY)
         except OSError as exc:
             raise EmbeddingError(_("The built-in embedding table is missing (%(path)s).") % {"path": self.TABLE}) from exc
-        weights = np.log1p(np.arange(table.shape[0], dtype=np.float32))
-        weights[list(self.SPECIAL_IDS)] = 0.0
         # Weighted once here, so a text's vector is a plain sum of rows.
-        self.table = (table.astype(np.float32) * weights[:, None]).astype(np.float32)
+        self.table = (table.astype(np.float32) * token_weights(table.shape[0])[:, None]).astype(np.float32)
         self.dimension = int(table.shape[1])
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -60,6 +58,24 @@ class StaticEmbedder(Embedder):
             present = lengths > 0
             vectors[present] = np.add.reduceat(rows, starts[present], axis=0)
         return normalise_rows(vectors)
+
+
+def token_weights(size: int) -> np.ndarray:
+    """``log(1 + token id)``, 0 for the special tokens: what each stored row is multiplied by."""
+    weights = np.log1p(np.arange(size, dtype=np.float32))
+    weights[list(StaticEmbedder.SPECIAL_IDS)] = 0.0
+    return weights
+
+
+def stored_table(weighted: np.ndarray) -> np.ndarray:
+    """The float16 table to save for ``weighted`` (rows as the embedder sums them): divided by the
+    token weights, scaled so the largest value is 100 (cosine ignores scale; float16 keeps precision)."""
+    weights = token_weights(weighted.shape[0]).astype(np.float64)
+    special = list(StaticEmbedder.SPECIAL_IDS)
+    weights[special] = 1.0
+    table = weighted.astype(np.float64) / weights[:, None]
+    table[special] = 0.0
+    return (table * (100.0 / np.abs(table).max())).astype(np.float16)
 
 
 def distill_table(model_path: str | Path | None = None, *, dimension: int = 256,
