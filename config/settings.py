@@ -531,6 +531,7 @@ HEALTH_APPOINTMENT_REMINDER_HOURS = env.int("HEALTH_APPOINTMENT_REMINDER_HOURS",
 HEALTH_REMINDER_FROM_EMAIL = env.str("HEALTH_REMINDER_FROM_EMAIL", default="")  # empty: DEFAULT_FROM_EMAIL
 # Dotted path of the reminder channel (a class with send(reminder)); empty: health.reminders.EmailChannel.
 HEALTH_REMINDER_CHANNEL = env.str("HEALTH_REMINDER_CHANNEL", default="")
+HEALTH_MEASUREMENTS_PAGE_SIZE = env.int("HEALTH_MEASUREMENTS_PAGE_SIZE", default=50)  # rows of the measurements table per page
 
 # --- support (/support/ and the admin, support/conf.py) ----------------------------------------------
 SUPPORT_REOPEN_DAYS = env.int("SUPPORT_REOPEN_DAYS", default=7)  # after resolving/closing, the user may reopen
