@@ -240,3 +240,27 @@ class HealthMeasurement(HealthChild):
         verbose_name = _("measurement")
         verbose_name_plural = _("measurements")
         indexes = [models.Index(fields=["health_profile", "type", "-measured_at"], name="idx_health_measurements_series")]
+
+
+class ReminderOutbox(CreatedAtModel):
+    """Beyond the ERD: a reminder email written in the same transaction that moved its marker, sent
+    (and deleted) by the job afterwards, one short transaction per email (health/reminders.py).
+
+    ``id`` is the idempotency key, a uuid5 of what the email is about (the medications and dose
+    instants, or the appointments), and the email's Message-ID is built from it: an email sent again
+    after a worker was killed mid-send is the same message. No medical detail is stored: who, which
+    kind, how many, and since when it is due (rows older than the maximum delay are dropped unsent).
+    """
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+")
+    kind = models.CharField(max_length=12, choices=[("medication", "medication"), ("appointment", "appointment")])
+    count = models.PositiveSmallIntegerField()
+    due_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "health_reminder_outbox"
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["medication", "appointment"]), name="health_reminder_outbox_kind_valid"),
+            models.CheckConstraint(condition=Q(count__gt=0), name="health_reminder_outbox_count_positive"),
+        ]

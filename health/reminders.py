@@ -4,9 +4,17 @@ Health rows are owner-only (not even the audited bypass reads them), so the job 
 and opens each one's own context. For each active medication with reminders it sends the doses
 whose instant fell in (``reminded_until``, now] — at most ``HEALTH_REMINDER_MAX_DELAY_MINUTES``
 late — and moves the marker to now under a row lock: two overlapping runs, a retry or a
-daylight-saving change cannot send a dose twice, since instants are absolute. Doses past the grace
-window that nobody recorded are written ``omitido`` by the system (unique per medication and
-instant). The marker is committed before anything is sent: at most once, never twice.
+daylight-saving change cannot remind of a dose twice, since instants are absolute. Doses past the
+grace window that nobody recorded are written ``omitido`` by the system (unique per medication and
+instant).
+
+Sending goes through a transactional outbox (``health_reminder_outbox``): the transaction that moves
+a marker also writes the email to send, one row per email, its key a uuid5 of what it is about.
+After the batch's commit each row is sent in its own short transaction that takes it with ``FOR
+UPDATE SKIP LOCKED``, sends, and deletes it; a failed send leaves the row for the next tick. A run
+that finds rows (a worker killed mid-send, or a send that failed) sends them first for that user;
+rows more than the maximum delay old are dropped unsent. A kill can therefore repeat at most the one
+email in flight, and with the same ``Message-ID`` (built from the key), never lose one.
 
 Messages go through one small channel interface (``ReminderChannel``); email is the one we have.
 They never name the medication, the dose or the appointment: "a medication reminder" and a link.
@@ -15,13 +23,16 @@ They never name the medication, the dose or the appointment: "a medication remin
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -33,7 +44,7 @@ from core.tenancy import set_context
 
 from . import conf, schedule, selectors
 from .missed import write_missed
-from .models import Frequency, MedicalAppointment, Medication
+from .models import Frequency, MedicalAppointment, Medication, ReminderOutbox
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +60,7 @@ class Reminder:
     language: str
     kind: str  # MEDICATION or APPOINTMENT
     count: int
+    key: uuid.UUID | None = None  # the idempotency key (the outbox row's id)
 
 
 class ReminderChannel(Protocol):
@@ -61,7 +73,25 @@ class EmailChannel:
     def send(self, reminder: Reminder) -> None:
         with translation.override(reminder.language or settings.LANGUAGE_CODE):
             subject, body = reminder_text(reminder)
-        send_mail(subject=subject, message=body, from_email=conf.reminder_from_email(), recipient_list=[reminder.email])
+        headers = {"Message-ID": message_id(reminder.key)} if reminder.key else {}
+        EmailMessage(subject, body, conf.reminder_from_email(), [reminder.email], headers=headers).send()
+
+
+# The namespace of the reminders' idempotency keys (uuid5): fixed, so a key never changes.
+KEY_NAMESPACE = uuid.UUID("6f1d4c52-8e0b-5a57-9a43-2b1c0e7d9f10")
+
+
+def reminder_key(user_id, kind: str, items) -> uuid.UUID:
+    """The same key for the same reminder, whichever run computes it: the kind, the person and what
+    it is about (medication id and dose instant, or appointment id), in a fixed order."""
+    parts = sorted(f"{a}@{b.isoformat()}" if isinstance(b, datetime) else f"{a}" for a, b in items)
+    return uuid.uuid5(KEY_NAMESPACE, f"{kind}:{user_id}:" + ",".join(parts))
+
+
+def message_id(key: uuid.UUID) -> str:
+    """A deterministic Message-ID: a message sent again is the same message to the mail system."""
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<health-reminder.{key}@{host}>"
 
 
 def reminder_text(reminder: Reminder) -> tuple[str, str]:
@@ -102,6 +132,13 @@ SELECT EXISTS (SELECT 1 FROM medications WHERE user_id = %s AND is_active AND fr
                AND reminder_times <> '[]'::jsonb)
     OR EXISTS (SELECT 1 FROM medical_appointments WHERE user_id = %s AND status = 'SCHEDULED' AND reminded_at IS NULL
                AND scheduled_date > %s AND scheduled_date <= %s)
+    OR EXISTS (SELECT 1 FROM health_reminder_outbox WHERE user_id = %s)
+"""
+# Take one outbox row (unless another run holds it) and delete it; the send happens before the
+# commit, so a failed send (or a killed worker) rolls the deletion back and the row stays.
+_TAKE_SQL = """
+DELETE FROM health_reminder_outbox WHERE id = (SELECT id FROM health_reminder_outbox WHERE id = %s FOR UPDATE SKIP LOCKED)
+RETURNING kind, count, due_at
 """
 MISSED_FRESH = timedelta(minutes=30)  # doses whose grace window ended this recently are written each tick
 BATCH = 200  # users per transaction (each in its own savepoint and RLS context)
@@ -111,12 +148,13 @@ def _has_work(user, now: datetime) -> bool:
     """Under the user's context already: anything for the job? (one query)"""
     horizon = now + timedelta(hours=conf.appointment_reminder_hours())
     with connection.cursor() as cursor:
-        cursor.execute(_ANY_WORK_SQL, [user.pk, user.pk, now, horizon])
+        cursor.execute(_ANY_WORK_SQL, [user.pk, user.pk, now, horizon, user.pk])
         return bool(cursor.fetchone()[0])
 
 
-def _user_reminders(user, now: datetime) -> tuple[list[Reminder], int]:
-    """One user's due reminders (markers moved) and the number of doses written missed."""
+def _user_reminders(user, now: datetime) -> tuple[int, int]:
+    """Under the user's context: move the markers of their due reminders and write the emails to
+    send into the outbox, in the caller's transaction; (outbox rows written, doses written missed)."""
     max_delay = timedelta(minutes=conf.reminder_max_delay_minutes())
     horizon = now + timedelta(hours=conf.appointment_reminder_hours())
     meds = list(Medication.objects.select_for_update(skip_locked=True).filter(user=user, is_active=True)
@@ -124,9 +162,10 @@ def _user_reminders(user, now: datetime) -> tuple[list[Reminder], int]:
     appointments = list(MedicalAppointment.objects.select_for_update(skip_locked=True).filter(
         user=user, status="SCHEDULED", reminded_at__isnull=True, scheduled_date__gt=now, scheduled_date__lte=horizon))
     if not meds and not appointments:
-        return [], 0
+        return 0, 0
     tz = selectors.zone_of(user)
-    doses = missed = 0
+    missed = 0
+    doses: list[tuple[object, datetime]] = []  # (medication id, dose instant) of every dose to remind of
     grace = timedelta(minutes=conf.dose_grace_minutes())
     catch_up = now.minute == 0  # hourly, the whole look-back (a worker that was down); else only fresh ones
     for med in meds:
@@ -137,32 +176,39 @@ def _user_reminders(user, now: datetime) -> tuple[list[Reminder], int]:
         since = max(med.reminded_until or now - max_delay, now - max_delay)
         due = [t for t in schedule.doses(med, tz, since, now) if t > since]
         if due:
-            doses += len(due)
+            doses += [(med.pk, t) for t in due]
             Medication.objects.filter(pk=med.pk).update(reminded_until=now)
     if appointments:
         MedicalAppointment.objects.filter(pk__in=[a.pk for a in appointments]).update(reminded_at=now)
-    language = getattr(getattr(user, "settings", None), "language", "") or ""
-    out = []
-    if doses:
-        out.append(Reminder(user.pk, user.email, user.name or "", language, MEDICATION, doses))
+    rows = []
+    if doses:  # one email for all the doses of this tick; too late once its newest dose is
+        rows.append(ReminderOutbox(id=reminder_key(user.pk, MEDICATION, doses), user_id=user.pk, kind=MEDICATION,
+                                   count=len(doses), due_at=max(t for _, t in doses)))
     if appointments:
-        out.append(Reminder(user.pk, user.email, user.name or "", language, APPOINTMENT, len(appointments)))
-    return out, missed
+        rows.append(ReminderOutbox(id=reminder_key(user.pk, APPOINTMENT, [(a.pk, None) for a in appointments]),
+                                   user_id=user.pk, kind=APPOINTMENT, count=len(appointments), due_at=now))
+    if rows:
+        ReminderOutbox.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows), missed
 
 
 def reminders_run(now: datetime | None = None) -> dict:
-    """Walk every active user once; returns counts (users, reminders sent, doses written missed)."""
+    """Walk every active user once; returns counts (users, reminders sent, doses written missed,
+    failures, outbox rows dropped as too late)."""
     now = now or timezone.now()
+    started = time.monotonic()
+    max_delay = timedelta(minutes=conf.reminder_max_delay_minutes())
     users = get_user_model().objects.filter(deleted_at__isnull=True).only("id", "email", "name").order_by("id")
-    sent = missed = failed = seen = 0
+    sent = missed = failed = seen = dropped = 0
     send = channel()
     batch: list = []
 
     def flush():
-        nonlocal sent, missed, failed
-        outgoing = []
+        nonlocal sent, missed, failed, dropped
+        outgoing = []  # (user, outbox ids): this run's rows and any a previous run left
         # One commit per batch. Each user's context is set in turn (transaction-local, gone at the
         # commit); only a user with work gets a savepoint, so one bad row rolls back only theirs.
+        # The markers and the outbox rows of their emails are committed together.
         with transaction.atomic():
             for user in batch:
                 set_context(user.pk)
@@ -170,22 +216,41 @@ def reminders_run(now: datetime | None = None) -> dict:
                     continue
                 try:
                     with transaction.atomic():
-                        reminders, written = _user_reminders(user, now)
+                        _, written = _user_reminders(user, now)
                 except Exception:  # one user's bad row must not stop everyone's reminders
                     logger.exception("health reminders: user %s failed", user.pk)
                     failed += 1
-                    continue
-                missed += written
-                outgoing += reminders
+                else:
+                    missed += written
+                ids = list(ReminderOutbox.objects.filter(user_id=user.pk).order_by("due_at", "id").values_list("id", flat=True))
+                if ids:
+                    outgoing.append((user, ids))
             set_context(None)
         batch.clear()
-        for reminder in outgoing:  # after the commit: a marker is never rolled back once its email is out
-            try:
-                send.send(reminder)
-                sent += 1
-            except Exception:
-                logger.exception("health reminders: sending to user %s failed", reminder.user_id)
-                failed += 1
+        # Each email in its own short transaction: taken (locked, deleted), sent, committed. A kill
+        # between the send and the commit sends that one email again on the rerun, same Message-ID.
+        language_of = {}
+        for user, ids in outgoing:
+            for key in ids:
+                try:
+                    with transaction.atomic():
+                        set_context(user.pk)
+                        with connection.cursor() as cursor:
+                            cursor.execute(_TAKE_SQL, [key])
+                            row = cursor.fetchone()
+                        if row is None:  # another run has it, or sent it
+                            continue
+                        kind, count, due_at = row
+                        if due_at < now + timedelta(seconds=time.monotonic() - started) - max_delay:
+                            dropped += 1  # too late to be of use: dropped, as a reminder never sent late
+                            continue
+                        if user.pk not in language_of:
+                            language_of[user.pk] = getattr(getattr(user, "settings", None), "language", "") or ""
+                        send.send(Reminder(user.pk, user.email, user.name or "", language_of[user.pk], kind, count, key))
+                    sent += 1
+                except Exception:  # the row stays for the next tick (until it is too late)
+                    logger.exception("health reminders: sending to user %s failed", user.pk)
+                    failed += 1
 
     for user in users.iterator(chunk_size=BATCH):
         seen += 1
@@ -194,4 +259,4 @@ def reminders_run(now: datetime | None = None) -> dict:
             flush()
     if batch:
         flush()
-    return {"users": seen, "sent": sent, "missed": missed, "failed": failed}
+    return {"users": seen, "sent": sent, "missed": missed, "failed": failed, "dropped": dropped}

@@ -23,11 +23,13 @@ from health.models import (
     MedicalCondition,
     Medication,
     MedicationLog,
+    ReminderOutbox,
 )
 from testutils import factories
 
 pytestmark = pytest.mark.django_db
-HEALTH_MODELS = [HealthProfile, MedicalCondition, Medication, MedicationLog, Allergy, MedicalAppointment, HealthMeasurement]
+HEALTH_MODELS = [HealthProfile, MedicalCondition, Medication, MedicationLog, Allergy, MedicalAppointment, HealthMeasurement,
+                 ReminderOutbox]
 
 
 def _full_record(user):
@@ -42,6 +44,8 @@ def _full_record(user):
         factories.allergy(user)
         factories.medical_appointment(user)
         factories.health_measurement(user)
+        # A reminder waiting to be sent (health/reminders.py writes these with the markers).
+        ReminderOutbox.objects.create(id=uuid.uuid4(), user=user, kind="medication", count=1, due_at=timezone.now())
     return profile
 
 
@@ -106,6 +110,8 @@ def _objects(user):
             "condition": factories.medical_condition(user).pk, "allergy": factories.allergy(user).pk,
             "medication": factories.medication(user).pk, "appointment": factories.medical_appointment(user).pk,
             "measurement": factories.health_measurement(user).pk, "profile": profile.pk,
+            "outbox": ReminderOutbox.objects.create(id=uuid.uuid4(), user=user, kind="medication", count=1,
+                                                    due_at=timezone.now()).pk,
         }
 
 
@@ -131,6 +137,7 @@ def test_every_health_url_answers_another_user_with_404(owner, other_client):
     with tenant(owner.id):  # nothing of the owner's changed
         assert HealthProfile.objects.get(user=owner).emergency_contacts == [{"name": "A", "phone": "1"}]
         assert Medication.objects.filter(pk=ids["medication"]).exists()
+        assert ReminderOutbox.objects.filter(pk=ids["outbox"]).exists()
 
 
 def test_every_health_page_sends_no_store(owner, owner_client):

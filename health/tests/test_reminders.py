@@ -193,12 +193,30 @@ def test_the_channel_is_one_small_interface(owner, settings):
     assert mail.outbox == []
 
 
-def test_a_failed_send_is_not_repeated_and_stops_no_one(owner, other, settings, caplog):
+def test_a_failed_send_is_tried_again_while_on_time_and_stops_no_one(owner, other, settings, caplog):
+    settings.HEALTH_REMINDER_MAX_DELAY_MINUTES = 30
     settings.HEALTH_REMINDER_CHANNEL = "health.tests.test_reminders.BrokenChannel"
     for user in (owner, other):
         set_zone(user, "UTC")
         make_medication(user, since=datetime(2026, 6, 1, tzinfo=UTC), reminder_times=["08:00"])
     first = reminders_run(now=datetime(2026, 6, 1, 8, 1, tzinfo=UTC))
     assert (first["sent"], first["failed"]) == (0, 2)
+    # The outbox kept both emails: the next tick, with the mail server back, sends them (once).
+    settings.HEALTH_REMINDER_CHANNEL = ""
     again = reminders_run(now=datetime(2026, 6, 1, 8, 2, tzinfo=UTC))
-    assert (again["sent"], again["failed"]) == (0, 0)  # at most once: the marker had moved before sending
+    assert (again["sent"], again["failed"]) == (2, 0)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([owner.email, other.email])
+    assert reminders_run(now=datetime(2026, 6, 1, 8, 3, tzinfo=UTC))["sent"] == 0
+    assert len(mail.outbox) == 2
+
+
+def test_a_send_failing_past_the_maximum_delay_is_dropped(owner, settings, caplog):
+    settings.HEALTH_REMINDER_MAX_DELAY_MINUTES = 30
+    settings.HEALTH_REMINDER_CHANNEL = "health.tests.test_reminders.BrokenChannel"
+    set_zone(owner, "UTC")
+    make_medication(owner, since=datetime(2026, 6, 1, tzinfo=UTC), reminder_times=["08:00"])
+    assert reminders_run(now=datetime(2026, 6, 1, 8, 1, tzinfo=UTC))["failed"] == 1
+    settings.HEALTH_REMINDER_CHANNEL = ""
+    late = reminders_run(now=datetime(2026, 6, 1, 8, 31, tzinfo=UTC))  # the 08:00 dose is 31 minutes old
+    assert (late["sent"], late["dropped"]) == (0, 1)
+    assert mail.outbox == []
