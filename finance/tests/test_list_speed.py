@@ -31,6 +31,8 @@ def test_the_row_formatter_writes_what_the_money_filter_writes(language):
     values = [D("0"), D("12.5"), D("-1234567.891"), D("1000"), D("0.005"), "", None]
     with translation.override(language):
         fmt = money_formatter()
+        # Two, zero and three decimal places, and ISO 4217's "XXX" (no currency), which has no
+        # minor unit of its own: both must fall back the same way.
         for currency in ("USD", "EUR", "JPY", "KWD", "XXX"):
             assert [fmt(v, currency) for v in values] == [money(v, currency) for v in values]
 
