@@ -3,19 +3,26 @@
 The cookie carries a random key; the table keeps only its SHA-256 (``session_token``), so a
 database read does not hand out live sessions. Each row records its user, IP, user agent and last
 activity for the Sessions page; deleting the row signs that browser out.
+
+The session's row and its user's row come in one query (``SessionStore.load``): the middleware
+hands the user to ``request.user`` (``session_user``), which then needs no query of its own.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache, partial
 
 from allauth.core.internal.httpkit import clean_client_ip
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.functional import SimpleLazyObject
 
 from core.crypto import token_digest
 
@@ -36,12 +43,41 @@ def client_ip(request) -> str | None:
     return clean_client_ip(candidate) if candidate else None
 
 
+@cache
+def _load_plan(alias: str):
+    """The written-out query of ``SessionStore.load`` for one database alias: the live row by its
+    digest, its user's columns alongside (LEFT JOIN: an anonymous session has none), and how to
+    turn a result row into a ``User`` (the same instance the ORM would build, converters included).
+
+    Written out because the ORM took 0.6 + 0.4 ms to compile the two one-row queries it replaces.
+    """
+    from accounts.models import AuthSession, User
+
+    connection = connections[alias]
+    fields = User._meta.concrete_fields
+    quote = connection.ops.quote_name
+    sql = (
+        "SELECT s.session_data, s.last_activity, s.user_id, "
+        + ", ".join(f"u.{quote(f.column)}" for f in fields)
+        + f" FROM {quote(AuthSession._meta.db_table)} s LEFT JOIN {quote(User._meta.db_table)} u"
+        f" ON u.{quote(User._meta.pk.column)} = s.user_id"
+        " WHERE s.session_token = %s AND s.expires > %s LIMIT 1"
+    )
+    converters = [
+        (index, connection.ops.get_db_converters(f.get_col("u")) + f.get_db_converters(connection))
+        for index, f in enumerate(fields)
+    ]
+    converters = [(index, found) for index, found in converters if found]
+    return sql, [f.attname for f in fields], converters
+
+
 class SessionStore(SessionBase):
     def __init__(self, session_key=None):
         super().__init__(session_key)
         self.client_ip: str | None = None
         self.user_agent: str = ""
         self.last_activity = None
+        self.loaded_user = None  # the row's user, as load() found it (None: no row, no user or not loaded)
 
     @classmethod
     def get_model_class(cls):
@@ -57,19 +93,37 @@ class SessionStore(SessionBase):
         return router.db_for_write(self.model)
 
     def load(self):
-        row = (
-            self.model.objects.using(self._db())
-            .filter(session_token=token_digest(self.session_key), expires__gt=timezone.now())
-            .only("session_data", "last_activity")
-            .first()
-            if self.session_key
-            else None
-        )
+        self.loaded_user = None
+        row = self._load_row() if self.session_key else None
         if row is None:
             self._session_key = None
             return {}
-        self.last_activity = row.last_activity
-        return self.decode(row.session_data)
+        session_data, self.last_activity, user_id, *user_values = row
+        if user_id is not None and user_values[0] is not None:
+            self.loaded_user = self._user_from(user_values)
+        return self.decode(session_data)
+
+    def _load_row(self):
+        alias = self._db()
+        sql, _names, _converters = _load_plan(alias)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(sql, [token_digest(self.session_key), timezone.now()])
+            return cursor.fetchone()
+
+    def _user_from(self, values: list):
+        from accounts.models import User
+
+        alias = self._db()
+        _sql, names, converters = _load_plan(alias)
+        connection = connections[alias]
+        for index, found in converters:
+            for converter in found:
+                values[index] = converter(values[index], None, connection)
+        return User.from_db(alias, names, values)
+
+    def flush(self):
+        self.loaded_user = None
+        super().flush()
 
     def exists(self, session_key):
         return self.model.objects.using(self._db()).filter(session_token=token_digest(session_key)).exists()
@@ -131,13 +185,68 @@ class SessionStore(SessionBase):
         return self.last_activity is not None and timezone.now() - self.last_activity > interval
 
 
+def _verified(request, user):
+    """Django's check that the session was made for this password (``auth.get_user``): a session
+    hash from a fallback secret is renewed, a wrong or missing one flushes the session."""
+    if not hasattr(user, "get_session_auth_hash"):
+        return user
+    session_hash = request.session.get(HASH_SESSION_KEY)
+    session_auth_hash = user.get_session_auth_hash() if session_hash else None
+    if session_hash and constant_time_compare(session_hash, session_auth_hash):
+        return user
+    if session_hash and any(
+        constant_time_compare(session_hash, fallback) for fallback in user.get_session_auth_fallback_hash()
+    ):
+        request.session.cycle_key()
+        request.session[HASH_SESSION_KEY] = session_auth_hash
+        return user
+    request.session.flush()
+    return None
+
+
+def session_user(request):
+    """``request.user``: what ``django.contrib.auth.get_user`` returns, with the user row that came
+    with the session's (``SessionStore.load``) in place of the backend's query for it.
+
+    Only for a backend whose ``get_user`` is ``ModelBackend``'s (the row by its primary key, kept
+    when ``user_can_authenticate``: a soft-deleted user is anonymous); any other case is Django's
+    own ``get_user``.
+    """
+    from django.contrib import auth
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import AnonymousUser
+
+    session = request.session
+    if not isinstance(session, SessionStore):
+        return auth.get_user(request)
+    try:
+        user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
+        backend_path = session[BACKEND_SESSION_KEY]
+    except KeyError:
+        return AnonymousUser()
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return AnonymousUser()
+    backend = load_backend(backend_path)
+    user = session.loaded_user
+    if user is None or user.pk != user_id or type(backend).get_user is not ModelBackend.get_user:
+        return auth.get_user(request)
+    user = user if backend.user_can_authenticate(user) else None
+    return (_verified(request, user) if user is not None else None) or AnonymousUser()
+
+
 class SessionMiddleware(DjangoSessionMiddleware):
-    """Django's middleware, telling the store where the request came from."""
+    """Django's middleware, telling the store where the request came from.
+
+    It also prepares ``request.user`` before ``AuthenticationMiddleware`` runs: that middleware
+    takes a user already on the request (``request._cached_user``) instead of asking
+    ``auth.get_user``, so ``session_user`` answers, lazily as Django would.
+    """
 
     def process_request(self, request):
         super().process_request(request)
         request.session.client_ip = client_ip(request)
         request.session.user_agent = request.META.get("HTTP_USER_AGENT", "")[:300]
+        request._cached_user = SimpleLazyObject(partial(session_user, request))
 
     def process_response(self, request, response):
         session = getattr(request, "session", None)
