@@ -26,23 +26,35 @@ embedder's cosine floor (linear between the measured percentiles). An embedder w
 calibration (OpenAI's, a configured sentence-transformers model other than MiniLM's) gets the
 nearest calibrated one's table: its help says so. The floor applies to the vector half; a
 passage the lexical half finds by the question's words is kept, as before.
+
+**At most three passages of one document before the others** (``diversify``). Recall is about
+finding the right *document*: when one document fills the top five — a long page whose every
+chunk shares the question's vocabulary, a cookbook next to the howto it extends — the right
+document's best passage falls to sixth, whichever half put it there. So after fusion a
+document's fourth and later passages wait until every other candidate has had its turn (they
+keep their order, after the others). A question about one document still gets three of its
+passages in a top five, and all of them when nothing else matched. The cap is a product choice
+(three of the default five, so a question about one document keeps most of the context), not
+tuned; the text weight was tuned with it in place (docs/decisions.md).
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from django.conf import settings
 
 DEFAULT_TEXT_WEIGHT = 0.4
+PASSAGES_PER_DOCUMENT = 3
 
 # Chosen on tuning data only (evaluate_rag --set library --tune); figures in
 # docs/decisions.md. "openai" has no measurement here: it gets MiniLM's weight (both are dense
 # sentence encoders).
 TEXT_WEIGHTS: dict[str, float] = {
-    "static": 0.35,
+    "static": 0.45,
     "offline": 0.5,
     "sentence-transformers": 0.35,
     "openai": 0.35,
@@ -61,6 +73,7 @@ CALIBRATION: dict[str, tuple[float, ...]] = {
 CALIBRATED_LIKE = {"openai": "sentence-transformers"}
 PERCENTILE_STEP = 0.05
 
+T = TypeVar("T")
 Hit = tuple[str, float]
 Fused = tuple[str, float, int | None, int | None, float | None]
 
@@ -112,10 +125,12 @@ def percentile_of(similarity: float, embedder_name: str) -> float | None:
 
 
 def fuse(vector_hits: Sequence[Hit], text_hits: Sequence[Hit], *, text_weight: float,
-         threshold: float = float("-inf")) -> list[Fused]:
+         threshold: float = float("-inf"), text_ceiling: float = 0.0) -> list[Fused]:
     """Score fusion (see the module docstring) → [(chunk id, score, vector rank, text rank,
     similarity)], best first; ties by vector rank, then id, so the order is stable. ``threshold``
-    is a cosine floor for the vector half (``similarity_floor`` makes one from a percentile)."""
+    is a cosine floor for the vector half (``similarity_floor`` makes one from a percentile).
+    ``text_ceiling`` is the question's BM25 ceiling (``LexicalResult.ceiling``); without one
+    (0) the scores are divided by the best hit's."""
     entries: dict[str, list] = {}
     kept = [(chunk_id, similarity) for chunk_id, similarity in vector_hits if similarity >= threshold]
     if kept:
@@ -123,11 +138,24 @@ def fuse(vector_hits: Sequence[Hit], text_hits: Sequence[Hit], *, text_weight: f
         for rank, (chunk_id, similarity) in enumerate(kept, start=1):
             normalised = (similarity - low) / (high - low) if high > low else 1.0
             entries[chunk_id] = [(1.0 - text_weight) * normalised, rank, None, similarity]
-    best = max((score for _, score in text_hits), default=0.0)
-    if best > 0:
+    scale = text_ceiling if text_ceiling > 0 else max((score for _, score in text_hits), default=0.0)
+    if scale > 0:
         for rank, (chunk_id, score) in enumerate(text_hits, start=1):
             entry = entries.setdefault(chunk_id, [0.0, None, None, None])
-            entry[0] += text_weight * score / best
+            entry[0] += text_weight * min(1.0, score / scale)
             entry[2] = rank
     ordered = sorted(entries.items(), key=lambda item: (-item[1][0], item[1][1] or 10**6, item[0]))
     return [(chunk_id, values[0], values[1], values[2], values[3]) for chunk_id, values in ordered]
+
+
+def diversify(items: Sequence[T], document_of: Callable[[T], str], *,
+              per_document: int = PASSAGES_PER_DOCUMENT) -> list[T]:
+    """``items`` (best first) with each document's passages past its first ``per_document`` moved
+    after every other item, keeping their order."""
+    kept, later, counts = [], [], {}
+    for item in items:
+        document = document_of(item)
+        seen = counts.get(document, 0)
+        (kept if seen < per_document else later).append(item)
+        counts[document] = seen + 1
+    return kept + later

@@ -15,7 +15,7 @@ total length (for the average) and each term's document frequency ``df``; per ch
 
 Candidates come from the question's rarest terms first: terms are taken in order of df until
 their postings hold about ``CANDIDATE_TARGET`` chunks; those chunks are scored on every term of
-the question and ordered (score, then the chunk's text, then id), and only then is any bound applied. Then, as in
+the question and ordered (score, then the chunk's text, title and position, then id), and only then is any bound applied. Then, as in
 MaxScore, if the terms not taken could not lift a chunk that has none of the taken ones to the
 ``limit``-th score (a term adds less than ``IDF * (k1 + 1)``), the ranking is exact; otherwise the
 next terms are taken, while their postings fit in ``CANDIDATE_BUDGET`` chunks. Past that budget
@@ -26,7 +26,8 @@ rarest terms together (as few terms as make the expected co-occurrence fit the b
 two), unless fewer than ``limit`` do. Which chunks are left out depends on the data alone, never
 on the physical order of rows or a query plan. The same
 data and question give the same ranking, in any database holding it: scores are summed in term
-order, and ties go by the chunk's text (its MD5), then by chunk id.
+order, and ties go by the chunk's text (its MD5), then by its document's title and its position,
+then by chunk id (which differs between databases: two identical documents under the same title).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ SELECT t.language, t.chunk_count, t.total_length, f.term, f.df, set_config('enab
 # terms are re-weighted D in a copy of the vector (the column's positions are all A or B) and
 # filtered to that weight, so only they are unnested.
 SCORE_SQL = """
-SELECT t.id::text, t.score, md5(c.content)
+SELECT t.id::text, t.score, md5(c.content) || md5(d.title) || lpad(c.position::text, 10, '0')
   FROM (
       SELECT c.id,
              sum(q.idf * u.tf / (u.tf + %(k1)s::float8 * (1 - %(b)s::float8 + %(b)s::float8 * c.search_length / %(average)s::float8))
@@ -150,6 +151,7 @@ SELECT t.id::text, t.score, md5(c.content)
        FETCH FIRST %(limit)s ROWS WITH TIES
   ) t
   JOIN rag_chunks c ON c.id = t.id
+  JOIN rag_documents d ON d.id = c.document_id
 """
 
 
@@ -186,6 +188,14 @@ class LexicalResult:
     terms: list[Term]  # the question's terms that some chunk holds, rarest first
     taken: int  # how many of them generated candidates
     exact: bool  # True when no chunk outside the candidates could have ranked within the limit
+
+    @property
+    def ceiling(self) -> float:
+        """The most any chunk could score for this question: its terms' bounds added up, in the
+        language where they add up to most (a chunk meets the terms of its own language only)."""
+        languages = {t.language for t in self.terms}
+        return max((sum(t.upper_bound for t in self.terms if t.language == language) for language in languages),
+                   default=0.0)
 
 
 def lexical_search(user, query: str, limit: int = CANDIDATES, *, collections=None, tags=None,
@@ -300,8 +310,8 @@ def _together(cursor, user, terms: list[Term], totals, limit: int, filters: str,
 
 
 def _merge(hits, more, limit) -> list[tuple[str, float, str]]:
-    """The best ``limit`` of both: by score, then by the chunk's text (its MD5: the same text gets the
-    same place in any database), then by id."""
+    """The best ``limit`` of both: by score, then by the chunk's text, its document's title and its
+    position (SCORE_SQL's key: the same data gets the same place in any database), then by id."""
     return sorted([*hits, *more], key=lambda hit: (-hit[1], hit[2], hit[0]))[:limit]
 
 

@@ -27,8 +27,8 @@ from core.tenancy import tenant
 
 from .embedders import get_embedder
 from .errors import EmbeddingError, VectorStoreError
-from .fusion import fuse, similarity_floor, text_weight_for
-from .lexical import lexical_search
+from .fusion import diversify, fuse, similarity_floor, text_weight_for
+from .lexical import LexicalResult, bm25, lexical_search
 from .models import RagChunk, RagSettings, Status
 from .types import Citation, CitedPassage
 from .vectorstores import get_vector_store, namespace_for_user
@@ -61,6 +61,14 @@ def text_search(*, user, query: str, limit: int = CANDIDATES, collections=None, 
     """Lexical candidates: [(chunk id, BM25 score)], best first (``rag.lexical``)."""
     return lexical_search(user, query, limit, collections=collections, tags=tags, document_ids=document_ids,
                           exclude_document_ids=exclude_document_ids)
+
+
+def text_search_result(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None,
+                       document_ids: Collection[str] | None = None,
+                       exclude_document_ids: Collection[str] | None = None) -> LexicalResult:
+    """``text_search`` with the question's BM25 ceiling, which fusion divides the scores by."""
+    return bm25(user, query, limit, collections=collections, tags=tags, document_ids=document_ids,
+                exclude_document_ids=exclude_document_ids)
 
 
 def vector_search(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None,
@@ -117,6 +125,7 @@ def retrieve(*, user, query: str, top_k: int | None = None, threshold: float | N
         collections = rag_settings.collections
     vector_hits: list[tuple[str, float]] = []
     text_hits: list[tuple[str, float]] = []
+    text_ceiling = 0.0
     if mode in ("hybrid", "vector"):
         try:
             vector_hits = vector_search(user=user, query=query, collections=collections, tags=tags,
@@ -126,18 +135,20 @@ def retrieve(*, user, query: str, top_k: int | None = None, threshold: float | N
             # Keyword search still answers when the embedder or the vector store is down.
             logger.warning("vector search unavailable, using full-text search only: %s", exc)
     if mode in ("hybrid", "text"):
-        text_hits = text_search(user=user, query=query, collections=collections, tags=tags,
-                                document_ids=document_ids, exclude_document_ids=exclude_document_ids)
+        lexical = text_search_result(user=user, query=query, collections=collections, tags=tags,
+                                     document_ids=document_ids, exclude_document_ids=exclude_document_ids)
+        text_hits, text_ceiling = lexical.hits, lexical.ceiling
     try:
         embedder = get_embedder(embedder_name).name
     except EmbeddingError:  # an unknown embedder: the vector half had nothing (logged above)
         embedder = ""
     text_weight = {"vector": 0.0, "text": 1.0}.get(mode, text_weight_for(embedder))
-    fused = fuse(vector_hits, text_hits, text_weight=text_weight, threshold=similarity_floor(threshold, embedder))
+    fused = fuse(vector_hits, text_hits, text_weight=text_weight, threshold=similarity_floor(threshold, embedder),
+                 text_ceiling=text_ceiling)
     if mode != "hybrid":  # a half alone: only its own hits
         fused = [f for f in fused if (f[2] if mode == "vector" else f[3]) is not None]
-    fused = fused[:top_k]
-    return _load(user, fused, document_ids=document_ids, exclude_document_ids=exclude_document_ids)
+    loaded = _load(user, fused, document_ids=document_ids, exclude_document_ids=exclude_document_ids)
+    return diversify(loaded, lambda passage: passage.document_id)[:top_k]
 
 
 def _load(user, fused, *, document_ids=None, exclude_document_ids=()) -> list[Retrieved]:
