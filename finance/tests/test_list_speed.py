@@ -140,3 +140,46 @@ def test_rows_of_a_large_list_are_one_page(settings):
     page = client_for(owner).get(reverse("finance:transactions") + "?page=3").content.decode()
     assert page.split("<tbody>")[1].count("<tr>") == settings.FINANCE_TRANSACTIONS_PAGE_SIZE
     assert "Page 3 of 24" in page and re.search(r'href="\?page=4" rel="next"', page)
+
+
+# The rows as the template wrote them before they moved to finance/rows.py (joined as the page
+# joins them now).
+_ROWS_TEMPLATE = """{% load i18n finance %}{% for t in page %}{% if not forloop.first %}
+    {% endif %}<tr>
+      <td>{{ t.date|date:"SHORT_DATE_FORMAT" }}</td>
+      <td>{{ t.description }}{% for tag in t.tags %} <span class="badge">{{ tag }}</span>{% endfor %}{% if t.import_batch_id %} <span class="badge">{% translate "imported" %}</span>{% endif %}</td>
+      <td>{% if t.type == "transfer" %}{{ t.from_account.name|default:"—" }} → {{ t.to_account.name|default:"—" }}{% else %}{{ t.account.name|default:"—" }}{% endif %}</td>
+      <td>{% if t.type == "transfer" %}<span class="badge">{% translate "Transfer" %}</span>{% else %}{{ t.category }}{% if t.subcategory %} › {{ t.subcategory }}{% endif %}{% endif %}</td>
+      <td class="num {{ t.type }}">{% if t.type == "expense" %}−{% elif t.type == "income" %}+{% endif %}{{ t.amount|money:t.currency }}{% if t.exchange_rate %}<br><small class="muted">{% blocktranslate with rate=t.exchange_rate|floatformat:"-6" %}rate {{ rate }}{% endblocktranslate %}</small>{% endif %}</td>
+      <td><a href="{% url 'finance:transaction_edit' t.pk %}">{% translate "Edit" %}<span class="visually-hidden"> {{ t.description }}</span></a></td>
+    </tr>{% endfor %}"""
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_rows_are_byte_for_byte_what_the_template_wrote(language):
+    from django.template import engines
+
+    from finance.models import ImportBatch
+
+    owner = make_user(f"identity-{language}@example.com")
+    p = profile(owner)
+    acc, card = account(p, "Checking & <co>", opening=D("500")), account(p, "Card", type="CREDIT_CARD")
+    gone = account(p, "Closed")
+    yen = account(p, "Yen", currency="JPY")
+    expense(p, acc, "1234.50", description='Rent & <b>"co"</b>', tags=["home", "<i>x"])
+    income(p, acc, "2000.5", description="Salary")
+    expense(p, yen, "1500", description="Sushi", day=dt.date(2024, 3, 9))
+    expense(p, gone, "3", description="Old")
+    services.transfer_create(p, from_account=acc, to_account=card, date=dt.date.today(), amount=D("20"), description="Pay card")
+    with tenant(owner.id):
+        batch = ImportBatch.objects.create(financial_profile=p, user=owner, account=acc, source="csv", filename="bank.csv", status=ImportBatch.Status.DONE)
+        Transaction.objects.filter(description="Salary").update(exchange_rate=D("0.912300"), subcategory="Bonus", category="Work", import_batch=batch)
+        Transaction.objects.filter(description="Sushi").update(exchange_rate=D("1"), tags=[])
+        Transaction.objects.filter(description="Old").update(tags=["é", 7, None])  # written by hand: not only strings
+    services.account_delete(gone)
+    response = client_for(owner).get(reverse("finance:transactions"), HTTP_ACCEPT_LANGUAGE=language)
+    body = response.content.decode().split("<tbody>\n    ")[1].split("\n    </tbody>")[0]
+    with tenant(owner.id), translation.override(language):
+        page = list(selectors.transactions_of(owner, selectors.TransactionFilters()))
+        expected = engines["django"].from_string(_ROWS_TEMPLATE).render({"page": page})
+    assert len(page) == 5 and body == expected
