@@ -31,6 +31,21 @@ def profile_get(user) -> HealthProfile | None:
     return HealthProfile.objects.filter(user=user).first()
 
 
+_UNITS_SQL = "SELECT weight_unit, height_unit, temperature_unit, glucose_unit FROM health_profiles WHERE user_id = %s ORDER BY id LIMIT 1"
+
+
+def units_for(user) -> dict:
+    """``units_of(profile_get(user))`` without the profile's other columns (one written-out query)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_UNITS_SQL, [user.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return units_of(None)
+    return {"weight": row[0], "height": row[1], "temperature": row[2], "glucose": row[3]}
+
+
 def units_of(profile: HealthProfile | None) -> dict:
     if profile is None:
         return {"weight": "kg", "height": "cm", "temperature": "C", "glucose": "mg/dL"}
@@ -39,9 +54,17 @@ def units_of(profile: HealthProfile | None) -> dict:
 
 
 def zone_of(user) -> zoneinfo.ZoneInfo:
-    """The owner's time zone (their account setting; the site's when unset or unknown)."""
-    settings_row = getattr(user, "settings", None)
-    return schedule.zone(getattr(settings_row, "timezone", "") if settings_row is not None else "")
+    """The owner's time zone (their account setting; the site's when unset or unknown). Read with a
+    written-out query unless the settings row is already loaded on ``user``."""
+    if "settings" in user._state.fields_cache or user.pk is None:
+        settings_row = getattr(user, "settings", None)
+        return schedule.zone(getattr(settings_row, "timezone", "") if settings_row is not None else "")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT timezone FROM user_settings WHERE user_id = %s", [user.pk])
+        row = cursor.fetchone()
+    return schedule.zone(row[0] if row else "")
 
 
 def conditions_list(user) -> QuerySet[MedicalCondition]:
@@ -186,6 +209,38 @@ def measurements_list(user, kind: str | None = None) -> QuerySet[HealthMeasureme
     return rows.order_by("-measured_at", "id")
 
 
+# One page of the table and how many rows it has (the page asked for, or the last one past the
+# end, as Paginator.get_page answers), in one statement; ``measurements_list``'s order.
+MEASUREMENT_PAGE_SQL = """
+WITH matched AS (SELECT count(*) AS n FROM health_measurements m WHERE {where})
+SELECT matched.n, page.* FROM matched LEFT JOIN LATERAL (
+    SELECT m.id, m.type, m.value::text, m.measured_at FROM health_measurements m WHERE {where}
+    ORDER BY m.measured_at DESC, m.id ASC
+    LIMIT %(size)s OFFSET (SELECT (least(%(page)s, greatest(1, ceil(n::numeric / %(size)s)::int)) - 1) * %(size)s FROM matched)
+) page ON true
+"""
+
+
+def measurements_page(user, kind: str | None, number: int, size: int, profile_units: dict, since: datetime | None,
+                      *, cap: int = CHART_POINTS) -> tuple[int, int, list[tuple], dict[str, dict]]:
+    """The measurements page's reads in one round trip: (how many rows match ``kind``, the page
+    shown, its rows as (id, type, value, measured_at), ``measurement_series``)."""
+    import json
+
+    from django.db import connection
+
+    where = "m.user_id = %(user)s" + (" AND m.type = %(kind)s" if kind else "")
+    params = {**_series_params(user, profile_units, since, cap), "kind": kind, "page": max(1, int(number)), "size": size}
+    with connection.cursor() as cursor:
+        cursor.execute(MEASUREMENT_PAGE_SQL.format(where=where) + ";\n" + MEASUREMENT_SERIES_SQL, params)
+        found = cursor.fetchall()
+        cursor.nextset()
+        series = {series_kind: json.loads(points) for series_kind, points in cursor.fetchall()}
+    total = found[0][0]
+    rows = [(pk, row_kind, json.loads(value), measured_at) for _n, pk, row_kind, value, measured_at in found if pk is not None]
+    return total, min(params["page"], max(1, -(-total // size))), rows, series
+
+
 def measurement_get(user, pk) -> HealthMeasurement:
     return get_object_or_404(HealthMeasurement, pk=pk, user=user)
 
@@ -230,6 +285,11 @@ FROM shown GROUP BY type
 """
 
 
+def _series_params(user, profile_units: dict, since: datetime | None, cap: int) -> dict:
+    return {"user": user.pk, "since": since, "cap": cap, "lb": profile_units.get("weight") == "lb",
+            "mmol": profile_units.get("glucose") == "mmol/L", "fahrenheit": profile_units.get("temperature") == "F"}
+
+
 def measurement_series(user, profile_units: dict, since: datetime | None = None, *, cap: int = CHART_POINTS) -> dict[str, dict]:
     """kind → its chart points, oldest first, as three lists of the same length: ``t`` (instants,
     milliseconds since the epoch), ``y`` (the figure), ``y2`` (the diastolic, else None); measured
@@ -238,10 +298,8 @@ def measurement_series(user, profile_units: dict, since: datetime | None = None,
 
     from django.db import connection
 
-    params = {"user": user.pk, "since": since, "cap": cap, "lb": profile_units.get("weight") == "lb",
-              "mmol": profile_units.get("glucose") == "mmol/L", "fahrenheit": profile_units.get("temperature") == "F"}
     with connection.cursor() as cursor:
-        cursor.execute(MEASUREMENT_SERIES_SQL, params)
+        cursor.execute(MEASUREMENT_SERIES_SQL, _series_params(user, profile_units, since, cap))
         return {kind: json.loads(points) for kind, points in cursor.fetchall()}
 
 

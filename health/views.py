@@ -13,14 +13,13 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.handlers.exception import response_for_exception
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.utils.formats import get_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -30,6 +29,7 @@ from core.errors import UserFacingError
 from core.params import query_page
 
 from . import adherence, conf, exports, fhir, measurements, selectors, services, units
+from . import rows as health_rows
 from .forms import (
     AllergyForm,
     AppointmentForm,
@@ -407,7 +407,6 @@ CHART_PERIODS = {
     "all": (None, gettext_lazy("All time")),
 }
 DEFAULT_PERIOD = "365"
-_ROW_ID = "00000000-0000-0000-0000-000000000000"
 _QUICK_ENTRY_HTML: dict = {}  # (language, glucose unit) → the unbound quick-entry form's fields, rendered
 
 
@@ -435,20 +434,18 @@ def _measurement_context(request, form, profile_units):
     period = period if period in CHART_PERIODS else DEFAULT_PERIOD
     days = CHART_PERIODS[period][0]
     since = timezone.now() - timedelta(days=days) if days else None
+    size = conf.measurements_page_size()
+    total, number, found, series = selectors.measurements_page(user, kind or None, query_page(request), size, profile_units, since)
+    order = list(labels)
     charts = [
         {"type": series_type, "label": labels[series_type], "points": points, "band": measurements.reference_band(series_type, profile_units)}
-        for series_type, points in sorted(selectors.measurement_series(user, profile_units, since).items(), key=lambda item: list(labels).index(item[0]))
+        for series_type, points in sorted(series.items(), key=lambda item: order.index(item[0]))
     ]
-    page = Paginator(selectors.measurements_list(user, kind or None), conf.measurements_page_size()).get_page(query_page(request))
-    delete_url = reverse("health:measurement_delete", args=[_ROW_ID])
-    date_format = get_format("SHORT_DATETIME_FORMAT")
-    rows = []
-    for m in page.object_list:
-        local = timezone.localtime(m.measured_at)
-        rows.append({"iso": local.isoformat(), "when": dateformat.format(local, date_format), "kind": labels.get(m.type, m.type),
-                     "text": measurements.show(m.type, m.value, profile_units).text, "delete_url": delete_url.replace(_ROW_ID, str(m.pk))})
+    page = health_rows.page_of(total, number, found, size)
+    csrf_token = get_token(request)  # the page's one token: the template's forms and every row
+    rows = health_rows.measurement_rows(found, labels, profile_units, csrf_token)
     return {
-        "form": form, "form_html": _quick_entry_html(form, profile_units), "rows": rows, "page": page, "charts": charts, "types": list(labels.items()), "kind": kind, "units": profile_units,
+        "csrf_token": csrf_token, "form": form, "form_html": _quick_entry_html(form, profile_units), "rows": rows, "page": page, "charts": charts, "types": list(labels.items()), "kind": kind, "units": profile_units,
         "periods": [(value, label) for value, (_days, label) in CHART_PERIODS.items()], "period": period,
         "kind_query": f"type={kind}&" if kind else "", "period_query": f"period={period}&" if period != DEFAULT_PERIOD else "",
     }
@@ -457,7 +454,7 @@ def _measurement_context(request, form, profile_units):
 @health_page
 @require_http_methods(["GET", "POST"])
 def measurement_list(request):
-    profile_units = selectors.units_of(selectors.profile_get(request.user))
+    profile_units = selectors.units_for(request.user)
     form = MeasurementForm(request.POST if request.method == "POST" else None, profile_units=profile_units)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data

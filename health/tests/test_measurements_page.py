@@ -133,3 +133,46 @@ def test_a_bad_entry_keeps_what_was_typed_and_the_page(owner, owner_client):
     assert "64 bpm" in page and _charts(page)
     fresh = owner_client.get("/health/measurements/").content.decode()
     assert 'value="900"' not in fresh and "is not plausible" not in fresh
+
+
+# The table's rows as the template wrote them before they moved to health/rows.py.
+_ROWS_TEMPLATE = """{% load i18n %}{% translate "Measured" as l_measured %}{% translate "Kind" as l_kind %}{% translate "Value" as l_value %}{% translate "Delete this measurement?" as l_confirm %}{% translate "Delete" as l_delete %}
+      {% for m in rows %}
+        <tr>
+          <td data-label="{{ l_measured }}"><time datetime="{{ m.iso }}">{{ m.when }}</time></td>
+          <td data-label="{{ l_kind }}">{{ m.kind }}</td>
+          <td data-label="{{ l_value }}">{{ m.text }}</td>
+          <td class="actions"><form method="post" action="{{ m.delete_url }}" class="inline" data-confirm="{{ l_confirm }}"><input type="hidden" name="csrfmiddlewaretoken" value="{{ csrf_token }}"><button type="submit" class="button small secondary">{{ l_delete }}</button></form></td>
+        </tr>
+      {% endfor %}
+      """
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_rows_are_byte_for_byte_what_the_template_wrote(owner, owner_client, language):
+    from django.template import engines
+    from django.urls import reverse
+    from django.utils import dateformat, translation
+    from django.utils.formats import get_format
+
+    from health.models import HealthMeasurement as M
+
+    from .conftest import set_zone
+
+    set_zone(owner, "Europe/Madrid")
+    _add(owner, VALUES + ODD + [("OTHER", {"label": "<b>Steps & co</b>", "amount": 1, "unit": '"x"'})], step=timedelta(hours=7))
+    page = owner_client.get("/health/measurements/?page=1", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    assert body.count(f'value="{token}"') == len(VALUES + ODD) + 1  # the page's one token in every row
+    with tenant(owner.id), translation.override(language), timezone.override("Europe/Madrid"):
+        labels = {k: str(v) for k, v in M._meta.get_field("type").choices}
+        units = selectors.units_of(selectors.profile_get(owner))
+        rows = []
+        for m in selectors.measurements_list(owner)[:50]:
+            local = timezone.localtime(m.measured_at)
+            rows.append({"iso": local.isoformat(), "when": dateformat.format(local, get_format("SHORT_DATETIME_FORMAT")),
+                         "kind": labels.get(m.type, m.type), "text": measurements.show(m.type, m.value, units).text,
+                         "delete_url": reverse("health:measurement_delete", args=[m.pk])})
+        expected = engines["django"].from_string(_ROWS_TEMPLATE).render({"rows": rows, "csrf_token": token})
+    assert "&lt;b&gt;Steps &amp; co&lt;/b&gt;" in body and body == "\n" + expected.split("\n", 1)[1]  # after the labels' line
