@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,7 +64,7 @@ def _store_user_message(user, conversation: Conversation, content: str, chosen: 
     )
 
 
-def _refuse_over_limit(user) -> None:
+def _refuse_over_limit(user, *, in_context: bool = False) -> None:
     """``LimitExceeded`` when the month's limit is used up.
 
     The limit is checked twice. Here, when the message is posted, so that nothing is stored and
@@ -73,7 +73,7 @@ def _refuse_over_limit(user) -> None:
     turns in flight at that moment (other tabs, streams opened since this post), so only it can
     hold the limit exactly; this one alone would let twenty streams opened at once all pass.
     """
-    limits.usage_check_before_turn(user=user)
+    limits.usage_check_before_turn(user=user, in_context=in_context)
 
 
 def conversation_start(*, user, agent: Agent, content: str, override: dict | None = None) -> tuple[Conversation, Message]:
@@ -98,7 +98,7 @@ def message_post(*, user, conversation: Conversation, content: str, override: di
     ``tenant()`` would add a savepoint and a read of the context: three round trips per turn)."""
     content = _validate_content(content)
     chosen = overrides.checked(conversation.agent, **(override or {}))
-    _refuse_over_limit(user)
+    _refuse_over_limit(user, in_context=in_request)
     with nullcontext() if in_request else tenant(user.id):
         return _store_user_message(user, conversation, content, chosen)
 
@@ -148,7 +148,9 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
             tokens_output=result.tokens_output,
             metadata=metadata,
         )
-        _supersede_answers(user_message, keep=answer)  # the new version is the one shown
+        # The new version is the one shown; every version's id, as chats.selectors.answer_versions_of
+        # gives them, is what the answer's list item shows (chats.streaming.done_payload).
+        versions = _supersede_answers(user_message, keep=answer)
         captured = []
         if result.status == "complete":  # its code, diagrams, tables... kept as artifacts (issue 10)
             from artifacts.capture import capture_answer  # noqa: PLC0415
@@ -156,9 +158,7 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
             captured = capture_answer(user=user, conversation=conversation, answer=answer)
         # What the answer's list item shows besides the row (chats.streaming.done_payload), read in
         # this transaction: the stream's final event needs no transaction of its own.
-        from .selectors import answer_versions_of  # noqa: PLC0415
-
-        answer.item_versions = {str(user_message.id): answer_versions_of(answer)}
+        answer.item_versions = {str(user_message.id): versions if len(versions) > 1 else []}
         answer.item_artifacts = {str(answer.id): list(captured)} if captured else {}
         metering.usage_record_turn(
             user=user,
@@ -171,6 +171,7 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
             success=result.status == "complete",
             # The answer's own time: the Usage page tells a stopped turn from a failed one by it.
             timestamp=answer.timestamp,
+            in_context=True,  # this transaction, acting for the user
         )
         if not conversation.title and result.status == "complete":
             conversation_id, user_id = str(conversation.id), str(user.id)
@@ -184,18 +185,21 @@ def _lock_question(question: Message) -> None:
     list(Message.objects.select_for_update().filter(pk=question.pk).values_list("pk"))
 
 
-def _supersede_answers(question: Message, *, keep: Message | None = None) -> None:
-    """Mark every shown answer of ``question`` but ``keep`` superseded (the question is locked)."""
-    shown = (
+def _supersede_answers(question: Message, *, keep: Message | None = None) -> list:
+    """Mark every shown answer of ``question`` but ``keep`` superseded (the question is locked).
+    Returns the ids of all its answers (every version), oldest first: one query, which locks them."""
+    answers = list(
         Message.objects.select_for_update()
         .filter(conversation_id=question.conversation_id, role=MessageRole.ASSISTANT, metadata__reply_to=str(question.id))
-        .exclude(metadata__contains={"superseded": True})
+        .annotate(was_superseded=ExpressionWrapper(Q(metadata__contains={"superseded": True}), output_field=BooleanField()))
+        .order_by("timestamp", "id")
+        .values_list("id", "was_superseded")
     )
-    for answer in shown:
-        if keep is not None and answer.pk == keep.pk:
-            continue
+    shown = [pk for pk, superseded in answers if not superseded and (keep is None or pk != keep.pk)]
+    for answer in Message.objects.filter(pk__in=shown) if shown else ():
         answer.metadata = {**(answer.metadata if isinstance(answer.metadata, dict) else {}), "superseded": True}
         answer.save(update_fields=["metadata"])
+    return [pk for pk, _superseded in answers]
 
 
 def reply_regenerate(*, user, conversation: Conversation) -> Message:

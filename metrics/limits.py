@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,13 +26,15 @@ from .plans import limits_for, reached, utc_month
 # --- before a turn ----------------------------------------------------------------------------------
 
 
-def usage_check_before_turn(*, user: User) -> None:
+def usage_check_before_turn(*, user: User, in_context: bool = False) -> None:
     """Raise ``LimitExceeded`` when this month's messages or tokens are used up.
 
     When refusing, the month's row is marked ``exceeded_limit`` (with the limits that applied).
     That write happens in its own (sub)transaction, closed *before* the exception is raised, so it
     persists: committed at once in autocommit mode, and kept by the caller's transaction when the
-    caller catches the exception (as a view that shows the message does).
+    caller catches the exception (as a view that shows the message does). ``in_context``: the
+    caller's transaction already acts for ``user`` (a request of theirs, ``TenantMiddleware``): the
+    read and the mark run in it, with no savepoint and no read of the context (three round trips).
 
     Deliberately not ``@transaction.atomic``: raising inside the atomic block would roll the flag back.
     """
@@ -40,7 +43,7 @@ def usage_check_before_turn(*, user: User) -> None:
         return
     year, month = utc_month()
     refusal: LimitExceeded | None = None
-    with tenant(user.id):
+    with nullcontext() if in_context else tenant(user.id):
         row = (
             MonthlyUsage.objects.filter(user=user, year=year, month=month)
             .values("total_messages", "total_tokens", "exceeded_limit", "limit_messages", "limit_tokens")
@@ -89,18 +92,72 @@ INFLIGHT_KEY = "metering:in-flight:{}"
 # A stream renews its reservation at most this often (chats.streaming does, as events arrive).
 RESERVATION_RENEW_SECONDS = 30
 
-# The month's row, created when missing (inside the rolled-back savepoint: nothing persists), then
-# locked. A concurrent first log of the month (the trigger's INSERT) makes the INSERT wait for it.
-_MONTH_ROW_ENSURE_SQL = """
-INSERT INTO monthly_usage (id, user_id, year, month, created_at)
-VALUES (gen_random_uuid(), %(user_id)s, %(year)s, %(month)s, now())
-ON CONFLICT (user_id, year, month) DO NOTHING
+# The month's totals, its row locked; the row is created when missing (the caller rolls it back:
+# nothing persists). One statement in the common case: the CTEs share one snapshot, so when a
+# concurrent first log of the month (the trigger's INSERT) commits while our INSERT waits for it,
+# neither CTE returns its row; ``_MONTH_ROW_LOCK_SQL``, a statement of its own with a new snapshot,
+# then locks it.
+_MONTH_ROW_RESERVE_SQL = """
+WITH created AS (
+    INSERT INTO monthly_usage (id, user_id, year, month, created_at)
+    VALUES (gen_random_uuid(), %(user_id)s, %(year)s, %(month)s, now())
+    ON CONFLICT (user_id, year, month) DO NOTHING
+    RETURNING total_messages, total_tokens
+), locked AS (
+    SELECT total_messages, total_tokens FROM monthly_usage
+     WHERE user_id = %(user_id)s AND year = %(year)s AND month = %(month)s
+       FOR UPDATE
+)
+SELECT total_messages, total_tokens FROM created
+ UNION ALL
+SELECT total_messages, total_tokens FROM locked
 """
 _MONTH_ROW_LOCK_SQL = """
 SELECT total_messages, total_tokens FROM monthly_usage
  WHERE user_id = %(user_id)s AND year = %(year)s AND month = %(month)s
    FOR UPDATE
 """
+
+# In one round trip, atomically: drop the expired turns in flight, count them and their tokens,
+# and add ours when used + in flight stay below both limits ("" for an unlimited one).
+# KEYS[1]: the set; ARGV: now, member, its expiry, the key's ttl, used messages, message limit,
+# used tokens, token limit. Returns {added (0/1), turns in flight, their tokens} (before ours).
+_RESERVE_LUA = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local tokens = 0
+for _, member in ipairs(members) do
+  tokens = tokens + (tonumber(string.match(member, ':(%d+)$')) or 0)
+end
+local flying = #members
+local fits = true
+if ARGV[6] ~= '' and tonumber(ARGV[5]) + flying >= tonumber(ARGV[6]) then fits = false end
+if fits and ARGV[8] ~= '' and tonumber(ARGV[7]) + tokens >= tonumber(ARGV[8]) then fits = false end
+if fits then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+  return {1, flying, tokens}
+end
+return {0, flying, tokens}
+"""
+# Replace a member by another (a new token estimate) unless it has gone (expired or released):
+# KEYS[1]: the set; ARGV: old member, new member, its expiry, the key's ttl. Returns 1 if replaced.
+_REPLACE_LUA = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1
+"""
+_scripts: dict[str, object] = {}
+
+
+def _run_script(client, source: str, keys: list, args: list):
+    """Run a Lua script by its digest (EVALSHA; redis-py loads it again when the server lost it)."""
+    script = _scripts.get(source)
+    if script is None:
+        script = _scripts[source] = client.register_script(source)
+    return script(keys=keys, args=args, client=client)
 
 
 def reservation_ttl() -> int:
@@ -136,12 +193,25 @@ def _in_flight(client, key: str) -> tuple[int, int]:
     return len(members), tokens
 
 
-def _add(client, key: str, member: str) -> None:
+def _add_if_within(client, key: str, member: str, *, used: tuple[int, int], limits: tuple[int | None, int | None]) -> tuple[bool, int, int]:
+    """(added, turns in flight, their tokens): ``member`` is added when used + in flight stay below both limits."""
     ttl = reservation_ttl()
-    pipe = client.pipeline(transaction=True)
-    pipe.zadd(key, {member: time.time() + ttl})
-    pipe.expire(key, ttl)
-    pipe.execute()
+    now = time.time()
+    args = [now, member, now + ttl, ttl, used[0], "" if limits[0] is None else limits[0],
+            used[1], "" if limits[1] is None else limits[1]]
+    added, flying, flying_tokens = _run_script(client, _RESERVE_LUA, [key], args)
+    return bool(added), int(flying), int(flying_tokens)
+
+
+def _lock_month_row(params: dict) -> tuple[int, int]:
+    """The month's (messages, tokens) used, its row locked (created when missing) in the transaction in force."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MONTH_ROW_RESERVE_SQL, params)
+        row = cursor.fetchone()
+        if row is None:  # created meanwhile by a transaction our statement's snapshot predates
+            cursor.execute(_MONTH_ROW_LOCK_SQL, params)
+            row = cursor.fetchone()
+    return row
 
 
 def usage_reserve_turn(*, user: User, tokens: int = 0) -> Reservation | None:
@@ -152,6 +222,10 @@ def usage_reserve_turn(*, user: User, tokens: int = 0) -> Reservation | None:
     real tokens are known only at its end). ``tokens`` is this turn's estimated prompt. ``None``
     (nothing to release) on an unlimited plan. Release with ``usage_release_turn`` once the turn's
     usage log is written, or when the turn ends without one.
+
+    Outside a transaction (a runner thread) the reservation is a transaction of its own, rolled
+    back (committed only to keep the refusal's mark): its lock ends with it. Inside one (the
+    no-JavaScript request, a test) it is a savepoint rolled back at once, for the same reason.
 
     Deliberately not ``@transaction.atomic``: the refusal's ``exceeded_limit`` mark must persist.
     """
@@ -165,22 +239,23 @@ def usage_reserve_turn(*, user: User, tokens: int = 0) -> Reservation | None:
     refusal: LimitExceeded | None = None
     mark = False
     member = f"{uuid.uuid4()}:{max(int(tokens), 0)}"
+    outermost = not connection.in_atomic_block
     with tenant(user.id):
-        with transaction.atomic():  # a savepoint, rolled back below: the lock lasts only this block
-            with connection.cursor() as cursor:
-                cursor.execute(_MONTH_ROW_ENSURE_SQL, params)
-                cursor.execute(_MONTH_ROW_LOCK_SQL, params)
-                used_messages, used_tokens = cursor.fetchone()
-            flying, flying_tokens = _in_flight(client, key)
-            if reached(used_messages + flying, limit_messages):
+        # Outermost: tenant()'s own transaction, ended below. Nested: a savepoint rolled back at once.
+        with nullcontext() if outermost else transaction.atomic():
+            used_messages, used_tokens = _lock_month_row(params)
+            added, flying, flying_tokens = _add_if_within(
+                client, key, member, used=(used_messages, used_tokens), limits=(limit_messages, limit_tokens))
+            if added:
+                pass
+            elif reached(used_messages + flying, limit_messages):
                 refusal = LimitExceeded(kind=KIND_MESSAGES, used=used_messages + flying, limit=limit_messages, tier=user.subscription_tier, year=year, month=month)
                 mark = reached(used_messages, limit_messages)
-            elif reached(used_tokens + flying_tokens, limit_tokens):
+            else:
                 refusal = LimitExceeded(kind=KIND_TOKENS, used=used_tokens + flying_tokens, limit=limit_tokens, tier=user.subscription_tier, year=year, month=month)
                 mark = reached(used_tokens, limit_tokens)
-            else:
-                _add(client, key, member)
-            transaction.set_rollback(True)
+            if not outermost or not mark:
+                transaction.set_rollback(True)  # the lock ends here, and the row created for it goes
         if mark:
             # Only what is really used marks the month: turns in flight may still fail to count.
             _mark_exceeded(user=user, year=year, month=month, limit_messages=limit_messages, limit_tokens=limit_tokens)
@@ -196,16 +271,16 @@ def usage_renew_reservation(reservation: Reservation | None, *, tokens: int | No
         return None
     client = _redis()
     key = INFLIGHT_KEY.format(reservation.user_id)
+    ttl = reservation_ttl()
     if tokens is None or int(tokens) == reservation.tokens:
-        ttl = reservation_ttl()
-        client.zadd(key, {reservation.member: time.time() + ttl}, xx=True)
-        client.expire(key, ttl)
+        pipe = client.pipeline(transaction=True)
+        pipe.zadd(key, {reservation.member: time.time() + ttl}, xx=True)
+        pipe.expire(key, ttl)
+        pipe.execute()
         return reservation
     renewed = Reservation(user_id=reservation.user_id, member=f"{reservation.member.rpartition(':')[0]}:{max(int(tokens), 0)}")
-    if client.zscore(key, reservation.member) is None:
+    if not _run_script(client, _REPLACE_LUA, [key], [reservation.member, renewed.member, time.time() + ttl, ttl]):
         return reservation  # expired or released meanwhile: do not bring it back
-    _add(client, key, renewed.member)
-    client.zrem(key, reservation.member)
     return renewed
 
 
