@@ -45,6 +45,32 @@ def events_clear(message_id) -> None:
     _client().delete(_key(message_id))
 
 
+# Drop the stream unless its last event is a ``done``; 1 when dropped (or there was none).
+_CLEAR_UNLESS_DONE_LUA = """
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #newest > 0 then
+  local fields = newest[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'e' and fields[i + 1] == 'done' then return 0 end
+  end
+end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+_scripts: dict[str, object] = {}
+
+
+def events_clear_unless_done(message_id) -> bool:
+    """Drop a question's events unless the last one is ``done`` (one round trip); whether dropped.
+    A stream ending with ``done`` is either an earlier answer's (regenerate, an edit) or an answer
+    finished a moment ago: only the database tells which (``chats.generation._claim``)."""
+    client = _client()
+    script = _scripts.get("clear")
+    if script is None:
+        script = _scripts["clear"] = client.register_script(_CLEAR_UNLESS_DONE_LUA)
+    return bool(script(keys=[_key(message_id)], client=client))
+
+
 def events_exist(message_id) -> bool:
     return bool(_client().exists(_key(message_id)))
 
@@ -69,6 +95,20 @@ def events_read(message_id, *, after: str, block_ms: int | None = None, count: i
         return []
     _name, entries = found[0]
     return [_decode(entry_id, fields) for entry_id, fields in entries]
+
+
+def events_read_and_exists(message_id, *, after: str, key: str, count: int = 500) -> tuple[list[tuple[str, str, dict]], bool]:
+    """``events_read`` (without waiting) and whether ``key`` (a raw Redis key) exists, at one
+    instant (MULTI, one round trip): with a writer that publishes its last event before it deletes
+    its lock, "no new event and no lock" means it stopped without one."""
+    pipe = _client().pipeline(transaction=True)
+    pipe.xread({_key(message_id): after}, count=count)
+    pipe.exists(key)
+    found, exists = pipe.execute()
+    if not found:
+        return [], bool(exists)
+    _name, entries = found[0]
+    return [_decode(entry_id, fields) for entry_id, fields in entries], bool(exists)
 
 
 def events_all(message_id) -> list[tuple[str, str, dict]]:

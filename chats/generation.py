@@ -93,17 +93,22 @@ _threads = _RunnerThreads()
 def _claim(*, user, conversation, user_message):
     """Take the question's lock to write its answer: (conversation, question), or None when an
     answer is being written or already exists. ``conversation`` and ``user_message`` were read by
-    the caller for this user; under the lock only the answer is looked for again."""
+    the caller for this user; under the lock only the answer is looked for again, and only when
+    the question's events end with a ``done``: every answer is stored before its ``done`` is
+    published and its lock freed (``_run``, ``_finish_orphan``), so an answer finished between the
+    caller's look and this lock left one (a writer that died before it leaves an orphan, which
+    ``reply_events`` finishes instead of claiming)."""
     user_message_id = user_message.id
     if not streaming.lock_take(user_message_id):
         return None
     try:
-        with tenant(user.id):
-            answered = selectors.answer_for(user_message) is not None
-        if answered:  # finished between the caller's look and the lock
-            streaming.lock_release(user_message_id)
-            return None
-        events.events_clear(user_message_id)  # an earlier answer's events (regenerate)
+        if not events.events_clear_unless_done(user_message_id):  # an answer's events: this one's, or an earlier one's
+            with tenant(user.id):
+                answered = selectors.answer_for(user_message) is not None
+            if answered:  # finished between the caller's look and the lock
+                streaming.lock_release(user_message_id)
+                return None
+            events.events_clear(user_message_id)  # an earlier answer's events (regenerate, an edit)
     except BaseException:
         streaming.lock_release(user_message_id)
         raise
@@ -146,8 +151,7 @@ def _run(*, user, conversation, user_message) -> Iterator[tuple[str, str, dict]]
         for event, data in streaming.turn_events(user=user, conversation=conversation, user_message=user_message, started=started):
             yield events.event_publish(user_message.id, event, data), event, data
     finally:
-        streaming.lock_release(user_message.id)
-        services.reply_cancel_clear(user_message.id)
+        streaming.lock_release(user_message.id, cancel_too=True)  # and the Stop, if one was asked
 
 
 def _run_inline(*, user, conversation, user_message) -> Iterator[bytes]:
@@ -226,10 +230,13 @@ def _delayed() -> Iterator[bytes]:
 
 
 def _tail(*, user, conversation, user_message, after: str) -> Iterator[bytes]:
+    lock_key = streaming.lock_key(user_message.id)
     while True:
-        found = events.events_read(user_message.id, after=after)
+        # What is new and whether someone writes, read at one instant (a runner publishes its last
+        # event before it frees the lock, so nothing new without a lock means it stopped).
+        found, writing = events.events_read_and_exists(user_message.id, after=after, key=lock_key)
         if not found:
-            if streaming.lock_held(user_message.id):
+            if writing:
                 found = events.events_read(user_message.id, after=after, block_ms=TAIL_BLOCK_MS)
             else:  # nobody is writing and nothing new: finish what a dead runner left
                 found = _finish_orphan(user=user, conversation=conversation, user_message=user_message, after=after)

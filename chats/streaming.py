@@ -175,12 +175,16 @@ def retrieve_passages(*, user, query: str, conversation: Conversation | None = N
                                        exclude_document_ids=scope.exclude_document_ids)
 
 
-def build_context(*, user, conversation: Conversation, user_message: Message) -> TurnContext:
-    agent = conversation.agent
-    from . import overrides  # noqa: PLC0415 - the question's model and temperature
+@dataclass
+class TurnReads:
+    """What a turn reads from the database before retrieval (one transaction)."""
 
-    chosen = overrides.turn_settings(agent, user_message)
-    info = registry.get_model(chosen.model)
+    history: list[tuple[str, str]]
+    retrieving: bool  # RAG on and something indexed: retrieval (and a follow-up rewrite) will run
+    scope: object = None  # the conversation's knowledge scope, when retrieving
+
+
+def turn_reads(*, user, conversation: Conversation, user_message: Message) -> TurnReads:
     with tenant(user.id):  # one transaction for what the turn reads before retrieval
         rag_enabled = user_settings_get(user=user).rag_enabled
         history = selectors.history_for_turn(conversation=conversation, user_message=user_message)
@@ -188,8 +192,21 @@ def build_context(*, user, conversation: Conversation, user_message: Message) ->
         # same), so neither the scope nor retrieval (its own transaction) nor a follow-up rewrite runs.
         retrieving = rag_enabled and _has_indexed_passages(user)
         scope = _knowledge_scope(user, conversation) if retrieving else None
+    return TurnReads(history=history, retrieving=retrieving, scope=scope)
+
+
+def build_context(*, user, conversation: Conversation, user_message: Message, reads: TurnReads | None = None) -> TurnContext:
+    """The model's context for ``user_message``; ``reads``: ``turn_reads`` as the caller read them."""
+    agent = conversation.agent
+    from . import overrides  # noqa: PLC0415 - the question's model and temperature
+
+    chosen = overrides.turn_settings(agent, user_message)
+    info = registry.get_model(chosen.model)
+    if reads is None:
+        reads = turn_reads(user=user, conversation=conversation, user_message=user_message)
+    history = reads.history
     found = (retrieve_passages(user=user, query=user_message.content, conversation=conversation, history=history,
-                               model=chosen.model, scope=scope) if retrieving else [])
+                               model=chosen.model, scope=reads.scope) if reads.retrieving else [])
     # The model gets the passages by number (no address: it cites [n]); the answer keeps the links.
     passages = [Passage(number=p.citation.number, title=p.citation.title, text=p.text) for p in found]
     max_tokens = min(agent.max_tokens, info.max_output_tokens) if info else agent.max_tokens
@@ -267,23 +284,32 @@ def turn_events(*, user, conversation: Conversation, user_message: Message, star
     never by a request's own iteration: a browser going away does not end it.
     """
     # The second limit check, which reserves the turn (why twice: chats.services._refuse_over_limit).
+    # Without retrieval the whole prompt is known from the turn's reads, and is what the turn holds;
+    # with it, the turn is reserved first (a follow-up rewrite is a metered call of its own, which
+    # must not take the month's last turn from the answer) and holds the prompt's size once known.
+    reads = turn_reads(user=user, conversation=conversation, user_message=user_message)
+    context = None if reads.retrieving else build_context(user=user, conversation=conversation, user_message=user_message, reads=reads)
     try:
-        reservation = limits.usage_reserve_turn(user=user, tokens=tokens.estimate_tokens(user_message.content))
+        estimate = tokens.estimate_tokens(user_message.content) if context is None else _prompt_tokens(context)
+        reservation = limits.usage_reserve_turn(user=user, tokens=estimate)
     except UserFacingError as exc:
         yield "failed", {"error": str(exc.message)}
         return
     holder = [reservation]  # renewing may replace it: the one to release is the latest
     try:
-        yield from _answer(user=user, conversation=conversation, user_message=user_message, started=started, reservation=holder)
+        yield from _answer(user=user, conversation=conversation, user_message=user_message, started=started,
+                           reservation=holder, reads=reads, context=context)
     finally:
         # Released once the usage log is written (``_answer`` does), or here when the turn died
         # before it. A process that dies leaves it to expire.
         limits.usage_release_turn(holder[0])
 
 
-def _answer(*, user, conversation: Conversation, user_message: Message, started: float, reservation: list) -> Iterator[tuple[str, dict]]:
-    context = build_context(user=user, conversation=conversation, user_message=user_message)
-    reservation[0] = limits.usage_renew_reservation(reservation[0], tokens=_prompt_tokens(context))
+def _answer(*, user, conversation: Conversation, user_message: Message, started: float, reservation: list,
+            reads: TurnReads, context: TurnContext | None) -> Iterator[tuple[str, dict]]:
+    if context is None:
+        context = build_context(user=user, conversation=conversation, user_message=user_message, reads=reads)
+        reservation[0] = limits.usage_renew_reservation(reservation[0], tokens=_prompt_tokens(context))
     if context.passages:
         yield "sources", {"citations": services.citations_json(context.citations)}
     cancel = threading.Event()
@@ -376,12 +402,21 @@ def lock_renew(user_message_id) -> None:
     cache.touch(LOCK_KEY.format(user_message_id), lock_ttl())
 
 
+def lock_key(user_message_id) -> str:
+    """The lock's key as stored in Redis (the cache's prefix and version included)."""
+    return cache.make_key(LOCK_KEY.format(user_message_id))
+
+
 def lock_held(user_message_id) -> bool:
     return cache.get(LOCK_KEY.format(user_message_id)) is not None
 
 
-def lock_release(user_message_id) -> None:
-    cache.delete(LOCK_KEY.format(user_message_id))
+def lock_release(user_message_id, *, cancel_too: bool = False) -> None:
+    """Free the question; with ``cancel_too``, forget a Stop asked for it as well (one round trip)."""
+    if cancel_too:
+        cache.delete_many([LOCK_KEY.format(user_message_id), services.CANCEL_KEY.format(user_message_id)])
+    else:
+        cache.delete(LOCK_KEY.format(user_message_id))
 
 
 def _prompt_tokens(context: TurnContext) -> int:

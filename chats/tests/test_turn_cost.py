@@ -1,0 +1,118 @@
+"""What one chat turn costs the database, and the shortcuts that keep it small: a fixed number of
+queries per turn (posting the question, streaming its answer), however long the conversation;
+the claim under the question's lock reading the database only when the question's events end
+with a ``done``; the reservation of a runner thread as a transaction of its own."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from chats import events as chat_events
+from chats import generation
+from chats.models import Message
+from core.tenancy import tenant
+from metrics import limits as metering
+from metrics.models import MonthlyUsage, UsageLog
+from metrics.plans import utc_month
+
+from .conftest import consume, events
+
+pytestmark = pytest.mark.django_db
+
+# In a test's transaction the answer is written by the stream's own request (chats.generation):
+# its savepoints are counted here, a runner thread's transactions are not. Raise these only for a
+# reason the turn needs; the bench (bench/chat.py) counts the runner's side.
+POST_QUERIES = 9
+STREAM_QUERIES = 36
+
+
+def _turn(client, conversation, content):
+    with CaptureQueriesContext(connection) as posted:
+        data = client.post(reverse("chats:message_create", args=[conversation.id]), {"content": content},
+                           HTTP_ACCEPT="application/json").json()
+    with CaptureQueriesContext(connection) as streamed:
+        parsed = events(consume(client.get(data["stream_url"])))
+    return parsed, len(posted), len(streamed)
+
+
+def test_a_turn_runs_a_fixed_number_of_queries_however_long_the_conversation(owner, owner_client, conversation):
+    counts = []
+    for number in range(3):
+        parsed, posted, streamed = _turn(owner_client, conversation, f"Question number {number} about the weather")
+        assert parsed[-1][0] == "done" and parsed[-1][1]["status"] == "complete"
+        counts.append((posted, streamed))
+    assert counts == [(POST_QUERIES, STREAM_QUERIES)] * 3, counts
+    with tenant(owner.id):
+        assert Message.objects.filter(conversation=conversation, role="assistant").count() == 3
+        assert UsageLog.objects.filter(conversation=conversation, success=True).count() == 3
+        assert MonthlyUsage.objects.get(user=owner).total_messages == 3
+    assert metering.usage_turns_in_flight(user=owner) == 0
+
+
+def _question(owner, conversation, content="What should I pack for the mountains?"):
+    with tenant(owner.id):
+        return Message.objects.create(conversation=conversation, user=owner, role="user", content=content)
+
+
+def test_an_answer_finished_after_the_streams_look_is_not_written_again(owner, conversation):
+    question = _question(owner, conversation)
+    with tenant(owner.id):
+        stale = generation.question_state(user=owner, conversation_id=conversation.id, user_message_id=question.id)
+    assert stale[2] is None  # the stream looked: no answer yet
+    first = events(b"".join(generation.reply_events(
+        user=owner, conversation_id=conversation.id, user_message_id=question.id)).decode())
+    assert first[-1][0] == "done"
+    # A second stream that looked before the first one finished: the question's events end with
+    # ``done``, so the claim asks the database, finds the answer and tails the events instead.
+    second = events(b"".join(generation.reply_events(
+        user=owner, conversation_id=conversation.id, user_message_id=question.id, state=stale)).decode())
+    assert second[-1][0] == "done" and second[-1][1]["message_id"] == first[-1][1]["message_id"]
+    with tenant(owner.id):
+        assert Message.objects.filter(role="assistant").count() == 1
+        assert UsageLog.objects.filter(user=owner).count() == 1
+
+
+def test_a_regenerated_answer_is_written_although_the_earlier_one_ended_with_done(owner, owner_client, conversation):
+    from chats import services
+
+    question = _question(owner, conversation)
+    url = reverse("chats:reply_stream", args=[conversation.id, question.id])
+    assert events(consume(owner_client.get(url)))[-1][0] == "done"
+    assert chat_events.events_finished(question.id)  # the earlier answer's events end with done
+    services.reply_regenerate(user=owner, conversation=conversation)
+    again = events(consume(owner_client.get(url)))
+    assert [name for name, _data in again].count("done") == 1 and again[-1][1]["status"] == "complete"
+    with tenant(owner.id):
+        answers = list(Message.objects.filter(role="assistant").order_by("timestamp"))
+    assert len(answers) == 2 and answers[0].metadata.get("superseded") and not answers[1].metadata.get("superseded")
+    assert again[-1][1]["message_id"] == str(answers[1].id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_runners_reservation_is_a_transaction_of_its_own_that_leaves_nothing_but_a_refusals_mark(owner, settings):
+    """Outside any transaction (a runner thread): the reservation's row lock and the month's row it
+    created are rolled back; a refusal at the limit marks the month, and the mark is committed."""
+    settings.TIER_LIMITS = {**settings.TIER_LIMITS, "FREE": {"messages": 2, "tokens": 1_000_000}}
+    year, month = utc_month()
+    assert not connection.in_atomic_block
+    held = metering.usage_reserve_turn(user=owner, tokens=12)
+    with tenant(owner.id):
+        assert not MonthlyUsage.objects.filter(user=owner).exists()  # created for the lock, rolled back
+    metering.usage_release_turn(held)
+    with tenant(owner.id):
+        MonthlyUsage.objects.create(user=owner, year=year, month=month, total_messages=1)
+    held = metering.usage_reserve_turn(user=owner)  # 1 used + this one: the limit
+    with pytest.raises(metering.LimitExceeded):
+        metering.usage_reserve_turn(user=owner)
+    with tenant(owner.id):
+        assert not MonthlyUsage.objects.get(user=owner).exceeded_limit  # a turn in flight is not a used one
+        MonthlyUsage.objects.filter(user=owner).update(total_messages=2)
+    with pytest.raises(metering.LimitExceeded) as refused:
+        metering.usage_reserve_turn(user=owner)
+    assert refused.value.used == 3 and refused.value.limit == 2
+    with tenant(owner.id):
+        row = MonthlyUsage.objects.get(user=owner)
+    assert row.exceeded_limit and row.limit_messages == 2  # the mark outlives the refusal
+    metering.usage_release_turn(held)
+    assert metering.usage_turns_in_flight(user=owner) == 0
