@@ -345,6 +345,93 @@ def alerts_banner(user) -> list[FinanceAlert]:
     )
 
 
+# --- the overview: its reads written out, in one round trip -------------------------------------------
+
+
+def _columns(model, alias: str, table: str):
+    """(the SELECT list of ``model``'s concrete columns from ``table``, their attnames, the ORM's
+    converters by position): what the ORM would read and how it would build the instance."""
+    from django.db import connections
+
+    connection = connections[alias]
+    fields = model._meta.concrete_fields
+    converters = [(i, connection.ops.get_db_converters(f.get_col(table)) + f.get_db_converters(connection)) for i, f in enumerate(fields)]
+    return (", ".join(f"{table}.{connection.ops.quote_name(f.column)}" for f in fields), [f.attname for f in fields],
+            [(i, found) for i, found in converters if found])
+
+
+def _instances(model, plan, rows, alias: str, offset: int = 0) -> list:
+    from django.db import connections
+
+    connection = connections[alias]
+    _sql, names, converters = plan
+    out = []
+    for row in rows:
+        values = list(row[offset:offset + len(names)])
+        for index, found in converters:
+            for converter in found:
+                values[index] = converter(values[index], None, connection)
+        out.append(model.from_db(alias, names, values))
+    return out
+
+
+_OVERVIEW_PLANS: dict = {}
+
+
+def _overview_plans(alias: str) -> dict:
+    plans = _OVERVIEW_PLANS.get(alias)
+    if plans is None:
+        plans = _OVERVIEW_PLANS[alias] = {
+            "profile": _columns(FinancialProfile, alias, "p"), "account": _columns(FinancialAccount, alias, "a"),
+            "budget": _columns(Budget, alias, "b"), "alert": _columns(FinanceAlert, alias, "f"),
+            "recurring": _columns(RecurringPayment, alias, "r"), "transaction": _columns(Transaction, alias, "t"),
+        }
+        c = {name: plan[0] for name, plan in plans.items()}
+        plans["sql"] = ";\n".join([
+            f"SELECT {c['profile']} FROM financial_profiles p WHERE p.user_id = %(user)s ORDER BY p.id LIMIT 1",
+            f"SELECT {c['account']} FROM financial_accounts a WHERE a.user_id = %(user)s ORDER BY a.is_active DESC, a.name ASC",
+            f"SELECT {c['budget']} FROM budgets b WHERE b.user_id = %(user)s AND b.is_active ORDER BY b.is_active DESC, b.name ASC LIMIT 6",
+            f"SELECT {c['alert']}, {c['budget']}, {c['recurring']} FROM finance_alerts f"
+            " LEFT JOIN budgets b ON b.id = f.budget_id LEFT JOIN recurring_payments r ON r.id = f.recurring_payment_id"
+            " WHERE f.user_id = %(user)s AND NOT f.dismissed ORDER BY f.created_at DESC LIMIT 5",
+            f"SELECT {c['transaction']} FROM transactions t WHERE {_LIST_WHERE} ORDER BY t.date DESC, t.created_at DESC, t.id DESC LIMIT 8",
+        ])
+    return plans
+
+
+def overview_of(user) -> dict | None:
+    """The overview's rows in one round trip, as the ORM would build them: ``profile``,
+    ``accounts`` (``accounts_of``), ``budgets`` (the first six active ones of ``budgets_of``, each
+    with its account), ``alerts`` (``alerts_banner``) and ``recent`` (the first eight of
+    ``transactions_of``); None when the person has no profile yet."""
+    from django.db import connection
+
+    alias = connection.alias
+    plans = _overview_plans(alias)
+    results = []
+    with connection.cursor() as cursor:
+        cursor.execute(plans["sql"], {"user": user.pk})
+        results.append(cursor.fetchall())
+        while cursor.nextset():
+            results.append(cursor.fetchall())
+    profile_rows, account_rows, budget_rows, alert_rows, recent_rows = results
+    if not profile_rows:
+        return None
+    accounts = _instances(FinancialAccount, plans["account"], account_rows, alias)
+    by_id = {a.pk: a for a in accounts}
+    budgets = _instances(Budget, plans["budget"], budget_rows, alias)
+    for budget in budgets:
+        budget.account = by_id.get(budget.account_id) if budget.account_id else None
+    alerts = _instances(FinanceAlert, plans["alert"], alert_rows, alias)
+    alert_width, budget_width = len(plans["alert"][1]), len(plans["budget"][1])
+    for alert, row in zip(alerts, alert_rows):
+        alert.budget = _instances(Budget, plans["budget"], [row], alias, alert_width)[0] if alert.budget_id else None
+        alert.recurring_payment = (_instances(RecurringPayment, plans["recurring"], [row], alias, alert_width + budget_width)[0]
+                                   if alert.recurring_payment_id else None)
+    return {"profile": _instances(FinancialProfile, plans["profile"], profile_rows, alias)[0], "accounts": accounts, "budgets": budgets,
+            "alerts": alerts, "recent": _instances(Transaction, plans["transaction"], recent_rows, alias)}
+
+
 # --- the rest ------------------------------------------------------------------------------------------------
 
 

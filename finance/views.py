@@ -86,14 +86,16 @@ def _today():
 
 @login_required
 def overview(request):
-    profile = _profile(request)
-    accounts = list(_accounts(request))
-    budgets = selectors.budgets_progress(selectors.budgets_of(request.user).filter(is_active=True)[:6], profile)
+    rows = selectors.overview_of(request.user)
+    if rows is None:  # the first visit: the profile and its default categories
+        _profile(request)
+        rows = selectors.overview_of(request.user)
+    profile, accounts = rows["profile"], rows["accounts"]
     return render(request, "finance/overview.html", {
-        "profile": profile, "accounts": accounts, "worth": selectors.net_worth(profile, accounts), "budgets": budgets,
-        "alerts": selectors.alerts_banner(request.user),
+        "profile": profile, "accounts": accounts, "worth": selectors.net_worth(profile, accounts),
+        "budgets": selectors.budgets_progress(rows["budgets"], profile), "alerts": rows["alerts"],
         "upcoming": selectors.recurring_of(request.user).filter(is_active=True)[:5],
-        "recent": selectors.transactions_of(request.user, selectors.TransactionFilters()).select_related(None)[:8],  # no account shown
+        "recent": rows["recent"],
     })
 
 

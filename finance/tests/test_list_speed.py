@@ -183,3 +183,49 @@ def test_the_rows_are_byte_for_byte_what_the_template_wrote(language):
         page = list(selectors.transactions_of(owner, selectors.TransactionFilters()))
         expected = engines["django"].from_string(_ROWS_TEMPLATE).render({"page": page})
     assert len(page) == 5 and body == expected
+
+
+def _fields(obj):
+    return None if obj is None else {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+
+def test_the_overview_reads_in_one_round_trip_what_the_orm_read():
+    from finance.models import FinanceAlert
+
+    owner = make_user("overview-rows@example.com")
+    p = profile(owner)
+    acc = account(p, "Zed & <co>", opening=D("12.5"))
+    account(p, "Alpha", type="CREDIT_CARD")
+    first = dt.date.today().replace(day=1)
+    for n in range(8):  # six of the active ones shown, the inactive one not
+        services.budget_save(p, name=f"B{n}", category="Food", amount=D("100"), period="MONTHLY", start_date=first, end_date=None,
+                             alert_threshold=80, rollover=False, account=acc if n % 3 == 0 else None)
+    rent = services.recurring_save(p, name="Rent", amount=D("700"), frequency="MONTHLY", category="Home", start_date=first, end_date=None,
+                                   auto_debit=False, account=acc)
+    for n in range(12):
+        expense(p, acc, f"{n + 1}.25", description=f"row {n}", day=first + dt.timedelta(days=n % 3), tags=["a"])
+    services.transfer_create(p, from_account=acc, to_account=account(p, "Savings"), date=first, amount=D("5"), description="Move")
+    with tenant(owner.id):
+        from finance.models import Budget
+        Budget.objects.filter(name="B7").update(is_active=False)
+        budgets = {b.name: b for b in Budget.objects.all()}
+        FinanceAlert.objects.create(financial_profile=p, user=owner, kind="BUDGET", budget=budgets["B7"], period_start=first, threshold=80)
+        FinanceAlert.objects.create(financial_profile=p, user=owner, kind="DUE", recurring_payment=rent, period_start=first)
+        FinanceAlert.objects.create(financial_profile=p, user=owner, kind="DUE", recurring_payment=rent, period_start=first - dt.timedelta(days=31),
+                                    dismissed=True)
+        with CaptureQueriesContext(connection) as queries:
+            rows = selectors.overview_of(owner)
+        assert len(queries) == 1
+        orm = {"accounts": list(selectors.accounts_of(owner)), "budgets": list(selectors.budgets_of(owner).filter(is_active=True)[:6]),
+               "alerts": selectors.alerts_banner(owner),
+               "recent": list(selectors.transactions_of(owner, selectors.TransactionFilters()).select_related(None)[:8])}
+        assert _fields(rows["profile"]) == _fields(selectors.profile_of(owner))
+        for name, expected in orm.items():
+            assert [_fields(x) for x in rows[name]] == [_fields(x) for x in expected], name
+        assert [_fields(b.account) for b in rows["budgets"]] == [_fields(b.account) for b in orm["budgets"]]
+        assert [(_fields(a.budget), _fields(a.recurring_payment)) for a in rows["alerts"]] == [
+            (_fields(a.budget), _fields(a.recurring_payment)) for a in orm["alerts"]]
+        assert len(rows["budgets"]) == 6 and len(rows["alerts"]) == 2 and len(rows["recent"]) == 8 and rows["recent"][0].tags == ["a"]
+    page = client_for(owner).get(reverse("finance:overview")).content.decode()
+    assert "Zed &amp; &lt;co&gt;" in page and "“B7”" in page and "“Rent”" in page and page.count('class="finance-budget"') == 6
+    assert selectors.overview_of(make_user("no-profile@example.com")) is None
