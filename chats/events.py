@@ -40,35 +40,56 @@ def event_publish(message_id, event: str, data: dict) -> str:
     return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
 
+def events_publish_many(message_id, pairs: list[tuple[str, dict]]) -> list[str]:
+    """Append several events at once (one round trip); their stream ids, in order."""
+    pipe = _client().pipeline(transaction=True)
+    for event, data in pairs:
+        pipe.xadd(_key(message_id), {"e": event, "d": json.dumps(data, ensure_ascii=False)}, maxlen=MAXLEN, approximate=True)
+    pipe.expire(_key(message_id), EVENTS_TTL)
+    ids = pipe.execute()[:-1]
+    return [entry_id.decode() if isinstance(entry_id, bytes) else entry_id for entry_id in ids]
+
+
 def events_clear(message_id) -> None:
     """Drop a question's events (a new answer to it is about to be written)."""
     _client().delete(_key(message_id))
 
 
-# Drop the stream unless its last event is a ``done``; 1 when dropped (or there was none).
-_CLEAR_UNLESS_DONE_LUA = """
+# Claim a question in one round trip. KEYS: its events, its lock (a cache key); ARGV: the lock's
+# ttl. "orphan": events without a final one and no lock (a writer died: finish its answer);
+# "busy": the lock is someone else's; else the lock is taken, and "done": the events end with a
+# ``done`` (kept: only the database tells whether that answer is this question's current one),
+# or "claimed": the events there were (an earlier answer's, or a refused turn's) are dropped.
+_CLAIM_LUA = """
+local last = nil
 local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #newest > 0 then
+  last = ''
   local fields = newest[1][2]
   for i = 1, #fields, 2 do
-    if fields[i] == 'e' and fields[i + 1] == 'done' then return 0 end
+    if fields[i] == 'e' then last = fields[i + 1] end
   end
 end
+if last ~= nil and last ~= 'done' and last ~= 'failed' and redis.call('EXISTS', KEYS[2]) == 0 then
+  return 'orphan'
+end
+if not redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[1]) then return 'busy' end
+if last == 'done' then return 'done' end
 redis.call('DEL', KEYS[1])
-return 1
+return 'claimed'
 """
 _scripts: dict[str, object] = {}
 
 
-def events_clear_unless_done(message_id) -> bool:
-    """Drop a question's events unless the last one is ``done`` (one round trip); whether dropped.
-    A stream ending with ``done`` is either an earlier answer's (regenerate, an edit) or an answer
-    finished a moment ago: only the database tells which (``chats.generation._claim``)."""
+def events_claim(message_id, *, lock_key: str, lock_ttl: int) -> str:
+    """Look at a question's events and take its lock at one instant: "orphan", "busy", "done" or
+    "claimed" (``_CLAIM_LUA`` says what each means). The lock holds 1, as ``cache.add`` stores it."""
     client = _client()
-    script = _scripts.get("clear")
+    script = _scripts.get("claim")
     if script is None:
-        script = _scripts["clear"] = client.register_script(_CLEAR_UNLESS_DONE_LUA)
-    return bool(script(keys=[_key(message_id)], client=client))
+        script = _scripts["claim"] = client.register_script(_CLAIM_LUA)
+    outcome = script(keys=[_key(message_id), lock_key], args=[lock_ttl], client=client)
+    return outcome.decode() if isinstance(outcome, bytes) else outcome
 
 
 def events_exist(message_id) -> bool:

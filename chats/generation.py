@@ -91,18 +91,19 @@ _threads = _RunnerThreads()
 
 
 def _claim(*, user, conversation, user_message):
-    """Take the question's lock to write its answer: (conversation, question), or None when an
-    answer is being written or already exists. ``conversation`` and ``user_message`` were read by
-    the caller for this user; under the lock only the answer is looked for again, and only when
-    the question's events end with a ``done``: every answer is stored before its ``done`` is
-    published and its lock freed (``_run``, ``_finish_orphan``), so an answer finished between the
-    caller's look and this lock left one (a writer that died before it leaves an orphan, which
-    ``reply_events`` finishes instead of claiming)."""
+    """Take the question's lock to write its answer: (conversation, question), "orphan" when a
+    writer died mid-answer (no lock, events without a final one: ``_tail`` finishes it), or None
+    when an answer is being written or already exists. ``conversation`` and ``user_message`` were
+    read by the caller for this user; under the lock the answer is looked for again only when the
+    question's events end with a ``done``: every answer is stored before its ``done`` is published
+    and its lock freed (``_run``, ``_finish_orphan``), so an answer finished between the caller's
+    look and this lock left one (a writer that died before publishing it leaves an orphan)."""
     user_message_id = user_message.id
-    if not streaming.lock_take(user_message_id):
-        return None
+    outcome = events.events_claim(user_message_id, lock_key=streaming.lock_key(user_message_id), lock_ttl=streaming.lock_ttl())
+    if outcome in ("orphan", "busy"):
+        return "orphan" if outcome == "orphan" else None
     try:
-        if not events.events_clear_unless_done(user_message_id):  # an answer's events: this one's, or an earlier one's
+        if outcome == "done":  # an answer's events: this question's current one, or an earlier one's
             with tenant(user.id):
                 answered = selectors.answer_for(user_message) is not None
             if answered:  # finished between the caller's look and the lock
@@ -149,7 +150,11 @@ def _run(*, user, conversation, user_message) -> Iterator[tuple[str, str, dict]]
     started = time.monotonic()
     try:
         for event, data in streaming.turn_events(user=user, conversation=conversation, user_message=user_message, started=started):
-            yield events.event_publish(user_message.id, event, data), event, data
+            if event == streaming.BATCH:  # several events at once (the last words and ``done``)
+                for entry_id, (name, payload) in zip(events.events_publish_many(user_message.id, data), data):
+                    yield entry_id, name, payload
+            else:
+                yield events.event_publish(user_message.id, event, data), event, data
     finally:
         streaming.lock_release(user_message.id, cancel_too=True)  # and the Stop, if one was asked
 
@@ -195,19 +200,16 @@ def reply_events(*, user, conversation_id, user_message_id, last_event_id: str |
         yield from _delayed()
         return
     try:
-        orphaned = events.events_exist(user_message.id) and not streaming.lock_held(user_message.id) \
-            and not events.events_finished(user_message.id)
         # A runner that died mid-answer left events without a final one and no lock: the tail replays
         # them and stores the answer as failed. Otherwise claim the question (unless another request
         # has) and write its answer: in a thread, or in this request when inside a transaction or
         # when the process runs as many threads as it may.
-        if not orphaned:
-            claimed = _claim(user=user, conversation=conversation, user_message=user_message)
-            if claimed is not None:
-                conversation, user_message = claimed
-                if connection.in_atomic_block or not _start_runner(user=user, conversation=conversation, user_message=user_message):
-                    yield from _run_inline(user=user, conversation=conversation, user_message=user_message)
-                    return
+        claimed = _claim(user=user, conversation=conversation, user_message=user_message)
+        if claimed is not None and claimed != "orphan":
+            conversation, user_message = claimed
+            if connection.in_atomic_block or not _start_runner(user=user, conversation=conversation, user_message=user_message):
+                yield from _run_inline(user=user, conversation=conversation, user_message=user_message)
+                return
         after, replay = events.resume_point(user_message.id, last_event_id)
         if replay:
             yield streaming.sse("reset", {})  # the page drops what it showed: everything comes again

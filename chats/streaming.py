@@ -15,12 +15,15 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Exists
+from django.http import Http404
 from django.utils.translation import gettext as _
 
 from accounts.selectors import user_settings_get
@@ -184,13 +187,13 @@ class TurnReads:
     scope: object = None  # the conversation's knowledge scope, when retrieving
 
 
-def turn_reads(*, user, conversation: Conversation, user_message: Message) -> TurnReads:
-    with tenant(user.id):  # one transaction for what the turn reads before retrieval
-        rag_enabled = user_settings_get(user=user).rag_enabled
-        history = selectors.history_for_turn(conversation=conversation, user_message=user_message)
+def turn_reads(*, user, conversation: Conversation, user_message: Message, in_context: bool = False) -> TurnReads:
+    """``in_context``: the caller's transaction acts for ``user`` (the reservation's, ``turn_events``)."""
+    with nullcontext() if in_context else tenant(user.id):  # one transaction for what the turn reads before retrieval
         # Nothing indexed (most people): no passage can come back (rag.retrieval.retrieve says the
         # same), so neither the scope nor retrieval (its own transaction) nor a follow-up rewrite runs.
-        retrieving = rag_enabled and _has_indexed_passages(user)
+        retrieving = _retrieving(user)
+        history = selectors.history_for_turn(conversation=conversation, user_message=user_message)
         scope = _knowledge_scope(user, conversation) if retrieving else None
     return TurnReads(history=history, retrieving=retrieving, scope=scope)
 
@@ -231,6 +234,22 @@ def build_context(*, user, conversation: Conversation, user_message: Message, re
         citations=tuple(p.citation for p in found),
         trimmed=len(system) + len(conversation_messages) - len(trimmed),
     )
+
+
+def _retrieving(user) -> bool:
+    """RAG on in the person's settings and any passage indexed: one query (in the context in force)."""
+    try:
+        from rag.models import RagChunk  # noqa: PLC0415 - RAG is optional for a turn
+    except ImportError:
+        return user_settings_get(user=user).rag_enabled and _has_indexed_passages(user)
+    from accounts.models import UserSettings  # noqa: PLC0415
+
+    row = (UserSettings.objects.filter(user=user)
+           .values_list("rag_enabled", Exists(RagChunk.objects.filter(user=user)))
+           .first())
+    if row is None:
+        raise Http404("No UserSettings matches the given query.")  # as user_settings_get
+    return bool(row[0] and row[1])
 
 
 def _has_indexed_passages(user) -> bool:
@@ -276,9 +295,14 @@ def done_payload(answer: Message, agent_name: str) -> dict:
     }
 
 
+# turn_events' last item: (BATCH, [(event, data), ...]), events to publish together.
+BATCH = "batch"
+
+
 def turn_events(*, user, conversation: Conversation, user_message: Message, started: float) -> Iterator[tuple[str, dict]]:
     """The answer to ``user_message`` as (event, data) pairs: ``sources``, ``delta``…, then
-    ``done`` with the stored answer, or ``failed`` when the turn could not be reserved.
+    ``done`` with the stored answer (with the last ``delta`` in a ``BATCH`` pair: published in one
+    round trip), or ``failed`` when the turn could not be reserved.
 
     Run by ``chats.generation`` (which holds the per-question lock and publishes the events),
     never by a request's own iteration: a browser going away does not end it.
@@ -287,14 +311,21 @@ def turn_events(*, user, conversation: Conversation, user_message: Message, star
     # Without retrieval the whole prompt is known from the turn's reads, and is what the turn holds;
     # with it, the turn is reserved first (a follow-up rewrite is a metered call of its own, which
     # must not take the month's last turn from the answer) and holds the prompt's size once known.
-    reads = turn_reads(user=user, conversation=conversation, user_message=user_message)
-    context = None if reads.retrieving else build_context(user=user, conversation=conversation, user_message=user_message, reads=reads)
+    # The reads run in the reservation's transaction, before its lock.
+    read: dict = {}
+
+    def prompt_estimate() -> int:
+        read["reads"] = reads = turn_reads(user=user, conversation=conversation, user_message=user_message, in_context=True)
+        read["context"] = None if reads.retrieving else build_context(
+            user=user, conversation=conversation, user_message=user_message, reads=reads)
+        return tokens.estimate_tokens(user_message.content) if read["context"] is None else _prompt_tokens(read["context"])
+
     try:
-        estimate = tokens.estimate_tokens(user_message.content) if context is None else _prompt_tokens(context)
-        reservation = limits.usage_reserve_turn(user=user, tokens=estimate)
+        reservation = limits.usage_reserve_turn(user=user, tokens=prompt_estimate)
     except UserFacingError as exc:
         yield "failed", {"error": str(exc.message)}
         return
+    reads, context = read["reads"], read["context"]
     holder = [reservation]  # renewing may replace it: the one to release is the latest
     try:
         yield from _answer(user=user, conversation=conversation, user_message=user_message, started=started,
@@ -383,9 +414,10 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
         answer = services.reply_save(user=user, conversation=conversation, user_message=user_message, result=result)
         limits.usage_release_turn(reservation[0])  # the usage log now counts this turn
         reservation[0] = None
+    final = [("done", done_payload(answer, conversation.agent.display_name))]
     if snapshots.pending:  # the browser gets the last words before the final item replaces them
-        yield "delta", snapshots.take(parts, time.monotonic())
-    yield "done", done_payload(answer, conversation.agent.display_name)
+        final.insert(0, ("delta", snapshots.take(parts, time.monotonic())))
+    yield BATCH, final  # published at once
 
 
 def lock_ttl() -> int:

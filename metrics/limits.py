@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -214,12 +215,14 @@ def _lock_month_row(params: dict) -> tuple[int, int]:
     return row
 
 
-def usage_reserve_turn(*, user: User, tokens: int = 0) -> Reservation | None:
+def usage_reserve_turn(*, user: User, tokens: int | Callable[[], int] = 0) -> Reservation | None:
     """Reserve one turn against this month's limits, or raise ``LimitExceeded``.
 
     A turn may start when the messages used plus the turns in flight are below the message limit,
     and the tokens used plus those the turns in flight hold are below the token limit (a turn's
-    real tokens are known only at its end). ``tokens`` is this turn's estimated prompt. ``None``
+    real tokens are known only at its end). ``tokens`` is this turn's estimated prompt, or a
+    function that gives it, called first in the reservation's transaction and context (before the
+    lock): the turn's own reads then share that transaction (three round trips fewer). ``None``
     (nothing to release) on an unlimited plan. Release with ``usage_release_turn`` once the turn's
     usage log is written, or when the turn ends without one.
 
@@ -231,6 +234,9 @@ def usage_reserve_turn(*, user: User, tokens: int = 0) -> Reservation | None:
     """
     limit_messages, limit_tokens = limits_for(user)
     if limit_messages is None and limit_tokens is None:
+        if callable(tokens):
+            with tenant(user.id):
+                tokens()
         return None
     year, month = utc_month()
     params = {"user_id": user.id, "year": year, "month": month}
@@ -238,9 +244,9 @@ def usage_reserve_turn(*, user: User, tokens: int = 0) -> Reservation | None:
     client = _redis()
     refusal: LimitExceeded | None = None
     mark = False
-    member = f"{uuid.uuid4()}:{max(int(tokens), 0)}"
     outermost = not connection.in_atomic_block
     with tenant(user.id):
+        member = f"{uuid.uuid4()}:{max(int(tokens() if callable(tokens) else tokens), 0)}"
         # Outermost: tenant()'s own transaction, ended below. Nested: a savepoint rolled back at once.
         with nullcontext() if outermost else transaction.atomic():
             used_messages, used_tokens = _lock_month_row(params)

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 # its savepoints are counted here, a runner thread's transactions are not. Raise these only for a
 # reason the turn needs; the bench (bench/chat.py) counts the runner's side.
 POST_QUERIES = 9
-STREAM_QUERIES = 36
+STREAM_QUERIES = 30
 
 
 def _turn(client, conversation, content):
