@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.paginator import Page, Paginator
 from django.template.defaultfilters import filesizeformat
 from django.utils.dateformat import format as date_text
 from django.utils.formats import get_format
@@ -20,7 +21,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from core.rowhtml import escape, fill_labels, format_row, url_around_id
 
-from .models import StorageFile
+from .selectors import FileRow
 
 # The template's markup; the {l_…} labels are filled once per page, the rest for each row.
 _ROW = (
@@ -36,17 +37,31 @@ _ROW = (
 _LABELS = {"l_name": gettext_noop("Name"), "l_type": gettext_noop("Type"), "l_size": gettext_noop("Size"), "l_added": gettext_noop("Added"), "l_download": gettext_noop("Download")}
 
 
+class _Counted:
+    """What Paginator needs of a list whose size and one page are already read."""
+
+    def __init__(self, total: int, rows: list):
+        self.total, self.rows = total, rows
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, _slice):  # Paginator asks only for the page that was read
+        return self.rows
 
 
+def page_of(total: int, number: int, rows: list, size: int) -> Page:
+    """Paginator's Page number ``number`` of ``total`` rows, ``rows`` being that page's (as
+    ``selectors.file_page`` and ``folder_page`` return them)."""
+    return Paginator(_Counted(total, rows), size).page(number)
 
 
-
-
-
-
-def file_rows(files: Iterable[StorageFile], *, search: str = "") -> SafeString:
+def file_rows(files: Iterable[FileRow], *, search: str = "") -> SafeString:
     """The ``<tr>`` of each file of the list; with ``search``, each file's folder path is shown too
-    (the selector then loads ``folder``)."""
+    (``selectors.file_page`` then reads it)."""
     row = fill_labels(_ROW, _LABELS)
     unscanned = mark_safe(f' <span class="badge files-unscanned" title="{escape(gettext("This file was stored without a virus scan."))}">'
                           f'{escape(gettext("Not scanned"))}</span>')
@@ -55,18 +70,17 @@ def file_rows(files: Iterable[StorageFile], *, search: str = "") -> SafeString:
     date_format = get_format("SHORT_DATE_FORMAT")
     dates: dict = {}
     out = []
-    for file in files:
-        pk = file.id
-        created = localtime(file.created_at)
+    for pk, filename, mime_type, size, created_at, is_processed, folder_id, folder_path in files:
+        created = localtime(created_at)
         day = created.date()
         if day not in dates:  # files added the same day share their text
             dates[day] = date_text(created, date_format)
         folder = ""
-        if search and file.folder_id:
-            folder = mark_safe(f' <small class="muted">{escape(file.folder.path)}</small>')
+        if search and folder_id:
+            folder = mark_safe(f' <small class="muted">{escape(folder_path)}</small>')
         out.append(format_row(
-            row, id=pk, url=f"{file_before}{pk}{file_after}", name=file.filename, folder=folder,
-            unscanned="" if file.is_processed else unscanned, mime_type=file.mime_type, size=filesizeformat(file.size),
+            row, id=pk, url=f"{file_before}{pk}{file_after}", name=filename, folder=folder,
+            unscanned="" if is_processed else unscanned, mime_type=mime_type, size=filesizeformat(size),
             created_iso=created.isoformat(), created=dates[day], download_url=f"{download_before}{pk}{download_after}",
         ))
     return mark_safe("".join(out))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -23,7 +22,7 @@ from . import selectors, services
 from .access import access_record
 from .forms import DetailsForm, FolderForm, MoveForm, RenameForm, UploadForm
 from .models import FileAction, StorageFolder
-from .rows import file_rows
+from .rows import file_rows, page_of
 from .serving import file_response, text_head
 from .uploads import IMAGE_TYPES, TEXT_TYPES, LimitedUploadHandler, declared_length
 
@@ -73,13 +72,11 @@ def _render_list(request, folder: StorageFolder | None, *, folder_form=None, ren
         sort = selectors.DEFAULT_SORT
     quota = _quota(request.user)
     summary = selectors.quota_summary(quota)
-    files = selectors.files_in_folder(user=request.user, folder=folder, search=search, sort=sort)
-    page = Paginator(files, PAGE_SIZE).get_page(query_page(request))
-    folders = selectors.folders_matching(user=request.user, search=search) if search \
-        else selectors.folder_children(user=request.user, folder=folder)
-    if sort == "-name":
-        folders = folders.reverse()
-    folder_page = Paginator(folders, FOLDER_PAGE_SIZE).get_page(query_page(request, "folders_page"))
+    page = page_of(*selectors.file_page(user=request.user, folder=folder, search=search, sort=sort,
+                                        number=query_page(request), size=PAGE_SIZE), PAGE_SIZE)
+    folder_page = page_of(*selectors.folder_page(user=request.user, folder=folder, search=search, descending=sort == "-name",
+                                                 number=query_page(request, "folders_page"), size=FOLDER_PAGE_SIZE),
+                          FOLDER_PAGE_SIZE)
     context = {
         "folder": folder,
         "breadcrumbs": selectors.folder_ancestors(folder),
