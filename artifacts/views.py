@@ -18,7 +18,6 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,7 +34,7 @@ from . import rendering, selectors, services
 from .conf import setting
 from .forms import ArtifactForm, EditForm
 from .models import Artifact, ArtifactType
-from .rows import artifact_rows
+from .rows import artifact_rows, page_of
 
 FRAME_CSP = ("sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
              "img-src data:; font-src data:; form-action 'none'; base-uri 'none'; frame-ancestors 'self'")
@@ -75,14 +74,6 @@ def _usable_agents(user):
     return list(agents_for_user(user))
 
 
-def _agent_filter_choices(user):
-    """The agents of the list's filter, with only what an option shows (a whole agent row carries its
-    prompt and settings, and its creator's user row came along)."""
-    from agents.selectors import agents_for_user  # noqa: PLC0415
-
-    return list(agents_for_user(user).select_related(None).only("id", "name", "slug"))
-
-
 def _too_large_post(request) -> bool:
     from storage.uploads import declared_length  # noqa: PLC0415
 
@@ -108,13 +99,14 @@ def artifact_list(request):
     conversation_id = _uuid_or_none(query_text(request, "conversation", max_length=40))
     language = query_text(request, "language", max_length=40).lower()
     search = query_text(request, "q", max_length=SEARCH_MAX_LENGTH)
-    found = selectors.artifacts_for_user(user=request.user, type=type_, agent_id=agent_id,
-                                         conversation_id=conversation_id, language=language, search=search)
-    page = Paginator(found, setting("ARTIFACTS_PAGE_SIZE")).get_page(query_page(request))
+    size = setting("ARTIFACTS_PAGE_SIZE")
+    page = page_of(*selectors.artifact_page(user=request.user, type=type_, agent_id=agent_id, conversation_id=conversation_id,
+                                            language=language, search=search, number=query_page(request), size=size), size)
+    agents, languages = selectors.filter_choices(user=request.user)
     return render(request, "artifacts/list.html", {
         "page": page, "rows": artifact_rows(page.object_list), "types": ArtifactType.choices, "type": type_, "agent_id": agent_id or "",
         "conversation_id": conversation_id or "", "language": language, "search": search,
-        "agents": _agent_filter_choices(request.user), "languages": selectors.languages_for_user(user=request.user),
+        "agents": agents, "languages": languages,
         "filtered": bool(type_ or agent_id or conversation_id or language or search),
     })
 

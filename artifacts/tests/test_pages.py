@@ -266,10 +266,12 @@ def test_the_gin_index_serves_the_metadata_filters(owner, agent):
     """The filters are ``metadata @> {...}`` (the operator the GIN index serves), and PostgreSQL
     answers them from ``idx_artifacts_metadata_gin`` (the full-text search from its own index)."""
     make(owner, agent, language="python")
-    from artifacts.selectors import artifacts_for_user
+    from artifacts.selectors import _FILTERS, artifact_page
 
-    sql, params = artifacts_for_user(user=owner, language="python").query.sql_with_params()
-    assert '"artifacts"."metadata" @> ' in sql
+    assert dict(_FILTERS)["language"] == "artifacts.metadata @> %(language)s::jsonb"
+    with tenant(owner.id), CaptureQueriesContext(connection) as captured:
+        assert artifact_page(user=owner, language="PYTHON", size=30)[0] == 1
+    assert "artifacts.metadata @> '{\"language\": \"python\"}'::jsonb" in captured.captured_queries[0]["sql"]
     with tenant(owner.id), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN SELECT id FROM artifacts WHERE metadata @> %s::jsonb", ['{"language": "python"}'])
