@@ -36,6 +36,7 @@ def transaction_rows(rows) -> str:
     imported = f' <span class="badge">{escape(_("imported"))}</span>'
     transfer_badge = f'<span class="badge">{escape(_("Transfer"))}</span>'
     edit = escape(_("Edit"))
+    dates, amounts = {}, {}  # a page's rows share dates and often amounts: each written once
     out = []
     for (pk, date, description, tags, import_batch_id, kind, category, subcategory, amount, currency, exchange_rate,
          account_id, account, from_account_id, from_account, to_account_id, to_account) in rows:
@@ -51,10 +52,16 @@ def transaction_rows(rows) -> str:
             rate = f'<br><small class="muted">{escape(_("rate %(rate)s") % {"rate": floatformat(exchange_rate, "-6")})}</small>'
         tags = json.loads(tags) if tags else None
         description = escape(description)
+        day = dates.get(date)
+        if day is None:
+            day = dates[date] = escape(dateformat.format(date, date_format))
+        money = amounts.get((amount, currency))
+        if money is None:
+            money = amounts[(amount, currency)] = fmt(amount, currency)
         out.append(ROW.format(
-            date=escape(dateformat.format(date, date_format)), description=description,
+            date=day, description=description,
             tags="".join(f' <span class="badge">{escape(tag)}</span>' for tag in tags or ()), imported=imported if import_batch_id else "",
-            where=escape(where), category=category_html, type=escape(kind), amount=escape(sign + fmt(amount, currency)), rate=rate,
+            where=escape(where), category=category_html, type=escape(kind), amount=escape(sign + money), rate=rate,
             edit_before=edit_before, id=pk, edit_after=edit_after, edit=edit,
         ))
     return mark_safe("\n    ".join(out))  # noqa: S308 (every value above is escaped)

@@ -176,3 +176,22 @@ def test_the_rows_are_byte_for_byte_what_the_template_wrote(owner, owner_client,
                          "delete_url": reverse("health:measurement_delete", args=[m.pk])})
         expected = engines["django"].from_string(_ROWS_TEMPLATE).render({"rows": rows, "csrf_token": token})
     assert "&lt;b&gt;Steps &amp; co&lt;/b&gt;" in body and body == "\n" + expected.split("\n", 1)[1]  # after the labels' line
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_rows_datetime_formatter_writes_what_dateformat_writes(language):
+    import zoneinfo
+    from datetime import datetime
+
+    from django.utils import dateformat, translation
+    from django.utils.formats import get_format
+
+    from health.rows import datetime_formatter
+
+    madrid, kolkata = zoneinfo.ZoneInfo("Europe/Madrid"), zoneinfo.ZoneInfo("Asia/Kolkata")
+    values = [datetime(2026, 3, 29, 1, 30, tzinfo=madrid), datetime(2026, 10, 25, 2, 30, tzinfo=madrid),  # around DST changes
+              datetime(2026, 1, 1, 0, 0, tzinfo=madrid), datetime(2026, 7, 4, 12, 0, tzinfo=kolkata), datetime(2026, 12, 31, 23, 59, 59, 5, tzinfo=madrid)]
+    with translation.override(language):
+        for fmt in (get_format("SHORT_DATETIME_FORMAT"), get_format("DATETIME_FORMAT"), "aAbcdDeEfFgGhHiIjlLmMnNoOPrsStTUuwWyYzZ", r"\d\a\y j, \Y"):
+            formatter = datetime_formatter(fmt)
+            assert [formatter(v) for v in values] == [dateformat.format(v, fmt) for v in values], fmt
