@@ -98,3 +98,22 @@ def test_the_quota_row_is_the_orms(owner):
         f.attname: getattr(fetched, f.attname) for f in StorageQuota._meta.concrete_fields
     }
     assert read.usage_breakdown == {"GENERAL": {"bytes": 5, "files": 1}} and not read._state.adding
+
+
+def test_the_kept_new_folder_field_is_what_the_template_renders(owner_client):
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from storage.forms import FolderForm
+    from storage.views import empty_folder_field
+
+    for language in ("en", "es", "en"):
+        with translation.override(language):
+            fresh = render_to_string("rag/_field.html", {"field": FolderForm(auto_id="folder-%s")["name"]})
+            assert empty_folder_field() == fresh
+    assert 'for="folder-name"' in fresh and "Folder name" in fresh
+    html = owner_client.get(reverse("storage:list"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    with translation.override("es"):
+        assert empty_folder_field() in html and "Nombre de la carpeta" in empty_folder_field()
+    response = owner_client.post(reverse("storage:folder_create"), {"name": ""})  # the visitor's form, errors and all
+    assert response.status_code == 400 and 'class="field has-error"' in response.content.decode()
