@@ -45,7 +45,8 @@ from .retrieval import CANDIDATES, text_search_result, vector_search
 
 CORPUS_PATH = Path(__file__).resolve().parent / "data" / "eval_corpus.json"
 LIBRARY_PATH = Path(__file__).resolve().parent / "data" / "library"
-SETS = {"small": CORPUS_PATH, "library": LIBRARY_PATH}
+DJANGO_PATH = Path(__file__).resolve().parent / "data" / "django"
+SETS = {"small": CORPUS_PATH, "library": LIBRARY_PATH, "django": DJANGO_PATH}
 KINDS = ("lexical", "paraphrased")
 HALVES = ("tuning", "held-out")
 MODES = ("vector", "text", "hybrid")

@@ -55,9 +55,9 @@ PASSAGES_PER_DOCUMENT = 3
 # sentence encoders).
 TEXT_WEIGHTS: dict[str, float] = {
     "static": 0.45,
-    "offline": 0.5,
-    "sentence-transformers": 0.35,
-    "openai": 0.35,
+    "offline": 0.75,
+    "sentence-transformers": 0.45,
+    "openai": 0.45,
 }
 
 # Percentiles 0, 5, …, 100 of each embedder's cosine similarities between a question and its 30
@@ -127,7 +127,8 @@ def percentile_of(similarity: float, embedder_name: str) -> float | None:
 def fuse(vector_hits: Sequence[Hit], text_hits: Sequence[Hit], *, text_weight: float,
          threshold: float = float("-inf"), text_ceiling: float = 0.0) -> list[Fused]:
     """Score fusion (see the module docstring) → [(chunk id, score, vector rank, text rank,
-    similarity)], best first; ties by vector rank, then id, so the order is stable. ``threshold``
+    similarity)], best first; ties by vector rank, then text rank (BM25's own tie order), then id,
+    so the order is stable. ``threshold``
     is a cosine floor for the vector half (``similarity_floor`` makes one from a percentile).
     ``text_ceiling`` is the question's BM25 ceiling (``LexicalResult.ceiling``); without one
     (0) the scores are divided by the best hit's."""
@@ -144,7 +145,7 @@ def fuse(vector_hits: Sequence[Hit], text_hits: Sequence[Hit], *, text_weight: f
             entry = entries.setdefault(chunk_id, [0.0, None, None, None])
             entry[0] += text_weight * min(1.0, score / scale)
             entry[2] = rank
-    ordered = sorted(entries.items(), key=lambda item: (-item[1][0], item[1][1] or 10**6, item[0]))
+    ordered = sorted(entries.items(), key=lambda item: (-item[1][0], item[1][1] or 10**6, item[1][2] or 10**6, item[0]))
     return [(chunk_id, values[0], values[1], values[2], values[3]) for chunk_id, values in ordered]
 
 

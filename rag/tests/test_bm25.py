@@ -309,6 +309,26 @@ def test_equal_scores_are_ordered_by_text_not_by_storage(owner):
     assert [p[1] for p in positions(owner, hits)] == [texts.index(t) for t in by_text]
 
 
+def test_the_same_text_in_two_documents_is_ordered_by_title_then_position_in_any_database(owner, other):
+    # Boilerplate repeated across documents ties on score and on text: which comes first must not
+    # depend on the ids a database happened to give (uploaded in the other order for the other user).
+    for user, titles in ((owner, ("Zulu notes", "Alpha notes")), (other, ("Alpha notes", "Zulu notes"))):
+        for title in titles:
+            bulk_chunks(user, title, ["quokka habitat", "quokka habitat", "something else"])
+    expected = [("Alpha notes", 0), ("Alpha notes", 1), ("Zulu notes", 0), ("Zulu notes", 1)]
+    assert positions(owner, lexical_search(owner, "quokka habitat", 4)) == expected
+    assert positions(other, lexical_search(other, "quokka habitat", 4)) == expected
+
+
+def test_the_ceiling_is_what_a_chunk_could_score_at_most(owner):
+    bulk_chunks(owner, "Notes", ["quokka habitat island", "habitat loss", "island ferry timetable", "quokka"])
+    result = bm25(owner, "quokka habitat", 4)
+    assert {t.term for t in result.terms} == {"quokka", "habitat"}
+    assert result.ceiling == pytest.approx(sum(t.idf * (K1 + 1) for t in result.terms))
+    assert all(0 < score < result.ceiling for _, score in result.hits)
+    assert bm25(owner, "nothing matches here zzz", 4).ceiling == 0.0
+
+
 # --- languages ---------------------------------------------------------------------------------------------
 
 

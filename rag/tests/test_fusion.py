@@ -118,3 +118,48 @@ def test_tune_prints_every_weight_on_both_halves_and_the_chosen_one():
     assert "chosen on: tuning, small set; never on the held-out half" in output
     assert "<- chosen" in output and "vector half" in output and "text half" in output
     assert "Calibration (percentiles 0, 5, ..., 100" in output
+
+
+def test_a_document_gets_at_most_three_passages_before_the_others_have_their_turn():
+    ranked = [("a1", "A"), ("a2", "A"), ("a3", "A"), ("a4", "A"), ("a5", "A"), ("b1", "B"), ("a6", "A"), ("c1", "C")]
+    diversified = fusion.diversify(ranked, lambda item: item[1])
+    assert [chunk for chunk, _ in diversified] == ["a1", "a2", "a3", "b1", "c1", "a4", "a5", "a6"]
+    # One document alone keeps all its passages, in order; nothing is lost or repeated.
+    alone = [(f"a{n}", "A") for n in range(8)]
+    assert fusion.diversify(alone, lambda item: item[1]) == alone
+    assert fusion.diversify([], lambda item: item) == []
+
+
+def test_bm25_counts_as_the_share_of_the_question_a_passage_matches():
+    # Divided by the question's ceiling, a text half whose best hit matches little of the question
+    # moves the ranking little; divided by its best hit, it would count as a perfect match.
+    vector = [("v1", 0.80), ("v2", 0.75), ("t1", 0.70), ("z", 0.60)]
+    text = [("t1", 2.0), ("v2", 1.0)]
+    by_ceiling = fusion.fuse(vector, text, text_weight=0.5, text_ceiling=20.0)
+    by_best = fusion.fuse(vector, text, text_weight=0.5)
+    scores = {chunk: score for chunk, score, *_ in by_ceiling}
+    assert [chunk for chunk, *_ in by_ceiling] == ["v1", "v2", "t1", "z"]
+    assert scores["t1"] == pytest.approx(0.5 * 0.5 + 0.5 * 2.0 / 20.0)
+    assert scores["v1"] == pytest.approx(0.5 * 1.0)
+    assert [chunk for chunk, *_ in by_best][0] == "t1"  # the best hit's own scale puts the weak match first
+    # A score above the ceiling cannot happen with BM25; it is clipped, never more than a full match.
+    clipped = fusion.fuse([], [("x", 30.0)], text_weight=0.5, text_ceiling=20.0)
+    assert clipped[0][1] == pytest.approx(0.5)
+
+
+@pytest.mark.django_db
+def test_retrieve_does_not_let_one_document_fill_the_top_five(owner, settings):
+    # The logging cookbook's every chunk speaks of logging to files; the HOWTO that answers the
+    # question is found by its words, and must stay in the top five however many cookbook chunks
+    # score near it.
+    settings.EMBEDDER = "static"
+    index_corpus(owner, load_corpus(LIBRARY_PATH).select(["howto-logging", "howto-logging-cookbook"]))
+    results = retrieve(user=owner, query="How do I log to a file with basicConfig and a filename?", top_k=5)
+    titles = [r.title for r in results]
+    assert len(results) == 5 and len(set(titles)) == 2
+    assert max(titles.count(title) for title in titles) <= fusion.PASSAGES_PER_DOCUMENT
+    # With a single document in scope, every passage still comes back.
+    cookbook = {r.document_id for r in results if "Cookbook" in r.title}
+    only = retrieve(user=owner, query="How do I log to a file with basicConfig and a filename?", top_k=5,
+                    document_ids=cookbook)
+    assert len(only) == 5 and {r.document_id for r in only} == cookbook
