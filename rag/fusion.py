@@ -1,16 +1,19 @@
 """Fusing the two halves of retrieval, with weights and a relevance threshold per embedder.
 
 **Score fusion.** ``score = (1 - w) · v + w · t``: ``v`` is the passage's cosine similarity min-max
-normalised over the vector half's candidates, ``t`` its BM25 score divided by the question's best
-(0 for a half that missed it). Reciprocal-rank fusion keeps only each half's order and lost to
-this on every set we measured (docs/decisions.md).
+normalised over the vector half's candidates, ``t`` its BM25 score divided by the question's
+*ceiling* — the most any chunk could score for it, its terms' ``IDF · (k1 + 1)`` added up — so a
+passage counts for the share of the question it matches, and a text half whose best hit matches only
+common words weighs little (dividing by the best hit made that hit a perfect match whatever it
+matched). 0 for a half that missed the passage. Reciprocal-rank fusion keeps only each half's
+order and lost to this on every set we measured (docs/decisions.md).
 
 **The text weight ``w`` depends on the embedder** (``text_weight_for``): how much the word match
 should count depends on how good the vector half is. The weights in ``TEXT_WEIGHTS`` were chosen
 on tuning data only — the library-scale set's tuning half and the small set
 (``manage.py evaluate_rag --set library --tune``) — as the weight whose largest shortfall below
-the better half (recall@5, over each kind of question of each set) is smallest, ties by recall@5
-added up, then nearness to 0.5; they are reported on the held-out half, never used to choose.
+the better half (recall@5 and @10, over each kind of question of each set) is smallest, ties by
+those hits added up, then nearness to 0.5 (see ``diversify`` for the passages per document); they are reported on the held-out half, never used to choose.
 ``RAG_FUSION_TEXT_WEIGHTS`` (a dict, embedder name → weight) overrides them.
 
 **The threshold is a percentile, not a similarity.** Cosine similarities mean different things
@@ -50,8 +53,8 @@ from django.conf import settings
 DEFAULT_TEXT_WEIGHT = 0.4
 PASSAGES_PER_DOCUMENT = 3
 
-# Chosen on tuning data only (evaluate_rag --set library --tune); figures in
-# docs/decisions.md. "openai" has no measurement here: it gets MiniLM's weight (both are dense
+# Chosen on tuning data only (evaluate_rag --set library --tune), with the ceiling and diversify in
+# place; figures in docs/decisions.md. "openai" has no measurement here: it gets MiniLM's weight (both are dense
 # sentence encoders).
 TEXT_WEIGHTS: dict[str, float] = {
     "static": 0.45,
