@@ -19,7 +19,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -52,6 +52,20 @@ from .money import format_input, format_plain
 from .templatetags.finance import money
 
 FORM_OVERHEAD_BYTES = 64 * 1024
+_NAV_KEPT = 64
+_NAV: OrderedDict = OrderedDict()  # (URL configuration, script prefix, language, path) → finance/_nav.html, rendered
+
+
+def _nav_html(request) -> str:
+    """finance/_nav.html for this page, rendered once per URL configuration, script prefix, language
+    and path (eight links, their names and the current one are the same for everyone)."""
+    key = (get_resolver(get_urlconf()), get_script_prefix(), get_language(), request.path)
+    html = _NAV.get(key)
+    if html is None:
+        html = _NAV[key] = mark_safe(render_to_string("finance/_nav.html", {"request": request}))  # noqa: S308 (Django's own rendering)
+        while len(_NAV) > _NAV_KEPT:
+            _NAV.popitem(last=False)
+    return html
 
 
 def _profile(request):
@@ -92,7 +106,7 @@ def overview(request):
         rows = selectors.overview_of(request.user)
     profile, accounts = rows["profile"], rows["accounts"]
     return render(request, "finance/overview.html", {
-        "profile": profile, "accounts": accounts, "worth": selectors.net_worth(profile, accounts),
+        "finance_nav": _nav_html(request), "profile": profile, "accounts": accounts, "worth": selectors.net_worth(profile, accounts),
         "budgets": selectors.budgets_progress(rows["budgets"], profile), "alerts": rows["alerts"],
         "upcoming": selectors.recurring_of(request.user).filter(is_active=True)[:5],
         "recent": rows["recent"],
@@ -189,7 +203,7 @@ def transaction_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "finance/transactions.html", {
-        "form": form, "form_html": _filter_form_html(form, account_names, names), "page": page, "rows": list_rows.transaction_rows(found),
+        "finance_nav": _nav_html(request), "form": form, "form_html": _filter_form_html(form, account_names, names), "page": page, "rows": list_rows.transaction_rows(found),
         "query": query.urlencode(), "filtered": filters != selectors.TransactionFilters(),
     }, status=_status(form))
 

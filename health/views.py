@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import OrderedDict
 from datetime import timedelta
 
 from django.contrib import messages
@@ -17,7 +18,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
@@ -65,6 +66,22 @@ def health_page(view):
         return no_store(response)
 
     return wrapper
+
+
+_TABS_KEPT = 64
+_TABS: OrderedDict = OrderedDict()  # (URL configuration, script prefix, language, path) → health/_tabs.html, rendered
+
+
+def _tabs_html(request) -> str:
+    """health/_tabs.html for this page, rendered once per URL configuration, script prefix, language
+    and path (eight links, their names and the current one are the same for everyone)."""
+    key = (get_resolver(get_urlconf()), get_script_prefix(), get_language(), request.path)
+    html = _TABS.get(key)
+    if html is None:
+        html = _TABS[key] = mark_safe(render_to_string("health/_tabs.html", {"request": request}))  # noqa: S308 (Django's own rendering)
+        while len(_TABS) > _TABS_KEPT:
+            _TABS.popitem(last=False)
+    return html
 
 
 def _status(*forms) -> int:
@@ -445,7 +462,7 @@ def _measurement_context(request, form, profile_units):
     csrf_token = get_token(request)  # the page's one token: the template's forms and every row
     rows = health_rows.measurement_rows(found, labels, profile_units, csrf_token)
     return {
-        "csrf_token": csrf_token, "form": form, "form_html": _quick_entry_html(form, profile_units), "rows": rows, "page": page, "charts": charts, "types": list(labels.items()), "kind": kind, "units": profile_units,
+        "health_tabs": _tabs_html(request), "csrf_token": csrf_token, "form": form, "form_html": _quick_entry_html(form, profile_units), "rows": rows, "page": page, "charts": charts, "types": list(labels.items()), "kind": kind, "units": profile_units,
         "periods": [(value, label) for value, (_days, label) in CHART_PERIODS.items()], "period": period,
         "kind_query": f"type={kind}&" if kind else "", "period_query": f"period={period}&" if period != DEFAULT_PERIOD else "",
     }

@@ -229,3 +229,18 @@ def test_the_overview_reads_in_one_round_trip_what_the_orm_read():
     page = client_for(owner).get(reverse("finance:overview")).content.decode()
     assert "Zed &amp; &lt;co&gt;" in page and "“B7”" in page and "“Rent”" in page and page.count('class="finance-budget"') == 6
     assert selectors.overview_of(make_user("no-profile@example.com")) is None
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_section_links_kept_per_page_are_the_templates(language):
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    client = client_for(make_user(f"nav-{language}@example.com"))
+    for name in ("overview", "transactions"):
+        url = reverse(f"finance:{name}")
+        with translation.override(language):
+            expected = render_to_string("finance/_nav.html", {"request": RequestFactory().get(url)})
+        for _ in range(2):  # drawn, then kept
+            page = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            assert expected in page and f'href="{url}" aria-current="page"' in expected

@@ -195,3 +195,25 @@ def test_the_rows_datetime_formatter_writes_what_dateformat_writes(language):
         for fmt in (get_format("SHORT_DATETIME_FORMAT"), get_format("DATETIME_FORMAT"), "aAbcdDeEfFgGhHiIjlLmMnNoOPrsStTUuwWyYzZ", r"\d\a\y j, \Y"):
             formatter = datetime_formatter(fmt)
             assert [formatter(v) for v in values] == [dateformat.format(v, fmt) for v in values], fmt
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_tabs_kept_per_page_are_the_tabs_the_template_wrote(owner_client, language):
+    from django.template import engines
+    from django.test import RequestFactory
+    from django.utils import translation
+
+    old = "{% load i18n %}" + "".join(f"{line}\n" for line in (
+        '<nav class="health-tabs" aria-label="{% translate \'Health sections\' %}">', "  <ul>",
+        *(f'    {{% url \'health:{name}\' as u %}}<li><a href="{{{{ u }}}}"{{% if {test} %}} aria-current="page"{{% endif %}}>{{% translate "{label}" %}}</a></li>'
+          for name, test, label in (("overview", "request.path == u", "Overview"), ("profile", "request.path == u", "Profile"),
+                                    ("conditions", "u in request.path", "Conditions"), ("allergies", "u in request.path", "Allergies"),
+                                    ("medications", "u in request.path", "Medications"), ("appointments", "u in request.path", "Appointments"),
+                                    ("measurements", "u in request.path", "Measurements"), ("summary", "request.path == u", "Summary"))),
+        "  </ul>")) + "</nav>"
+    with translation.override(language):
+        expected = engines["django"].from_string(old).render({"request": RequestFactory().get("/health/measurements/")})
+    for _ in range(2):  # drawn, then kept
+        page = owner_client.get("/health/measurements/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert '<nav class="health-tabs"' + page.split('<nav class="health-tabs"')[1].split("</nav>")[0] + "</nav>" == expected
+    assert 'aria-current="page">' in expected
