@@ -76,9 +76,12 @@ class Snapshots:
     def due(self, now: float) -> bool:
         return bool(self.pending) and now - self.last >= self.wait
 
-    def take(self, parts: list[str], now: float) -> dict:
+    def take(self, parts: list[str], now: float, rendered: str | None = None) -> dict:
+        """The next ``delta``; ``rendered``: the HTML of ``parts`` when the caller has it already."""
         data = {"t": "".join(self.pending)}
-        if self.html:
+        if self.html and rendered is not None:
+            data["html"] = rendered
+        elif self.html:
             started = time.perf_counter()
             data["html"] = render_markdown("".join(parts), self.citations)
             # Rendering grows with the answer (≈ 2 ms per KB of dense Markdown): the next snapshot
@@ -150,6 +153,7 @@ class TurnContext:
     passages: list[Passage] = field(default_factory=list)  # what the model reads and cites
     citations: tuple[Citation, ...] = ()  # what each passage's number links to, for the answer
     trimmed: int = 0
+    prompt_tokens: int | None = None  # the estimate of messages and passages, when build_context made it
 
 
 def retrieve_passages(*, user, query: str, conversation: Conversation | None = None,
@@ -224,7 +228,15 @@ def build_context(*, user, conversation: Conversation, user_message: Message, re
     window = info.context_window if info else 8192
     passages_tokens = sum(tokens.estimate_tokens(p.text) + 16 for p in passages)
     budget = max(window - max_tokens - passages_tokens - CONTEXT_MARGIN, 256)
-    trimmed = tokens.trim_history(system + conversation_messages, budget=budget)
+    messages = system + conversation_messages
+    # Estimated once: when the whole history fits (most turns), it is the prompt as trimming leaves
+    # it (trim_history keeps everything within the budget), and what the turn reserves.
+    messages_tokens = tokens.estimate_messages_tokens(messages)
+    if messages_tokens <= budget:
+        trimmed = messages
+    else:
+        trimmed = tokens.trim_history(messages, budget=budget)
+        messages_tokens = tokens.estimate_messages_tokens(trimmed)
     return TurnContext(
         model=chosen.model,
         temperature=chosen.temperature,
@@ -232,7 +244,8 @@ def build_context(*, user, conversation: Conversation, user_message: Message, re
         messages=trimmed,
         passages=passages,
         citations=tuple(p.citation for p in found),
-        trimmed=len(system) + len(conversation_messages) - len(trimmed),
+        trimmed=len(messages) - len(trimmed),
+        prompt_tokens=messages_tokens + sum(tokens.estimate_tokens(p.text) for p in passages),
     )
 
 
@@ -416,7 +429,9 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
         reservation[0] = None
     final = [("done", done_payload(answer, conversation.agent.display_name))]
     if snapshots.pending:  # the browser gets the last words before the final item replaces them
-        final.insert(0, ("delta", snapshots.take(parts, time.monotonic())))
+        # The answer as stored was rendered from the same text with the same citations: reused.
+        stored = answer.metadata.get("html") if isinstance(answer.metadata, dict) and answer.content == "".join(parts) else None
+        final.insert(0, ("delta", snapshots.take(parts, time.monotonic(), rendered=stored if isinstance(stored, str) else None)))
     yield BATCH, final  # published at once
 
 
@@ -452,6 +467,8 @@ def lock_release(user_message_id, *, cancel_too: bool = False) -> None:
 
 
 def _prompt_tokens(context: TurnContext) -> int:
+    if context.prompt_tokens is not None:
+        return context.prompt_tokens
     return tokens.estimate_messages_tokens(context.messages) + sum(tokens.estimate_tokens(p.text) for p in context.passages)
 
 
