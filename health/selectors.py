@@ -251,7 +251,7 @@ def measurement_get(user, pk) -> HealthMeasurement:
 # still one line of at most CHART_POINTS points). One row per kind: its points as JSON text.
 _NUMBER = "CASE WHEN jsonb_typeof(value->'{key}') = 'number' THEN (value->'{key}')::numeric END"
 MEASUREMENT_SERIES_SQL = f"""
-WITH raw AS (
+WITH raw AS MATERIALIZED (  -- each figure worked out once, then filtered
     SELECT type, measured_at,
         CASE type
             WHEN 'WEIGHT' THEN round(CASE WHEN %(lb)s THEN {_NUMBER.format(key="kg")} / 0.45359237 ELSE {_NUMBER.format(key="kg")} END, 1)
