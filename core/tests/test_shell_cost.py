@@ -43,8 +43,8 @@ def _queries(client, url) -> list[str]:
     # middleware reads the caller's context first and restores it last (tenancy.TenantMiddleware):
     # leave those out, a served request has none of them.
     queries = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert "current_setting" in queries[2] and "set_config" in queries[-1], queries
-    return queries[:2] + queries[3:-1]
+    assert "current_setting" in queries[1] and "set_config" in queries[-1], queries
+    return queries[:1] + queries[2:-1]
 
 
 def _kind(sql: str) -> str:
@@ -61,9 +61,9 @@ def _nav_links(html: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.urls(__name__)
-def test_the_shell_costs_four_queries_whoever_asks_and_whatever_the_banner_says(owner, settings):
+def test_the_shell_costs_three_queries_whoever_asks_and_whatever_the_banner_says(owner, settings):
     settings.TIER_LIMITS = {**settings.TIER_LIMITS, "FREE": {"messages": 10, "tokens": 1_000_000}}
-    expected = ["session", "user", "tenant", "banner"]
+    expected = ["session", "tenant", "banner"]  # the session's query brings its user (accounts.sessions)
     for user in (owner, make_user(role="ADMIN"), make_user(role="SUPPORT")):
         assert [_kind(sql) for sql in _queries(client_for(user), "/shell-only/")] == expected, user.role
     conversation = factories.make("conversations", owner)
