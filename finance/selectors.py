@@ -237,10 +237,24 @@ def transaction_page(user, filters: TransactionFilters, number: int, size: int) 
         where.append(sql)
     with connection.cursor() as cursor:
         cursor.execute(TRANSACTION_PAGE_SQL.format(where=" AND ".join(where)), params)
-        rows = cursor.fetchall()
+        return _page_from(cursor.fetchall(), params["page"], size)
+
+
+def _page_from(rows, number: int, size: int) -> tuple[int, int, list[tuple]]:
     total = rows[0][0]
-    pages = max(1, -(-total // size))
-    return total, min(params["page"], pages), [row[1:] for row in rows if row[1] is not None]
+    return total, min(number, max(1, -(-total // size))), [row[1:] for row in rows if row[1] is not None]
+
+
+def unfiltered_list(user, number: int, size: int):
+    """``(list_context(user), transaction_page(user, TransactionFilters(), number, size))`` in one round trip."""
+    from django.db import connection
+
+    params = {"user": user.pk, "page": max(1, int(number)), "size": size}
+    with connection.cursor() as cursor:
+        cursor.execute(LIST_CONTEXT_SQL + ";\n" + TRANSACTION_PAGE_SQL.format(where=_LIST_WHERE), params)
+        context = _context_from(cursor.fetchone())
+        cursor.nextset()
+        return context, _page_from(cursor.fetchall(), params["page"], size)
 
 
 # The list page's profile, its top-level category names and its accounts (id, name; the filter's
@@ -260,7 +274,10 @@ def list_context(user) -> tuple[object, list[str], list[tuple[str, str]]] | None
 
     with connection.cursor() as cursor:
         cursor.execute(LIST_CONTEXT_SQL, {"user": user.pk})
-        row = cursor.fetchone()
+        return _context_from(cursor.fetchone())
+
+
+def _context_from(row):
     if row is None:
         return None
     return row[0], list(row[1]), [tuple(pair) for pair in row[2]]

@@ -184,7 +184,12 @@ def account_delete(request, pk):
 
 @login_required
 def transaction_list(request):
-    context = selectors.list_context(request.user)
+    size = conf.transactions_page_size()
+    found_page = None
+    if any(key != "page" for key in request.GET):  # filters: the form checks them before the rows are read
+        context = selectors.list_context(request.user)
+    else:  # the list as it is: the profile's names and the page in one round trip
+        context, found_page = selectors.unfiltered_list(request.user, query_page(request), size)
     if context is None:  # the first visit: the profile and its default categories
         _profile(request)
         context = selectors.list_context(request.user)
@@ -197,8 +202,9 @@ def transaction_list(request):
         filters = selectors.TransactionFilters(q=d["q"].replace("\x00", ""), account=d["account"].pk if d["account"] else None,
                                                category=d["category"], type=d["type"], date_from=d["date_from"], date_to=d["date_to"],
                                                amount_min=d["amount_min"], amount_max=d["amount_max"])
-    size = conf.transactions_page_size()
-    total, number, found = selectors.transaction_page(request.user, filters, query_page(request), size)
+    if found_page is None or filters != selectors.TransactionFilters():
+        found_page = selectors.transaction_page(request.user, filters, query_page(request), size)
+    total, number, found = found_page
     page = list_rows.page_of(total, number, found, size)
     query = request.GET.copy()
     query.pop("page", None)
