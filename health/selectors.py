@@ -221,24 +221,31 @@ SELECT matched.n, page.* FROM matched LEFT JOIN LATERAL (
 """
 
 
-def measurements_page(user, kind: str | None, number: int, size: int, profile_units: dict, since: datetime | None,
-                      *, cap: int = CHART_POINTS) -> tuple[int, int, list[tuple], dict[str, dict]]:
+def measurements_page(user, kind: str | None, number: int, size: int, profile_units: dict | None, since: datetime | None,
+                      *, cap: int = CHART_POINTS) -> tuple[int, int, list[tuple], dict[str, dict], dict]:
     """The measurements page's reads in one round trip: (how many rows match ``kind``, the page
-    shown, its rows as (id, type, value, measured_at), ``measurement_series``)."""
+    shown, its rows as (id, type, value, measured_at), ``measurement_series``, the units). With
+    ``profile_units`` None, the owner's units are read in the same round trip (``units_for``)."""
     import json
 
     from django.db import connection
 
     where = "m.user_id = %(user)s" + (" AND m.type = %(kind)s" if kind else "")
-    params = {**_series_params(user, profile_units, since, cap), "kind": kind, "page": max(1, int(number)), "size": size}
+    own = profile_units is None
+    params = {**_series_params(user, profile_units or {}, since, cap), "kind": kind, "page": max(1, int(number)), "size": size}
+    statements = [MEASUREMENT_PAGE_SQL.format(where=where), MEASUREMENT_SERIES_OWN_UNITS_SQL if own else MEASUREMENT_SERIES_SQL]
     with connection.cursor() as cursor:
-        cursor.execute(MEASUREMENT_PAGE_SQL.format(where=where) + ";\n" + MEASUREMENT_SERIES_SQL, params)
+        cursor.execute(";\n".join(([_UNITS_NAMED_SQL] if own else []) + statements), params)
+        if own:
+            row = cursor.fetchone()
+            profile_units = units_of(None) if row is None else {"weight": row[0], "height": row[1], "temperature": row[2], "glucose": row[3]}
+            cursor.nextset()
         found = cursor.fetchall()
         cursor.nextset()
         series = {series_kind: json.loads(points) for series_kind, points in cursor.fetchall()}
     total = found[0][0]
     rows = [(pk, row_kind, json.loads(value), measured_at) for _n, pk, row_kind, value, measured_at in found if pk is not None]
-    return total, min(params["page"], max(1, -(-total // size))), rows, series
+    return total, min(params["page"], max(1, -(-total // size))), rows, series, profile_units
 
 
 def measurement_get(user, pk) -> HealthMeasurement:
@@ -283,6 +290,16 @@ SELECT type, json_build_object(
     'y', json_agg(y ORDER BY t), 'y2', json_agg(y2 ORDER BY t))::text
 FROM shown GROUP BY type
 """
+
+
+_UNITS_NAMED_SQL = _UNITS_SQL.replace("%s", "%(user)s")
+# The series in the owner's units read in the same statement (defaults without a profile, as ``units_of(None)``).
+_OWN_UNIT = "coalesce((SELECT hp.{column} = '{unit}' FROM health_profiles hp WHERE hp.user_id = %(user)s ORDER BY hp.id LIMIT 1), false)"
+MEASUREMENT_SERIES_OWN_UNITS_SQL = (
+    MEASUREMENT_SERIES_SQL.replace("%(lb)s", _OWN_UNIT.format(column="weight_unit", unit="lb"))
+    .replace("%(mmol)s", _OWN_UNIT.format(column="glucose_unit", unit="mmol/L"))
+    .replace("%(fahrenheit)s", _OWN_UNIT.format(column="temperature_unit", unit="F"))
+)
 
 
 def _series_params(user, profile_units: dict, since: datetime | None, cap: int) -> dict:

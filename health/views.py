@@ -439,7 +439,7 @@ def _quick_entry_html(form, profile_units) -> str:
     return html
 
 
-def _measurement_context(request, form, profile_units):
+def _measurement_context(request, make_form, profile_units=None):
     """The quick entry, the charts of the chosen period (computed in PostgreSQL) and one page of the
     table, newest first. A constant number of queries and a constant amount of rendering, whatever
     the record holds; the CSV carries everything."""
@@ -452,7 +452,8 @@ def _measurement_context(request, form, profile_units):
     days = CHART_PERIODS[period][0]
     since = timezone.now() - timedelta(days=days) if days else None
     size = conf.measurements_page_size()
-    total, number, found, series = selectors.measurements_page(user, kind or None, query_page(request), size, profile_units, since)
+    total, number, found, series, profile_units = selectors.measurements_page(user, kind or None, query_page(request), size, profile_units, since)
+    form = make_form(profile_units)
     order = list(labels)
     charts = [
         {"type": series_type, "label": labels[series_type], "points": points, "band": measurements.reference_band(series_type, profile_units)}
@@ -471,14 +472,17 @@ def _measurement_context(request, form, profile_units):
 @health_page
 @require_http_methods(["GET", "POST"])
 def measurement_list(request):
+    if request.method != "POST":  # the units come with the page's other reads
+        context = _measurement_context(request, lambda profile_units: MeasurementForm(None, profile_units=profile_units))
+        return render(request, "health/measurements.html", context)
     profile_units = selectors.units_for(request.user)
-    form = MeasurementForm(request.POST if request.method == "POST" else None, profile_units=profile_units)
-    if request.method == "POST" and form.is_valid():
+    form = MeasurementForm(request.POST, profile_units=profile_units)
+    if form.is_valid():
         d = form.cleaned_data
         services.measurement_add(request.user, kind=d["type"], value=d["value"], measured_at=d["measured_at"])
         messages.success(request, _("Measurement saved."))
         return redirect("health:measurements")
-    return render(request, "health/measurements.html", _measurement_context(request, form, profile_units), status=_status(form))
+    return render(request, "health/measurements.html", _measurement_context(request, lambda _units: form, profile_units), status=_status(form))
 
 
 @health_page
