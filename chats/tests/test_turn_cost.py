@@ -116,3 +116,51 @@ def test_a_runners_reservation_is_a_transaction_of_its_own_that_leaves_nothing_b
     assert row.exceeded_limit and row.limit_messages == 2  # the mark outlives the refusal
     metering.usage_release_turn(held)
     assert metering.usage_turns_in_flight(user=owner) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reservation_waiting_on_the_months_first_row_counts_it_once_committed(owner, settings):
+    """The month's row is being created by another transaction (the first usage log of the
+    month) while a turn is reserved: the reservation waits for it and, once it commits, counts
+    what it holds (the one-statement lock sees no row then; the lock is asked again)."""
+    import threading
+
+    from django.db import connections
+
+    settings.TIER_LIMITS = {**settings.TIER_LIMITS, "FREE": {"messages": 2, "tokens": 1_000_000}}
+    year, month = utc_month()
+    inserted, commit, done = threading.Event(), threading.Event(), {}
+
+    def first_log_of_the_month():
+        try:
+            with tenant(owner.id):
+                MonthlyUsage.objects.create(user=owner, year=year, month=month, total_messages=1)
+                inserted.set()
+                commit.wait(10)
+        finally:
+            connections.close_all()
+
+    def reserve():
+        try:
+            done["reservation"] = metering.usage_reserve_turn(user=owner)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            done["error"] = exc
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=first_log_of_the_month)
+    writer.start()
+    assert inserted.wait(10)
+    reserver = threading.Thread(target=reserve)
+    reserver.start()
+    reserver.join(0.5)
+    assert reserver.is_alive()  # waiting for the row being created
+    commit.set()
+    writer.join(10)
+    reserver.join(10)
+    assert "error" not in done, done.get("error")
+    assert done["reservation"] is not None
+    with pytest.raises(metering.LimitExceeded) as refused:  # 1 used (the row it waited for) + 1 in flight
+        metering.usage_reserve_turn(user=owner)
+    assert refused.value.used == 2
+    metering.usage_release_turn(done["reservation"])
