@@ -94,8 +94,8 @@ def message_post(*, user, conversation: Conversation, content: str, override: di
                  in_request: bool = False) -> Message:
     """The user's next message; its answer is streamed separately. ``override`` as in
     ``conversation_start``. ``in_request``: the caller is a request of ``user``'s, whose
-    transaction and tenant context (TenantMiddleware) the one insert runs in (a nested
-    ``tenant()`` would add a savepoint and a read of the context: three round trips per turn)."""
+    transaction and tenant context (TenantMiddleware) the limit check and the one insert run in
+    (a nested ``tenant()`` would add a savepoint and a read of the context: three round trips each)."""
     content = _validate_content(content)
     chosen = overrides.checked(conversation.agent, **(override or {}))
     _refuse_over_limit(user, in_context=in_request)
