@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.paginator import Page, Paginator
 from django.utils.dateformat import format as date_text
 from django.utils.formats import get_format, localize
 from django.utils.safestring import SafeString, mark_safe
@@ -44,26 +43,6 @@ _ROW = (
 )
 
 
-class _Counted:
-    """What Paginator needs of a list whose size and one page are already read."""
-
-    def __init__(self, total: int, rows: list):
-        self.total, self.rows = total, rows
-
-    def count(self) -> int:
-        return self.total
-
-    def __len__(self) -> int:
-        return self.total
-
-    def __getitem__(self, _slice):  # Paginator asks only for the page that was read
-        return self.rows
-
-
-def page_of(total: int, number: int, rows: list, size: int) -> Page:
-    """Paginator's Page number ``number`` of ``total`` rows, ``rows`` being that page's (as
-    ``selectors.artifact_page`` returns them)."""
-    return Paginator(_Counted(total, rows), size).page(number)
 
 
 def artifact_rows(artifacts: Iterable[ArtifactRow]) -> SafeString:

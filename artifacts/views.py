@@ -28,13 +28,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import UserFacingError
 from core.params import clean_text, query_page, query_text
+from core.rowhtml import page_of
 
 from . import content as stored
 from . import rendering, selectors, services
 from .conf import setting
 from .forms import ArtifactForm, EditForm
 from .models import Artifact, ArtifactType
-from .rows import artifact_rows, page_of
+from .rows import artifact_rows
 
 FRAME_CSP = ("sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
              "img-src data:; font-src data:; form-action 'none'; base-uri 'none'; frame-ancestors 'self'")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Exists
+from django.db import connection
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -257,9 +257,13 @@ def _retrieving(user) -> bool:
         return user_settings_get(user=user).rag_enabled and _has_indexed_passages(user)
     from accounts.models import UserSettings  # noqa: PLC0415
 
-    row = (UserSettings.objects.filter(user=user)
-           .values_list("rag_enabled", Exists(RagChunk.objects.filter(user=user)))
-           .first())
+    # Written out: the ORM's Exists() annotation cost ≈ 7 ms of alias renaming (Query.bump_prefix)
+    # per turn for a query PostgreSQL answers in a fraction of a millisecond.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.rag_enabled, EXISTS (SELECT 1 FROM {RagChunk._meta.db_table} c WHERE c.user_id = s.user_id) "
+            f"FROM {UserSettings._meta.db_table} s WHERE s.user_id = %s LIMIT 1", [user.pk])
+        row = cursor.fetchone()
     if row is None:
         raise Http404("No UserSettings matches the given query.")  # as user_settings_get
     return bool(row[0] and row[1])

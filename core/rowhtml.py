@@ -9,9 +9,13 @@ and URL prefixes once per page with these helpers, and each row with ``format_ro
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
+from collections.abc import Callable
 
-from django.urls import reverse
-from django.utils.translation import gettext
+from django.core.paginator import Page, Paginator
+from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext
 
 _ID = "00000000-0000-0000-0000-000000000000"
 
@@ -39,3 +43,38 @@ def url_around_id(name: str) -> tuple[str, str]:
     """What ``reverse(name, args=[id])`` puts before and after the id: one reversal per page, not per row."""
     before, after = reverse(name, args=[_ID]).split(_ID)
     return before, after
+
+
+class _Counted:
+    """What Paginator needs of a list whose size and one page are already read."""
+
+    def __init__(self, total: int, rows: list):
+        self.total, self.rows = total, rows
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, _slice):  # Paginator asks only for the page that was read
+        return self.rows
+
+
+def page_of(total: int, number: int, rows: list, size: int) -> Page:
+    """Paginator's Page number ``number`` of ``total`` rows, ``rows`` being that page's (a selector
+    that reads the count and one page in one query returns the three; a page past the end was
+    already turned into the last one there, as ``Paginator.get_page`` does)."""
+    return Paginator(_Counted(total, rows), size).page(number)
+
+
+def kept_fragment(cache: OrderedDict, request, render: Callable[[], str], *, kept: int = 64) -> SafeString:
+    """A fragment that is the same for everyone on a page (a section's links), rendered once per URL
+    configuration, script prefix, language and path and kept in ``cache`` (the ``kept`` latest)."""
+    key = (get_resolver(get_urlconf()), get_script_prefix(), get_language(), request.path)
+    fragment = cache.get(key)
+    if fragment is None:
+        fragment = cache[key] = mark_safe(render())  # noqa: S308 (Django's own rendering)
+        while len(cache) > kept:
+            cache.popitem(last=False)
+    return fragment

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-from django.core.paginator import Paginator
 from django.template.defaultfilters import floatformat
 from django.utils import dateformat
 from django.utils.formats import get_format
@@ -65,24 +64,3 @@ def transaction_rows(rows) -> str:
             edit_before=edit_before, id=pk, edit_after=edit_after, edit=edit,
         ))
     return mark_safe("\n    ".join(out))  # noqa: S308 (every value above is escaped)
-
-
-class _Counted:
-    """What Paginator needs of a list whose size and one page are already read."""
-
-    def __init__(self, total: int, rows: list):
-        self.total, self.rows = total, rows
-
-    def count(self) -> int:
-        return self.total
-
-    def __len__(self) -> int:
-        return self.total
-
-    def __getitem__(self, _slice):  # Paginator asks only for the page that was read
-        return self.rows
-
-
-def page_of(total: int, number: int, rows: list, size: int):
-    """Paginator's Page for page ``number`` of ``total`` rows, ``rows`` being that page's."""
-    return Paginator(_Counted(total, rows), size).page(number)

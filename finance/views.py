@@ -19,7 +19,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
-from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -28,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from core.params import query_page
+from core.rowhtml import kept_fragment, page_of
 from storage.uploads import LimitedUploadHandler, declared_length
 
 from . import conf, forms, imports, selectors, services
@@ -59,13 +60,7 @@ _NAV: OrderedDict = OrderedDict()  # (URL configuration, script prefix, language
 def _nav_html(request) -> str:
     """finance/_nav.html for this page, rendered once per URL configuration, script prefix, language
     and path (eight links, their names and the current one are the same for everyone)."""
-    key = (get_resolver(get_urlconf()), get_script_prefix(), get_language(), request.path)
-    html = _NAV.get(key)
-    if html is None:
-        html = _NAV[key] = mark_safe(render_to_string("finance/_nav.html", {"request": request}))  # noqa: S308 (Django's own rendering)
-        while len(_NAV) > _NAV_KEPT:
-            _NAV.popitem(last=False)
-    return html
+    return kept_fragment(_NAV, request, lambda: render_to_string("finance/_nav.html", {"request": request}), kept=_NAV_KEPT)
 
 
 def _profile(request):
@@ -205,7 +200,7 @@ def transaction_list(request):
     if found_page is None or filters != selectors.TransactionFilters():
         found_page = selectors.transaction_page(request.user, filters, query_page(request), size)
     total, number, found = found_page
-    page = list_rows.page_of(total, number, found, size)
+    page = page_of(total, number, found, size)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "finance/transactions.html", {

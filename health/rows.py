@@ -4,7 +4,6 @@ value escaped (a test compares the result with the template loop byte for byte).
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.dateformat import DateFormat, re_escaped, re_formatchars
 from django.utils.formats import get_format
@@ -70,24 +69,3 @@ def measurement_rows(rows, labels: dict, profile_units: dict, csrf_token: str) -
                               kind=kinds[kind] if kind in kinds else escape(kind),
                               text=escape(measurements.show(kind, value, profile_units).text), id=pk, **fixed))
     return mark_safe("".join(out))  # noqa: S308 (every value above is escaped)
-
-
-class _Counted:
-    """What Paginator needs of a list whose size and one page are already read."""
-
-    def __init__(self, total: int, rows: list):
-        self.total, self.rows = total, rows
-
-    def count(self) -> int:
-        return self.total
-
-    def __len__(self) -> int:
-        return self.total
-
-    def __getitem__(self, _slice):  # Paginator asks only for the page that was read
-        return self.rows
-
-
-def page_of(total: int, number: int, rows: list, size: int):
-    """Paginator's Page for page ``number`` of ``total`` rows, ``rows`` being that page's."""
-    return Paginator(_Counted(total, rows), size).page(number)

@@ -18,7 +18,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import UserFacingError
 from core.params import query_page
+from core.rowhtml import kept_fragment, page_of
 
 from . import adherence, conf, exports, fhir, measurements, selectors, services, units
 from . import rows as health_rows
@@ -75,13 +76,7 @@ _TABS: OrderedDict = OrderedDict()  # (URL configuration, script prefix, languag
 def _tabs_html(request) -> str:
     """health/_tabs.html for this page, rendered once per URL configuration, script prefix, language
     and path (eight links, their names and the current one are the same for everyone)."""
-    key = (get_resolver(get_urlconf()), get_script_prefix(), get_language(), request.path)
-    html = _TABS.get(key)
-    if html is None:
-        html = _TABS[key] = mark_safe(render_to_string("health/_tabs.html", {"request": request}))  # noqa: S308 (Django's own rendering)
-        while len(_TABS) > _TABS_KEPT:
-            _TABS.popitem(last=False)
-    return html
+    return kept_fragment(_TABS, request, lambda: render_to_string("health/_tabs.html", {"request": request}), kept=_TABS_KEPT)
 
 
 def _status(*forms) -> int:
@@ -459,7 +454,7 @@ def _measurement_context(request, make_form, profile_units=None):
         {"type": series_type, "label": labels[series_type], "points": points, "band": measurements.reference_band(series_type, profile_units)}
         for series_type, points in sorted(series.items(), key=lambda item: order.index(item[0]))
     ]
-    page = health_rows.page_of(total, number, found, size)
+    page = page_of(total, number, found, size)
     csrf_token = get_token(request)  # the page's one token: the template's forms and every row
     rows = health_rows.measurement_rows(found, labels, profile_units, csrf_token)
     return {

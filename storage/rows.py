@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.paginator import Page, Paginator
 from django.template.defaultfilters import filesizeformat
 from django.utils.dateformat import format as date_text
 from django.utils.formats import get_format
@@ -37,26 +36,6 @@ _ROW = (
 _LABELS = {"l_name": gettext_noop("Name"), "l_type": gettext_noop("Type"), "l_size": gettext_noop("Size"), "l_added": gettext_noop("Added"), "l_download": gettext_noop("Download")}
 
 
-class _Counted:
-    """What Paginator needs of a list whose size and one page are already read."""
-
-    def __init__(self, total: int, rows: list):
-        self.total, self.rows = total, rows
-
-    def count(self) -> int:
-        return self.total
-
-    def __len__(self) -> int:
-        return self.total
-
-    def __getitem__(self, _slice):  # Paginator asks only for the page that was read
-        return self.rows
-
-
-def page_of(total: int, number: int, rows: list, size: int) -> Page:
-    """Paginator's Page number ``number`` of ``total`` rows, ``rows`` being that page's (as
-    ``selectors.file_page`` and ``folder_page`` return them)."""
-    return Paginator(_Counted(total, rows), size).page(number)
 
 
 def file_rows(files: Iterable[FileRow], *, search: str = "") -> SafeString:

@@ -19,12 +19,13 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import UserFacingError
 from core.params import query_page, query_text
 from core.ratelimit import rate_limited
+from core.rowhtml import page_of
 
 from . import selectors, services
 from .access import access_record
 from .forms import DetailsForm, FolderForm, MoveForm, RenameForm, UploadForm
 from .models import FileAction, StorageFolder
-from .rows import file_rows, page_of
+from .rows import file_rows
 from .serving import file_response, text_head
 from .uploads import IMAGE_TYPES, TEXT_TYPES, LimitedUploadHandler, declared_length
 
