@@ -28,7 +28,7 @@ from core.tenancy import tenant
 from .embedders import get_embedder
 from .errors import EmbeddingError, VectorStoreError
 from .fusion import diversify, fuse, similarity_floor, text_weight_for
-from .lexical import LexicalResult, bm25, lexical_search
+from .lexical import LexicalResult, bm25
 from .models import RagChunk, RagSettings, Status
 from .types import Citation, CitedPassage
 from .vectorstores import get_vector_store, namespace_for_user
@@ -59,8 +59,8 @@ def text_search(*, user, query: str, limit: int = CANDIDATES, collections=None, 
                 document_ids: Collection[str] | None = None,
                 exclude_document_ids: Collection[str] | None = None) -> list[tuple[str, float]]:
     """Lexical candidates: [(chunk id, BM25 score)], best first (``rag.lexical``)."""
-    return lexical_search(user, query, limit, collections=collections, tags=tags, document_ids=document_ids,
-                          exclude_document_ids=exclude_document_ids)
+    return text_search_result(user=user, query=query, limit=limit, collections=collections, tags=tags,
+                              document_ids=document_ids, exclude_document_ids=exclude_document_ids).hits
 
 
 def text_search_result(*, user, query: str, limit: int = CANDIDATES, collections=None, tags=None,
