@@ -274,7 +274,7 @@ def test_the_links_table_has_forced_rls_and_the_owner_policy():
         assert cursor.fetchone() == (True, True)
         cursor.execute("SELECT pg_get_expr(polqual, polrelid) FROM pg_policy WHERE polrelid = 'conversation_documents'::regclass")
         (policy,), = cursor.fetchall()
-    assert "user_id = (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid" in policy
+    assert "user_id = ( SELECT (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid AS \"nullif\")" in policy
 
 
 # --- from a new chat's page: the first file opens the conversation -----------------------------------

@@ -128,8 +128,11 @@ def test_row_level_security_enabled_forced_with_owner_policy(table):
     using, check = policies[0]
     owner = TENANT_TABLES[table]
     for expression in (using, check):
-        assert f"{owner} = (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid" in expression
+        # The settings are read once per statement (an InitPlan), not per row (issue 15).
+        assert f"{owner} = ( SELECT (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid AS \"nullif\")" in expression
         assert ("app.bypass" in expression) == (table not in OWNER_ONLY_TABLES)
+        if table not in OWNER_ONLY_TABLES:
+            assert "(( SELECT current_setting('app.bypass'::text, true) AS current_setting) = 'on'::text)" in expression
 
 
 @pytest.mark.parametrize("table", sorted(TENANT_TABLES))

@@ -1,0 +1,23 @@
+"""Row-level security reads the tenant settings once per statement, not once per row (issue 15).
+
+Each policy of this app compared every row with ``current_setting(...)``, a function call per row.
+The same expressions wrapped in scalar subqueries are InitPlans: evaluated once, then a parameter.
+Same rows visible, same deny by default (no context: NULL matches nothing); the bypass works as before.
+The reverse restores the old text exactly.
+"""
+
+from django.db import migrations
+
+# Generated once by core.sqlgen (rls_once / alter_policy) and frozen here: a published migration's SQL never changes.
+RLS_ONCE_SQL = """
+ALTER POLICY artifacts_owner ON artifacts USING (user_id = (SELECT nullif(current_setting('app.user_id', true), '')::uuid) OR (SELECT current_setting('app.bypass', true)) = 'on') WITH CHECK (user_id = (SELECT nullif(current_setting('app.user_id', true), '')::uuid) OR (SELECT current_setting('app.bypass', true)) = 'on');
+"""
+DROP_RLS_ONCE_SQL = """
+ALTER POLICY artifacts_owner ON artifacts USING (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on') WITH CHECK (user_id = nullif(current_setting('app.user_id', true), '')::uuid OR current_setting('app.bypass', true) = 'on');
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [("artifacts", "0003_versions_search_shares")]
+
+    operations = [migrations.RunSQL(RLS_ONCE_SQL, DROP_RLS_ONCE_SQL)]
