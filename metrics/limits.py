@@ -27,7 +27,12 @@ from .plans import limits_for, reached, utc_month
 # --- before a turn ----------------------------------------------------------------------------------
 
 
-def usage_check_before_turn(*, user: User, in_context: bool = False) -> None:
+# The columns ``usage_check_before_turn`` reads of the month's row (a caller reading it along with
+# its own rows selects these, in this order).
+CHECK_COLUMNS = ("total_messages", "total_tokens", "exceeded_limit", "limit_messages", "limit_tokens")
+
+
+def usage_check_before_turn(*, user: User, in_context: bool = False, month_row: tuple[dict, dict | None] | None = None) -> None:
     """Raise ``LimitExceeded`` when this month's messages or tokens are used up.
 
     When refusing, the month's row is marked ``exceeded_limit`` (with the limits that applied).
@@ -36,6 +41,8 @@ def usage_check_before_turn(*, user: User, in_context: bool = False) -> None:
     caller catches the exception (as a view that shows the message does). ``in_context``: the
     caller's transaction already acts for ``user`` (a request of theirs, ``TenantMiddleware``): the
     read and the mark run in it, with no savepoint and no read of the context (three round trips).
+    ``month_row``: (``month_row_params``, the month's ``CHECK_COLUMNS`` as a dict or None when it
+    has no row), as the caller read them in that transaction along with its own reads.
 
     Deliberately not ``@transaction.atomic``: raising inside the atomic block would roll the flag back.
     """
@@ -45,11 +52,10 @@ def usage_check_before_turn(*, user: User, in_context: bool = False) -> None:
     year, month = utc_month()
     refusal: LimitExceeded | None = None
     with nullcontext() if in_context else tenant(user.id):
-        row = (
-            MonthlyUsage.objects.filter(user=user, year=year, month=month)
-            .values("total_messages", "total_tokens", "exceeded_limit", "limit_messages", "limit_tokens")
-            .first()
-        )
+        if month_row is not None and (month_row[0]["year"], month_row[0]["month"]) == (year, month):
+            row = month_row[1]
+        else:  # not read by the caller (or read for the month before: it has just ended)
+            row = MonthlyUsage.objects.filter(user=user, year=year, month=month).values(*CHECK_COLUMNS).first()
         used_messages = row["total_messages"] if row else 0
         used_tokens = row["total_tokens"] if row else 0
         if reached(used_messages, limit_messages):
@@ -61,6 +67,16 @@ def usage_check_before_turn(*, user: User, in_context: bool = False) -> None:
             _mark_exceeded(user=user, year=year, month=month, limit_messages=limit_messages, limit_tokens=limit_tokens)
     if refusal is not None:
         raise refusal
+
+
+def month_row_params(user: User) -> dict | None:
+    """Which month's row ``usage_check_before_turn`` reads ({"user_id", "year", "month"}), or None
+    when the plan has no limit (it reads nothing)."""
+    limit_messages, limit_tokens = limits_for(user)
+    if limit_messages is None and limit_tokens is None:
+        return None
+    year, month = utc_month()
+    return {"user_id": user.id, "year": year, "month": month}
 
 
 def _mark_exceeded(*, user: User, year: int, month: int, limit_messages: int | None, limit_tokens: int | None) -> None:
@@ -204,25 +220,40 @@ def _add_if_within(client, key: str, member: str, *, used: tuple[int, int], limi
     return bool(added), int(flying), int(flying_tokens)
 
 
-def _lock_month_row(params: dict) -> tuple[int, int]:
-    """The month's (messages, tokens) used, its row locked (created when missing) in the transaction in force."""
+def run_statements(statements: list[str]) -> list[list[tuple]]:
+    """Each statement's rows ([] for one that returns none): the statements (parameters bound,
+    ``connection.ops.compose_sql``) are sent in one round trip and run in order in the transaction
+    in force, each seeing what the ones before it did."""
+    results = []
     with connection.cursor() as cursor:
-        cursor.execute(_MONTH_ROW_RESERVE_SQL, params)
-        row = cursor.fetchone()
-        if row is None:  # created meanwhile by a transaction our statement's snapshot predates
+        cursor.execute(";\n".join(statements))
+        while True:
+            results.append(cursor.fetchall() if cursor.description is not None else [])
+            if not cursor.nextset():
+                return results
+
+
+def _lock_month_row(params: dict, reads: list[str] = ()) -> tuple[tuple[int, int], list[list[tuple]]]:
+    """The month's (messages, tokens) used, its row locked (created when missing) in the transaction
+    in force; and the rows of ``reads``, run first in the same round trip."""
+    *read, rows = run_statements([*reads, connection.ops.compose_sql(_MONTH_ROW_RESERVE_SQL, params)])
+    if not rows:  # created meanwhile by a transaction our statement's snapshot predates
+        with connection.cursor() as cursor:
             cursor.execute(_MONTH_ROW_LOCK_SQL, params)
-            row = cursor.fetchone()
-    return row
+            rows = [cursor.fetchone()]
+    return rows[0], read
 
 
-def usage_reserve_turn(*, user: User, tokens: int | Callable[[], int] = 0) -> Reservation | None:
+def usage_reserve_turn(*, user: User, tokens: int | Callable[..., int] = 0, reads: list[str] = ()) -> Reservation | None:
     """Reserve one turn against this month's limits, or raise ``LimitExceeded``.
 
     A turn may start when the messages used plus the turns in flight are below the message limit,
     and the tokens used plus those the turns in flight hold are below the token limit (a turn's
     real tokens are known only at its end). ``tokens`` is this turn's estimated prompt, or a
     function that gives it, called first in the reservation's transaction and context (before the
-    lock): the turn's own reads then share that transaction (three round trips fewer). ``None``
+    lock): the turn's own reads then share that transaction (three round trips fewer). ``reads``:
+    the turn's own statements (parameters bound), sent with the lock in one round trip, before it;
+    ``tokens`` is then called with their rows (``run_statements``), under the lock. ``None``
     (nothing to release) on an unlimited plan. Release with ``usage_release_turn`` once the turn's
     usage log is written, or when the turn ends without one.
 
@@ -236,7 +267,7 @@ def usage_reserve_turn(*, user: User, tokens: int | Callable[[], int] = 0) -> Re
     if limit_messages is None and limit_tokens is None:
         if callable(tokens):
             with tenant(user.id):
-                tokens()
+                tokens(run_statements(list(reads))) if reads else tokens()
         return None
     year, month = utc_month()
     params = {"user_id": user.id, "year": year, "month": month}
@@ -246,10 +277,14 @@ def usage_reserve_turn(*, user: User, tokens: int | Callable[[], int] = 0) -> Re
     mark = False
     outermost = not connection.in_atomic_block
     with tenant(user.id):
-        member = f"{uuid.uuid4()}:{max(int(tokens() if callable(tokens) else tokens), 0)}"
+        if not reads:
+            estimate = tokens() if callable(tokens) else tokens
         # Outermost: tenant()'s own transaction, ended below. Nested: a savepoint rolled back at once.
         with nullcontext() if outermost else transaction.atomic():
-            used_messages, used_tokens = _lock_month_row(params)
+            (used_messages, used_tokens), read = _lock_month_row(params, reads)
+            if reads:
+                estimate = tokens(read) if callable(tokens) else tokens
+            member = f"{uuid.uuid4()}:{max(int(estimate), 0)}"
             added, flying, flying_tokens = _add_if_within(
                 client, key, member, used=(used_messages, used_tokens), limits=(limit_messages, limit_tokens))
             if added:
@@ -294,6 +329,13 @@ def usage_release_turn(reservation: Reservation | None) -> None:
     """The turn is over (its usage log written, or it never reached the model): stop counting it."""
     if reservation is not None:
         _redis().zrem(INFLIGHT_KEY.format(reservation.user_id), reservation.member)
+
+
+def usage_release_in(pipe, reservation: Reservation | None) -> None:
+    """``usage_release_turn`` as a command of the caller's Redis transaction (one that publishes the
+    turn's end too: one round trip)."""
+    if reservation is not None:
+        pipe.zrem(INFLIGHT_KEY.format(reservation.user_id), reservation.member)
 
 
 def usage_turns_in_flight(*, user: User) -> int:
