@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 from django.core.cache import cache
 
@@ -40,13 +41,17 @@ def event_publish(message_id, event: str, data: dict) -> str:
     return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
 
-def events_publish_many(message_id, pairs: list[tuple[str, dict]]) -> list[str]:
-    """Append several events at once (one round trip); their stream ids, in order."""
+def events_publish_many(message_id, pairs: list[tuple[str, dict]], also: Callable[[object], None] | None = None) -> list[str]:
+    """Append several events at once (one round trip); their stream ids, in order. ``also(pipe)``
+    adds commands of the caller's to the same Redis transaction, after the events (a turn's end:
+    its reservation and its lock released at the instant its final event appears)."""
     pipe = _client().pipeline(transaction=True)
     for event, data in pairs:
         pipe.xadd(_key(message_id), {"e": event, "d": json.dumps(data, ensure_ascii=False)}, maxlen=MAXLEN, approximate=True)
     pipe.expire(_key(message_id), EVENTS_TTL)
-    ids = pipe.execute()[:-1]
+    if also is not None:
+        also(pipe)
+    ids = pipe.execute()[:len(pairs)]
     return [entry_id.decode() if isinstance(entry_id, bytes) else entry_id for entry_id in ids]
 
 
@@ -55,12 +60,14 @@ def events_clear(message_id) -> None:
     _client().delete(_key(message_id))
 
 
-# Claim a question in one round trip. KEYS: its events, its lock (a cache key); ARGV: the lock's
-# ttl. "orphan": events without a final one and no lock (a writer died: finish its answer);
+# Claim a question in one round trip. KEYS: its events, its lock, its Stop (cache keys); ARGV: the
+# lock's ttl. "orphan": events without a final one and no lock (a writer died: finish its answer);
 # "busy": the lock is someone else's; else the lock is taken, and "done": the events end with a
 # ``done`` (kept: only the database tells whether that answer is this question's current one),
 # or "claimed": the events there were (an earlier answer's, or a refused turn's) are dropped.
+# Returned with whether Stop was asked for the question (1/0).
 _CLAIM_LUA = """
+local stop = redis.call('EXISTS', KEYS[3])
 local last = nil
 local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #newest > 0 then
@@ -71,25 +78,39 @@ if #newest > 0 then
   end
 end
 if last ~= nil and last ~= 'done' and last ~= 'failed' and redis.call('EXISTS', KEYS[2]) == 0 then
-  return 'orphan'
+  return {'orphan', stop}
 end
-if not redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[1]) then return 'busy' end
-if last == 'done' then return 'done' end
+if not redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[1]) then return {'busy', stop} end
+if last == 'done' then return {'done', stop} end
 redis.call('DEL', KEYS[1])
-return 'claimed'
+return {'claimed', stop}
 """
 _scripts: dict[str, object] = {}
 
 
-def events_claim(message_id, *, lock_key: str, lock_ttl: int) -> str:
-    """Look at a question's events and take its lock at one instant: "orphan", "busy", "done" or
-    "claimed" (``_CLAIM_LUA`` says what each means). The lock holds 1, as ``cache.add`` stores it."""
+def events_claim(message_id, *, lock_key: str, lock_ttl: int, stop_key: str) -> tuple[str, bool]:
+    """Look at a question's events and take its lock at one instant: ("orphan", "busy", "done" or
+    "claimed" (``_CLAIM_LUA`` says what each means), whether ``stop_key`` is set). The lock holds
+    1, as ``cache.add`` stores it."""
     client = _client()
     script = _scripts.get("claim")
     if script is None:
         script = _scripts["claim"] = client.register_script(_CLAIM_LUA)
-    outcome = script(keys=[_key(message_id), lock_key], args=[lock_ttl], client=client)
-    return outcome.decode() if isinstance(outcome, bytes) else outcome
+    outcome, stop = script(keys=[_key(message_id), lock_key, stop_key], args=[lock_ttl], client=client)
+    return (outcome.decode() if isinstance(outcome, bytes) else outcome), bool(int(stop))
+
+
+def redis_known_down() -> bool:
+    """Whether a recent failure says Redis is down (``core.cache``'s circuit; no round trip)."""
+    circuit = getattr(cache, "circuit", None)
+    return circuit is not None and circuit.is_open()
+
+
+def redis_failed(exc: Exception) -> None:
+    """Tell the cache's circuit that Redis failed, as its own ping would (later calls skip it a while)."""
+    circuit = getattr(cache, "circuit", None)
+    if circuit is not None:
+        circuit.trip(exc)
 
 
 def events_exist(message_id) -> bool:

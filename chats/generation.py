@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from queue import Empty, SimpleQueue
 
 from django.db import close_old_connections, connection, connections
@@ -31,8 +32,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from agents import tokens
-from core.cache import REDIS_ERRORS, redis_available
+from core.cache import REDIS_ERRORS
 from core.tenancy import tenant
+from metrics import limits
 
 from . import events, overrides, selectors, services, streaming
 
@@ -91,15 +93,16 @@ _threads = _RunnerThreads()
 
 
 def _claim(*, user, conversation, user_message):
-    """Take the question's lock to write its answer: (conversation, question), "orphan" when a
-    writer died mid-answer (no lock, events without a final one: ``_tail`` finishes it), or None
-    when an answer is being written or already exists. ``conversation`` and ``user_message`` were
+    """Take the question's lock to write its answer: (conversation, question, whether Stop was
+    asked for it), "orphan" when a writer died mid-answer (no lock, events without a final one:
+    ``_tail`` finishes it), or None when an answer is being written or already exists. ``conversation`` and ``user_message`` were
     read by the caller for this user; under the lock the answer is looked for again only when the
     question's events end with a ``done``: every answer is stored before its ``done`` is published
     and its lock freed (``_run``, ``_finish_orphan``), so an answer finished between the caller's
     look and this lock left one (a writer that died before publishing it leaves an orphan)."""
     user_message_id = user_message.id
-    outcome = events.events_claim(user_message_id, lock_key=streaming.lock_key(user_message_id), lock_ttl=streaming.lock_ttl())
+    lock_key, stop_key = streaming.lock_keys(user_message_id)
+    outcome, stop = events.events_claim(user_message_id, lock_key=lock_key, lock_ttl=streaming.lock_ttl(), stop_key=stop_key)
     if outcome in ("orphan", "busy"):
         return "orphan" if outcome == "orphan" else None
     try:
@@ -113,29 +116,29 @@ def _claim(*, user, conversation, user_message):
     except BaseException:
         streaming.lock_release(user_message_id)
         raise
-    return conversation, user_message
+    return conversation, user_message, stop
 
 
-def _start_runner(*, user, conversation, user_message) -> bool:
+def _start_runner(*, user, conversation, user_message, stop_requested) -> bool:
     """Write the claimed answer in a background thread; False when this process already runs
     ``MAX_RUNNERS`` of them (the request's own thread then writes it)."""
     if not _runners.acquire(blocking=False):
         return False
     try:
-        _threads.submit(_run_detached, user, conversation, user_message, translation.get_language())
+        _threads.submit(_run_detached, user, conversation, user_message, translation.get_language(), stop_requested)
     except BaseException:
         _runners.release()
         raise
     return True
 
 
-def _run_detached(user, conversation, user_message, language) -> None:
+def _run_detached(user, conversation, user_message, language, stop_requested=None) -> None:
     # The thread has no request: the answer's item (its author, actions, notes) is written in the
     # language of the page that asked for it. The person, conversation and question are the ones
     # the request read for this user (handed over, not read again: five round trips per turn).
     try:
         with translation.override(language):
-            for _published in _run(user=user, conversation=conversation, user_message=user_message):
+            for _published in _run(user=user, conversation=conversation, user_message=user_message, stop_requested=stop_requested):
                 pass
     except Exception:
         logger.exception("chat answer runner failed for message %s", user_message.id)
@@ -144,24 +147,36 @@ def _run_detached(user, conversation, user_message, language) -> None:
         _runners.release()
 
 
-def _run(*, user, conversation, user_message) -> Iterator[tuple[str, str, dict]]:
+def _run(*, user, conversation, user_message, stop_requested=None) -> Iterator[tuple[str, str, dict]]:
     """Write the whole answer, publishing each event (and yielding it with its stream id); the lock
-    is released once the final one is published."""
+    is released once the final one is published (in the same Redis transaction)."""
     started = time.monotonic()
+    ended = False
     try:
-        for event, data in streaming.turn_events(user=user, conversation=conversation, user_message=user_message, started=started):
-            if event == streaming.BATCH:  # several events at once (the last words and ``done``)
-                for entry_id, (name, payload) in zip(events.events_publish_many(user_message.id, data), data):
+        for event, data in streaming.turn_events(user=user, conversation=conversation, user_message=user_message,
+                                                 started=started, stop_requested=stop_requested):
+            if event == streaming.BATCH:  # the last words and ``done``, the reservation and the lock freed
+                ids = events.events_publish_many(user_message.id, data.events, also=partial(_end_turn, user_message.id, data.reservation))
+                data.released = ended = True
+                for entry_id, (name, payload) in zip(ids, data.events):
                     yield entry_id, name, payload
             else:
                 yield events.event_publish(user_message.id, event, data), event, data
     finally:
-        streaming.lock_release(user_message.id, cancel_too=True)  # and the Stop, if one was asked
+        if not ended:
+            streaming.lock_release(user_message.id, cancel_too=True)  # and the Stop, if one was asked
 
 
-def _run_inline(*, user, conversation, user_message) -> Iterator[bytes]:
+def _end_turn(user_message_id, reservation, pipe) -> None:
+    """The commands that end a turn, in the transaction of its final events: its reservation
+    released (its usage log is written), its lock and Stop freed."""
+    limits.usage_release_in(pipe, reservation)
+    pipe.delete(*streaming.lock_keys(user_message_id))
+
+
+def _run_inline(*, user, conversation, user_message, stop_requested=None) -> Iterator[bytes]:
     """The turn written by this very request (inside a transaction a thread could not see into)."""
-    run = _run(user=user, conversation=conversation, user_message=user_message)
+    run = _run(user=user, conversation=conversation, user_message=user_message, stop_requested=stop_requested)
     try:
         for entry_id, event, data in run:
             yield streaming.sse(event, data, entry_id)
@@ -193,10 +208,11 @@ def reply_events(*, user, conversation_id, user_message_id, last_event_id: str |
     if existing is not None:  # finished: the stored answer is all the page needs, resuming or not
         yield streaming.sse("done", streaming.done_payload(existing, conversation.agent.display_name))
         return
-    if not redis_available():
-        # Answers travel through Redis (the lock, the reservation, the event stream). Without it
-        # the question waits, saved; the browser comes back every DELAYED_RETRY_MS and the answer
-        # is written once Redis answers again.
+    # Answers travel through Redis (the lock, the reservation, the event stream). Without it the
+    # question waits, saved; the browser comes back every DELAYED_RETRY_MS and the answer is
+    # written once Redis answers again. Whether it answers is learnt from the claim itself (no
+    # ping of its own), or from a recent failure (the cache's circuit).
+    if events.redis_known_down():
         yield from _delayed()
         return
     try:
@@ -205,16 +221,20 @@ def reply_events(*, user, conversation_id, user_message_id, last_event_id: str |
         # has) and write its answer: in a thread, or in this request when inside a transaction or
         # when the process runs as many threads as it may.
         claimed = _claim(user=user, conversation=conversation, user_message=user_message)
+        writing = False
         if claimed is not None and claimed != "orphan":
-            conversation, user_message = claimed
-            if connection.in_atomic_block or not _start_runner(user=user, conversation=conversation, user_message=user_message):
-                yield from _run_inline(user=user, conversation=conversation, user_message=user_message)
+            conversation, user_message, stop = claimed
+            if connection.in_atomic_block or not _start_runner(user=user, conversation=conversation, user_message=user_message,
+                                                               stop_requested=stop):
+                yield from _run_inline(user=user, conversation=conversation, user_message=user_message, stop_requested=stop)
                 return
+            writing = True
         after, replay = events.resume_point(user_message.id, last_event_id)
         if replay:
             yield streaming.sse("reset", {})  # the page drops what it showed: everything comes again
-        yield from _tail(user=user, conversation=conversation, user_message=user_message, after=after)
-    except REDIS_ERRORS:  # Redis went away meanwhile: the same as above, the browser comes back
+        yield from _tail(user=user, conversation=conversation, user_message=user_message, after=after, writing=writing)
+    except REDIS_ERRORS as exc:  # Redis went away meanwhile: the same as above, the browser comes back
+        events.redis_failed(exc)
         yield from _delayed()
 
 
@@ -231,17 +251,25 @@ def _delayed() -> Iterator[bytes]:
     yield streaming.sse("delayed", {"message": delayed_message()})
 
 
-def _tail(*, user, conversation, user_message, after: str) -> Iterator[bytes]:
+def _tail(*, user, conversation, user_message, after: str, writing: bool = False) -> Iterator[bytes]:
+    """The question's events after ``after`` until a final one. ``writing``: a writer is known to be
+    at work (this request started it, or the last look found its lock and then new events): wait
+    for its next events at once; otherwise, and after a wait that brought nothing, look first."""
     lock_key = streaming.lock_key(user_message.id)
     while True:
-        # What is new and whether someone writes, read at one instant (a runner publishes its last
-        # event before it frees the lock, so nothing new without a lock means it stopped).
-        found, writing = events.events_read_and_exists(user_message.id, after=after, key=lock_key)
-        if not found:
-            if writing:
-                found = events.events_read(user_message.id, after=after, block_ms=TAIL_BLOCK_MS)
-            else:  # nobody is writing and nothing new: finish what a dead runner left
-                found = _finish_orphan(user=user, conversation=conversation, user_message=user_message, after=after)
+        if writing:
+            found = events.events_read(user_message.id, after=after, block_ms=TAIL_BLOCK_MS)
+            writing = bool(found)
+        else:
+            # What is new and whether someone writes, read at one instant (a runner publishes its
+            # last event before it frees the lock, so nothing new without a lock means it stopped).
+            found, writing = events.events_read_and_exists(user_message.id, after=after, key=lock_key)
+            if not found:
+                if writing:
+                    found = events.events_read(user_message.id, after=after, block_ms=TAIL_BLOCK_MS)
+                else:  # nobody is writing and nothing new: finish what a dead runner left
+                    found = _finish_orphan(user=user, conversation=conversation, user_message=user_message, after=after)
+                writing = writing and bool(found)
         if not found:
             yield b": keep-alive\n\n"
             continue

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,7 +21,7 @@ from core.text import strip_control_chars
 from metrics import limits
 from metrics import services as metering
 
-from . import overrides, tasks
+from . import overrides, statements, tasks
 from .errors import ChatError
 from .models import ChatSession, Conversation, ConversationPin, Message, MessageRole
 from .rendering import html_digest, render_markdown, render_plain
@@ -64,7 +65,7 @@ def _store_user_message(user, conversation: Conversation, content: str, chosen: 
     )
 
 
-def _refuse_over_limit(user, *, in_context: bool = False) -> None:
+def _refuse_over_limit(user, *, in_context: bool = False, month_row=None) -> None:
     """``LimitExceeded`` when the month's limit is used up.
 
     The limit is checked twice. Here, when the message is posted, so that nothing is stored and
@@ -73,7 +74,7 @@ def _refuse_over_limit(user, *, in_context: bool = False) -> None:
     turns in flight at that moment (other tabs, streams opened since this post), so only it can
     hold the limit exactly; this one alone would let twenty streams opened at once all pass.
     """
-    limits.usage_check_before_turn(user=user, in_context=in_context)
+    limits.usage_check_before_turn(user=user, in_context=in_context, month_row=month_row)
 
 
 def conversation_start(*, user, agent: Agent, content: str, override: dict | None = None) -> tuple[Conversation, Message]:
@@ -91,14 +92,16 @@ def conversation_start(*, user, agent: Agent, content: str, override: dict | Non
 
 
 def message_post(*, user, conversation: Conversation, content: str, override: dict | None = None,
-                 in_request: bool = False) -> Message:
+                 in_request: bool = False, month_row=None) -> Message:
     """The user's next message; its answer is streamed separately. ``override`` as in
     ``conversation_start``. ``in_request``: the caller is a request of ``user``'s, whose
     transaction and tenant context (TenantMiddleware) the limit check and the one insert run in
-    (a nested ``tenant()`` would add a savepoint and a read of the context: three round trips each)."""
+    (a nested ``tenant()`` would add a savepoint and a read of the context: three round trips each).
+    ``month_row``: the month's usage as the request read it with the conversation
+    (``chats.statements.chat_for_post``)."""
     content = _validate_content(content)
     chosen = overrides.checked(conversation.agent, **(override or {}))
-    _refuse_over_limit(user, in_context=in_request)
+    _refuse_over_limit(user, in_context=in_request, month_row=month_row)
     with nullcontext() if in_request else tenant(user.id):
         return _store_user_message(user, conversation, content, chosen)
 
@@ -137,20 +140,39 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
         metadata["error"] = result.error
     if result.citations:
         metadata["citations"] = citations_json(result.citations)
+    answer = Message(
+        conversation=conversation,
+        user=user,
+        role=MessageRole.ASSISTANT,
+        content=content,
+        tokens_input=result.tokens_input,
+        tokens_output=result.tokens_output,
+        metadata=metadata,
+    )
+    usage = metering.TurnRecord(
+        user=user,
+        agent=conversation.agent,
+        conversation=conversation,
+        model=result.model,
+        tokens_input=result.tokens_input,
+        tokens_output=result.tokens_output,
+        duration_ms=result.duration_ms,
+        success=result.status == "complete",
+        # The answer's own time: the Usage page tells a stopped turn from a failed one by it.
+        timestamp=answer.timestamp,
+    )
     with tenant(user.id):
-        _lock_question(user_message)
-        answer = Message.objects.create(
-            conversation=conversation,
-            user=user,
-            role=MessageRole.ASSISTANT,
-            content=content,
-            tokens_input=result.tokens_input,
-            tokens_output=result.tokens_output,
-            metadata=metadata,
-        )
+        # One round trip, in this order: the question locked, the answer inserted, every answer to
+        # it read and locked (this one included), the usage log and the month's totals.
+        _locked, _inserted, answers, *_log, month = limits.run_statements([
+            statements.lock_question(user_message.id), metering.insert_statement(answer),
+            statements.answers_locked(user_message), *usage.statements,
+        ])
+        answer._state.adding, answer._state.db = False, connection.alias
         # The new version is the one shown; every version's id, as chats.selectors.answer_versions_of
         # gives them, is what the answer's list item shows (chats.streaming.done_payload).
-        versions = _supersede_answers(user_message, keep=answer)
+        versions = _supersede_answers(user_message, keep=answer, answers=answers)
+        usage.finish(month)  # the month's alerts
         captured = []
         if result.status == "complete":  # its code, diagrams, tables... kept as artifacts (issue 10)
             from artifacts.capture import capture_answer  # noqa: PLC0415
@@ -160,19 +182,6 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
         # this transaction: the stream's final event needs no transaction of its own.
         answer.item_versions = {str(user_message.id): versions if len(versions) > 1 else []}
         answer.item_artifacts = {str(answer.id): list(captured)} if captured else {}
-        metering.usage_record_turn(
-            user=user,
-            agent=conversation.agent,
-            conversation=conversation,
-            model=result.model,
-            tokens_input=result.tokens_input,
-            tokens_output=result.tokens_output,
-            duration_ms=result.duration_ms,
-            success=result.status == "complete",
-            # The answer's own time: the Usage page tells a stopped turn from a failed one by it.
-            timestamp=answer.timestamp,
-            in_context=True,  # this transaction, acting for the user
-        )
         if not conversation.title and result.status == "complete":
             conversation_id, user_id = str(conversation.id), str(user.id)
             enqueue_on_commit(tasks.generate_conversation_title, conversation_id, user_id)  # a down broker: no title, no 500
@@ -182,19 +191,15 @@ def reply_save(*, user, conversation: Conversation, user_message: Message, resul
 def _lock_question(question: Message) -> None:
     """Lock the question's row: the one lock for the versions of its answer (the answer saved,
     the version chosen, an edit), so that exactly one of them is shown."""
-    list(Message.objects.select_for_update().filter(pk=question.pk).values_list("pk"))
+    limits.run_statements([statements.lock_question(question.pk)])
 
 
-def _supersede_answers(question: Message, *, keep: Message | None = None) -> list:
+def _supersede_answers(question: Message, *, keep: Message | None = None, answers: list | None = None) -> list:
     """Mark every shown answer of ``question`` but ``keep`` superseded (the question is locked).
-    Returns the ids of all its answers (every version), oldest first: one query, which locks them."""
-    answers = list(
-        Message.objects.select_for_update()
-        .filter(conversation_id=question.conversation_id, role=MessageRole.ASSISTANT, metadata__reply_to=str(question.id))
-        .annotate(was_superseded=ExpressionWrapper(Q(metadata__contains={"superseded": True}), output_field=BooleanField()))
-        .order_by("timestamp", "id")
-        .values_list("id", "was_superseded")
-    )
+    Returns the ids of all its answers (every version), oldest first: one query, which locks them
+    (``answers``: its rows, when the caller ran it with its own statements)."""
+    if answers is None:
+        [answers] = limits.run_statements([statements.answers_locked(question)])
     shown = [pk for pk, superseded in answers if not superseded and (keep is None or pk != keep.pk)]
     for answer in Message.objects.filter(pk__in=shown) if shown else ():
         answer.metadata = {**(answer.metadata if isinstance(answer.metadata, dict) else {}), "superseded": True}

@@ -15,25 +15,22 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from accounts.selectors import user_settings_get
 from agents import registry, tokens
 from agents.providers import ChatMessage, Passage, ProviderError, Usage, provider_for_model
 from core.errors import UserFacingError
 from core.tenancy import tenant
 from metrics import limits
 
-from . import selectors, services
+from . import selectors, services, statements
 from .models import Conversation, Message
 from .rendering import message_body, message_item, render_markdown
 
@@ -191,15 +188,28 @@ class TurnReads:
     scope: object = None  # the conversation's knowledge scope, when retrieving
 
 
-def turn_reads(*, user, conversation: Conversation, user_message: Message, in_context: bool = False) -> TurnReads:
-    """``in_context``: the caller's transaction acts for ``user`` (the reservation's, ``turn_events``)."""
-    with nullcontext() if in_context else tenant(user.id):  # one transaction for what the turn reads before retrieval
-        # Nothing indexed (most people): no passage can come back (rag.retrieval.retrieve says the
-        # same), so neither the scope nor retrieval (its own transaction) nor a follow-up rewrite runs.
-        retrieving = _retrieving(user)
-        history = selectors.history_for_turn(conversation=conversation, user_message=user_message)
-        scope = _knowledge_scope(user, conversation) if retrieving else None
-    return TurnReads(history=history, retrieving=retrieving, scope=scope)
+def turn_statements(*, user, conversation: Conversation, user_message: Message) -> list[str]:
+    """What a turn reads before retrieval, written out (``turn_reads_of`` takes their rows): the
+    person's RAG setting with whether anything is indexed, and the history."""
+    return [statements.rag_enabled_and_indexed(user.pk), statements.history(conversation.id, user_message.timestamp)]
+
+
+def turn_reads_of(rows: list[list[tuple]], *, user, conversation: Conversation) -> TurnReads:
+    """``TurnReads`` from the rows of ``turn_statements``, in the transaction they ran in."""
+    settings_rows, history_rows = rows
+    if not settings_rows:
+        raise Http404("No UserSettings matches the given query.")  # as user_settings_get
+    # Nothing indexed (most people): no passage can come back (rag.retrieval.retrieve says the
+    # same), so neither the scope nor retrieval (its own transaction) nor a follow-up rewrite runs.
+    retrieving = bool(settings_rows[0][0] and settings_rows[0][1])
+    scope = _knowledge_scope(user, conversation) if retrieving else None
+    return TurnReads(history=[tuple(row) for row in history_rows], retrieving=retrieving, scope=scope)
+
+
+def turn_reads(*, user, conversation: Conversation, user_message: Message) -> TurnReads:
+    with tenant(user.id):  # one transaction (and one round trip) for what the turn reads before retrieval
+        rows = limits.run_statements(turn_statements(user=user, conversation=conversation, user_message=user_message))
+        return turn_reads_of(rows, user=user, conversation=conversation)
 
 
 def build_context(*, user, conversation: Conversation, user_message: Message, reads: TurnReads | None = None) -> TurnContext:
@@ -249,35 +259,6 @@ def build_context(*, user, conversation: Conversation, user_message: Message, re
     )
 
 
-def _retrieving(user) -> bool:
-    """RAG on in the person's settings and any passage indexed: one query (in the context in force)."""
-    try:
-        from rag.models import RagChunk  # noqa: PLC0415 - RAG is optional for a turn
-    except ImportError:
-        return user_settings_get(user=user).rag_enabled and _has_indexed_passages(user)
-    from accounts.models import UserSettings  # noqa: PLC0415
-
-    # Written out: the ORM's Exists() annotation cost ≈ 7 ms of alias renaming (Query.bump_prefix)
-    # per turn for a query PostgreSQL answers in a fraction of a millisecond.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT s.rag_enabled, EXISTS (SELECT 1 FROM {RagChunk._meta.db_table} c WHERE c.user_id = s.user_id) "
-            f"FROM {UserSettings._meta.db_table} s WHERE s.user_id = %s LIMIT 1", [user.pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise Http404("No UserSettings matches the given query.")  # as user_settings_get
-    return bool(row[0] and row[1])
-
-
-def _has_indexed_passages(user) -> bool:
-    """Whether the person has any indexed passage (in the tenant context in force)."""
-    try:
-        from rag.models import RagChunk  # noqa: PLC0415 - RAG is optional for a turn
-    except ImportError:
-        return False
-    return RagChunk.objects.filter(user=user).exists()
-
-
 def _knowledge_scope(user, conversation: Conversation):
     """The conversation's knowledge scope in the tenant context in force; None without RAG."""
     try:
@@ -312,14 +293,28 @@ def done_payload(answer: Message, agent_name: str) -> dict:
     }
 
 
-# turn_events' last item: (BATCH, [(event, data), ...]), events to publish together.
+# turn_events' last item: (BATCH, Final), events to publish together.
 BATCH = "batch"
 
 
-def turn_events(*, user, conversation: Conversation, user_message: Message, started: float) -> Iterator[tuple[str, dict]]:
+@dataclass
+class Final:
+    """The turn's last events (the last words and ``done``), published in one Redis transaction
+    with the release of its ``reservation`` (its usage log is written by then); the publisher sets
+    ``released`` once it is. Unpublished, the turn releases the reservation itself."""
+
+    events: list[tuple[str, dict]]
+    reservation: object = None
+    released: bool = False
+
+
+def turn_events(*, user, conversation: Conversation, user_message: Message, started: float,
+                stop_requested: bool | None = None) -> Iterator[tuple[str, dict]]:
     """The answer to ``user_message`` as (event, data) pairs: ``sources``, ``delta``…, then
-    ``done`` with the stored answer (with the last ``delta`` in a ``BATCH`` pair: published in one
-    round trip), or ``failed`` when the turn could not be reserved.
+    ``done`` with the stored answer (with the last ``delta`` in a ``BATCH`` pair, ``Final``:
+    published in one round trip), or ``failed`` when the turn could not be reserved.
+    ``stop_requested``: whether Stop was pressed for it, as the caller read it when it claimed the
+    question (read here otherwise); later presses are polled for as the answer streams.
 
     Run by ``chats.generation`` (which holds the per-question lock and publishes the events),
     never by a request's own iteration: a browser going away does not end it.
@@ -329,16 +324,19 @@ def turn_events(*, user, conversation: Conversation, user_message: Message, star
     # with it, the turn is reserved first (a follow-up rewrite is a metered call of its own, which
     # must not take the month's last turn from the answer) and holds the prompt's size once known.
     # The reads run in the reservation's transaction, before its lock.
+    # The reads go with the reservation's lock, in one round trip.
     read: dict = {}
 
-    def prompt_estimate() -> int:
-        read["reads"] = reads = turn_reads(user=user, conversation=conversation, user_message=user_message, in_context=True)
+    def prompt_estimate(rows) -> int:
+        read["reads"] = reads = turn_reads_of(rows, user=user, conversation=conversation)
         read["context"] = None if reads.retrieving else build_context(
             user=user, conversation=conversation, user_message=user_message, reads=reads)
         return tokens.estimate_tokens(user_message.content) if read["context"] is None else _prompt_tokens(read["context"])
 
     try:
-        reservation = limits.usage_reserve_turn(user=user, tokens=prompt_estimate)
+        reservation = limits.usage_reserve_turn(
+            user=user, tokens=prompt_estimate,
+            reads=turn_statements(user=user, conversation=conversation, user_message=user_message))
     except UserFacingError as exc:
         yield "failed", {"error": str(exc.message)}
         return
@@ -346,15 +344,15 @@ def turn_events(*, user, conversation: Conversation, user_message: Message, star
     holder = [reservation]  # renewing may replace it: the one to release is the latest
     try:
         yield from _answer(user=user, conversation=conversation, user_message=user_message, started=started,
-                           reservation=holder, reads=reads, context=context)
+                           reservation=holder, reads=reads, context=context, stop_requested=stop_requested)
     finally:
-        # Released once the usage log is written (``_answer`` does), or here when the turn died
-        # before it. A process that dies leaves it to expire.
+        # Released with the final events (``Final``), once the usage log is written, or here when
+        # the turn died before them. A process that dies leaves it to expire.
         limits.usage_release_turn(holder[0])
 
 
 def _answer(*, user, conversation: Conversation, user_message: Message, started: float, reservation: list,
-            reads: TurnReads, context: TurnContext | None) -> Iterator[tuple[str, dict]]:
+            reads: TurnReads, context: TurnContext | None, stop_requested: bool | None) -> Iterator[tuple[str, dict]]:
     if context is None:
         context = build_context(user=user, conversation=conversation, user_message=user_message, reads=reads)
         reservation[0] = limits.usage_renew_reservation(reservation[0], tokens=_prompt_tokens(context))
@@ -379,7 +377,8 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
             cancel=cancel,
         )
         last_poll, last_renewal, stop_deadline = time.monotonic(), time.monotonic(), None
-        if services.reply_cancel_requested(user_message.id):  # Stop pressed before the first words
+        if stop_requested if stop_requested is not None else services.reply_cancel_requested(user_message.id):
+            # Stop pressed before the first words
             cancel.set()
             stop_deadline = last_poll + STOP_GRACE_SECONDS
         for event in pumped(events, tick=TICK_SECONDS):
@@ -429,14 +428,16 @@ def _answer(*, user, conversation: Conversation, user_message: Message, started:
             citations=context.citations,
         )
         answer = services.reply_save(user=user, conversation=conversation, user_message=user_message, result=result)
-        limits.usage_release_turn(reservation[0])  # the usage log now counts this turn
-        reservation[0] = None
     final = [("done", done_payload(answer, conversation.agent.display_name))]
     if snapshots.pending:  # the browser gets the last words before the final item replaces them
         # The answer as stored was rendered from the same text with the same citations: reused.
         stored = answer.metadata.get("html") if isinstance(answer.metadata, dict) and answer.content == "".join(parts) else None
         final.insert(0, ("delta", snapshots.take(parts, time.monotonic(), rendered=stored if isinstance(stored, str) else None)))
-    yield BATCH, final  # published at once
+    # Published at once, with the reservation's release (the usage log now counts this turn).
+    last = Final(events=final, reservation=reservation[0])
+    yield BATCH, last
+    if last.released:
+        reservation[0] = None
 
 
 def lock_ttl() -> int:
@@ -460,6 +461,11 @@ def lock_key(user_message_id) -> str:
 
 def lock_held(user_message_id) -> bool:
     return cache.get(LOCK_KEY.format(user_message_id)) is not None
+
+
+def lock_keys(user_message_id) -> list[str]:
+    """The question's lock and Stop keys as stored in Redis (what ``lock_release(cancel_too=True)`` deletes)."""
+    return [cache.make_key(LOCK_KEY.format(user_message_id)), cache.make_key(services.CANCEL_KEY.format(user_message_id))]
 
 
 def lock_release(user_message_id, *, cancel_too: bool = False) -> None:

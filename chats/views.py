@@ -25,7 +25,7 @@ from core.ratelimit import rate_limited
 from rag.forms import FileDocumentForm
 from rag.uploads import LimitedUploadHandler, declared_length
 
-from . import attachments, export, generation, overrides, page_cache, selectors, services, versions
+from . import attachments, export, generation, overrides, page_cache, selectors, services, statements, versions
 from .forms import MessageForm, RenameForm, SearchForm
 from .models import MessageRole
 from .rendering import as_safe, message_item, message_items
@@ -152,12 +152,13 @@ def _render_detail(request, conversation, history, form, status=200, items=None,
 @require_POST
 @rate_limited("messages")
 def message_create(request, conversation_id):
-    conversation = selectors.conversation_get_for_chat(user=request.user, conversation_id=conversation_id)
+    # The conversation and the month's usage (for the limit check) in one query.
+    conversation, month_row = statements.chat_for_post(user=request.user, conversation_id=conversation_id)
     form = MessageForm(request.POST, agent=conversation.agent)
     if form.is_valid():
         try:
             message = services.message_post(user=request.user, conversation=conversation, content=form.cleaned_data["content"],
-                                            override=form.overrides(), in_request=True)
+                                            override=form.overrides(), in_request=True, month_row=month_row)
         except UserFacingError as exc:
             form.add_error("content", exc.message)
         else:
@@ -174,13 +175,12 @@ def message_create(request, conversation_id):
 @login_required
 @require_GET
 def reply_stream(request, conversation_id, message_id):
-    conversation = selectors.conversation_get_for_chat(user=request.user, conversation_id=conversation_id)
-    message = selectors.message_get_for_user(user=request.user, conversation=conversation, message_id=message_id)
+    # The conversation, the question and whether it is answered, in one query in the request's
+    # transaction: the stream's body runs after it and would open one of its own to read them.
+    state = statements.stream_state(user=request.user, conversation_id=conversation_id, message_id=message_id)
+    conversation, message, _answer = state
     if message.role != MessageRole.USER:
         return HttpResponse(status=404)
-    # Whether it is answered is read here, in the request's transaction: the stream's body runs
-    # after it and would open one of its own just to read it again.
-    state = (conversation, message, selectors.answer_for(message))
     # The answer is written apart from this connection; a reconnecting browser sends the id of the
     # last event it got and resumes after it (chats.generation).
     response = StreamingHttpResponse(

@@ -1,7 +1,9 @@
-"""What one chat turn costs the database, and the shortcuts that keep it small: a fixed number of
-queries per turn (posting the question, streaming its answer), however long the conversation;
-the claim under the question's lock reading the database only when the question's events end
-with a ``done``; the reservation of a runner thread as a transaction of its own."""
+"""What one chat turn costs the database and Redis, and the shortcuts that keep it small: a fixed
+number of queries and Redis round trips per turn (posting the question, streaming its answer),
+however long the conversation, in a test's transaction and as served (the answer written by a
+runner thread); the claim under the question's lock reading the database only when the
+question's events end with a ``done``; the reservation of a runner thread as a transaction of its
+own."""
 
 import pytest
 from django.db import connection
@@ -9,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from chats import events as chat_events
-from chats import generation
+from chats import generation, streaming
 from chats.models import Message
 from core.tenancy import tenant
 from metrics import limits as metering
@@ -23,30 +25,103 @@ pytestmark = pytest.mark.django_db
 # In a test's transaction the answer is written by the stream's own request (chats.generation):
 # its savepoints are counted here, a runner thread's transactions are not. Raise these only for a
 # reason the turn needs; the bench (bench/chat.py) counts the runner's side.
-POST_QUERIES = 9
-STREAM_QUERIES = 30
+POST_QUERIES = 8
+STREAM_QUERIES = 22
+POST_REDIS = 3  # the rate limit's (core.ratelimit: add, exists, incr)
+STREAM_REDIS = 4  # the claim, the reservation, the first words, the last words with done and the releases
+# As served (no test transaction), over every thread: the statements the app sends through Django
+# (BEGIN, COMMIT, ROLLBACK and the connection's health check are not among them) and the Redis
+# round trips (a pipeline or a script is one) besides the tail's waits (XREAD BLOCK: one per
+# batch of events the writer publishes before the tail asks again, however the threads interleave).
+SERVED_STATEMENTS = 11
+SERVED_REDIS = 7
 
 
-def _turn(client, conversation, content):
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """What is sent to Redis, one entry per round trip, from every thread."""
+    import redis.connection
+
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    return sent
+
+
+@pytest.fixture
+def statements_sent(monkeypatch):
+    """The statements sent through Django's cursors, from every thread."""
+    from django.db.backends import utils
+
+    sent = []
+    original = utils.CursorWrapper._execute
+
+    def counting(self, sql, params, *ignored_wrapper_args):
+        sent.append(sql)
+        return original(self, sql, params, *ignored_wrapper_args)
+
+    monkeypatch.setattr(utils.CursorWrapper, "_execute", counting)
+    return sent
+
+
+def _turn(client, conversation, content, redis=None):
+    before = len(redis) if redis is not None else 0
     with CaptureQueriesContext(connection) as posted:
         data = client.post(reverse("chats:message_create", args=[conversation.id]), {"content": content},
                            HTTP_ACCEPT="application/json").json()
+    if redis is not None:
+        assert len(redis) - before == POST_REDIS
     with CaptureQueriesContext(connection) as streamed:
         parsed = events(consume(client.get(data["stream_url"])))
     return parsed, len(posted), len(streamed)
 
 
-def test_a_turn_runs_a_fixed_number_of_queries_however_long_the_conversation(owner, owner_client, conversation):
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_as_served_sends_a_fixed_number_of_statements_and_redis_round_trips(
+        owner, owner_client, conversation, redis_round_trips, statements_sent):
+    """The answer written by a runner thread, as in production: its reservation, its answer and
+    usage log (one round trip each with what goes with them), its final events with the release
+    of the reservation and of the lock (one Redis transaction); the stream tails without looking
+    for the writer it started."""
+    url = reverse("chats:message_create", args=[conversation.id])
     counts = []
-    for number in range(3):
-        parsed, posted, streamed = _turn(owner_client, conversation, f"Question number {number} about the weather")
+    for number in range(3):  # the first loads the Redis scripts
+        sql_before, redis_before = len(statements_sent), len(redis_round_trips)
+        data = owner_client.post(url, {"content": f"Question {number}"}, HTTP_ACCEPT="application/json").json()
+        parsed = events(consume(owner_client.get(data["stream_url"])))
         assert parsed[-1][0] == "done" and parsed[-1][1]["status"] == "complete"
-        counts.append((posted, streamed))
-    assert counts == [(POST_QUERIES, STREAM_QUERIES)] * 3, counts
+        sent = [bytes(b"".join(c) if isinstance(c, list) else c) for c in redis_round_trips[redis_before:]]
+        waits = [c for c in sent if c.startswith(b"*8\r\n$5\r\nXREAD\r\n$5\r\nBLOCK")]
+        assert 1 <= len(waits) <= len([name for name, _data in parsed]), sent
+        assert not [c for c in sent if b"XREAD" in c and b"EXISTS" in c]  # it never looked for its own writer
+        counts.append((len(statements_sent) - sql_before, len(sent) - len(waits)))
+        assert metering.usage_turns_in_flight(user=owner) == 0
+        assert not chat_events._client().exists(*streaming.lock_keys(data["message_id"]))  # lock and Stop freed
+    assert counts[1:] == [(SERVED_STATEMENTS, SERVED_REDIS)] * 2, counts
     with tenant(owner.id):
-        assert Message.objects.filter(conversation=conversation, role="assistant").count() == 3
         assert UsageLog.objects.filter(conversation=conversation, success=True).count() == 3
         assert MonthlyUsage.objects.get(user=owner).total_messages == 3
+
+
+def test_a_turn_runs_a_fixed_number_of_queries_however_long_the_conversation(owner, owner_client, conversation, redis_round_trips):
+    _turn(owner_client, conversation, "A first question loads the Redis scripts")
+    counts = []
+    for number in range(3):
+        before = len(redis_round_trips)
+        parsed, posted, streamed = _turn(owner_client, conversation, f"Question number {number} about the weather",
+                                         redis=redis_round_trips)
+        assert parsed[-1][0] == "done" and parsed[-1][1]["status"] == "complete"
+        counts.append((posted, streamed, len(redis_round_trips) - before))
+    assert counts == [(POST_QUERIES, STREAM_QUERIES, POST_REDIS + STREAM_REDIS)] * 3, counts
+    with tenant(owner.id):  # four turns
+        assert Message.objects.filter(conversation=conversation, role="assistant").count() == 4
+        assert UsageLog.objects.filter(conversation=conversation, success=True).count() == 4
+        assert MonthlyUsage.objects.get(user=owner).total_messages == 4
     assert metering.usage_turns_in_flight(user=owner) == 0
 
 
