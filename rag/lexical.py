@@ -7,6 +7,8 @@ is turned into lexemes by the same PostgreSQL text-search configuration, which t
 chunks of that language. When the question's language is unclear it is analysed both ways, each
 against its own chunks, with the words either language would drop removed first, so one
 language's function words never become "rare terms" of the other's chunks.
+Both sides fold accents first (``rag_fold_accents``, migration 0009), since the stemmers keep
+them: "informacion" meets "información", "cafe" meets "café"; "ñ" stays.
 
 Scoring is Okapi BM25 (k1 = 1.2, b = 0.75; IDF = ln(1 + (N - df + 0.5) / (df + 0.5))) with the
 statistics the database keeps (migrations 0006 and 0007): per user and language, the chunk count ``N``, the
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -84,6 +87,7 @@ def analysed_texts(question: str) -> dict[str, str]:
     """{configuration: the text to analyse with it}: the question as written for its language; the
     question without either language's stop words when the language is unclear (and for "simple"
     chunks, whose configuration drops none)."""
+    question = unicodedata.normalize("NFC", question)  # the chunks' text is NFC (rag.extract.text)
     languages = query_languages(question)
     neutral = _without_stop_words(question, STOP_WORDS | STOP_WORDS_EN | STOP_WORDS_ES)
     texts = {language: (question if len(languages) == 1 else neutral) for language in languages}
@@ -121,7 +125,7 @@ SELECT t.language, t.chunk_count, t.total_length, f.term, f.df, set_config('enab
       SELECT q.term, s.df
         FROM (SELECT DISTINCT l.term
                 FROM unnest(%(languages)s::text[], %(texts)s::text[]) AS a(language, body)
-               CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(a.language::regconfig, a.body))) AS l(term)
+               CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector(a.language::regconfig, rag_fold_accents(a.body)))) AS l(term)
                WHERE a.language = t.language) q
         JOIN rag_term_stats s ON s.user_id = t.user_id AND s.language = t.language AND s.term = q.term
   ) f ON true

@@ -79,7 +79,7 @@ def brute_force(user, query, limit):
     wanted = {}
     for language, text in lexical.analysed_texts(query).items():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT unnest(tsvector_to_array(to_tsvector(%s::regconfig, %s)))", [language, text])
+            cursor.execute("SELECT unnest(tsvector_to_array(to_tsvector(%s::regconfig, rag_fold_accents(%s))))", [language, text])
             wanted[language] = {row[0] for row in cursor.fetchall()}
     with tenant(user.id), connection.cursor() as cursor:
         cursor.execute("SELECT c.id::text, c.language, md5(c.content), v.lexeme, array_length(v.positions, 1) "
