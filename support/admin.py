@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
@@ -32,7 +31,7 @@ from core.errors import UserFacingError
 from storage.models import StorageFile
 from storage.serving import file_response
 
-from . import metrics, selectors, services
+from . import metrics, selectors
 from .models import (
     CannedReply,
     HelpArticle,
@@ -86,45 +85,15 @@ def admin_overdue_q(now):
     return Q(first_response_at__isnull=True, response_due_at__lt=now) | Q(resolution_due_at__lt=now)
 
 
-class StaffChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.name or obj.email} ({obj.get_role_display()})" if obj.name else f"{obj.email} ({obj.get_role_display()})"
-
-
-class TicketWorkForm(forms.ModelForm):
-    """The ticket's status, priority, category and assignee, plus a reply or internal note."""
-
-    assigned_to = StaffChoiceField(
-        queryset=services.assignable_staff(), required=False, label=_("assigned to"),
-        error_messages={"invalid_choice": _("Tickets can be assigned only to support staff or admins.")},
-    )
-    canned_reply = forms.ModelChoiceField(queryset=CannedReply.objects.none(), required=False, label=_("canned reply"),
-                                          help_text=_("Used when the reply box is empty; placeholders such as "
-                                                      "{name} are filled in."))
-    reply = forms.CharField(label=_("reply"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
-                            max_length=services.MESSAGE_MAX)
-    internal = forms.BooleanField(label=_("internal note (the user never sees it)"), required=False)
-
-    class Meta:
-        model = SupportTicket
-        fields = ["status", "priority", "category", "assigned_to"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["canned_reply"].queryset = CannedReply.objects.all()
-        self.fields["assigned_to"].queryset = services.assignable_staff()
-
-    def clean(self):
-        data = super().clean()
-        wants_reply = bool((data.get("reply") or "").strip() or data.get("canned_reply"))
-        if wants_reply and self.instance.status == TicketStatus.CLOSED and data.get("status") == TicketStatus.CLOSED:
-            self.add_error("reply", _("This ticket is closed: reopen it (change its status) to reply."))
-        return data
-
-
 @admin.register(SupportTicket)
 class SupportTicketAdmin(admin.ModelAdmin):
-    form = TicketWorkForm
+    @property
+    def form(self):
+        # The form needs support.services, which pulls rag (bs4, numpy) in: import it when a ticket
+        # page is first built, not at every Django start (the admin is imported by django.setup()).
+        from .admin_forms import TicketWorkForm
+
+        return TicketWorkForm
 
     class Media:
         css = ADMIN_CSS
@@ -255,6 +224,8 @@ class SupportTicketAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         """Changes go through the services (audited, the user told), never ``obj.save()``."""
+        from . import services
+
         original = SupportTicket.objects.get(pk=obj.pk)
         data = form.cleaned_data
         assignee = data.get("assigned_to")
@@ -300,6 +271,8 @@ class SupportTicketAdmin(admin.ModelAdmin):
         ]
 
     def ai_view(self, request, object_id, action):
+        from . import services
+
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.has_change_permission(request):
@@ -338,6 +311,8 @@ class SupportTicketAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Assign the selected tickets to me"), permissions=["change"])
     def assign_to_me(self, request, queryset):
+        from . import services
+
         if request.user.role not in services.ASSIGNABLE_ROLES:
             self.message_user(request, _("Tickets can be assigned only to support staff or admins."), messages.ERROR)
             return
@@ -347,6 +322,8 @@ class SupportTicketAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark the selected tickets resolved"), permissions=["change"])
     def mark_resolved(self, request, queryset):
+        from . import services
+
         done = services.staff_resolve_many(actor=request.user, tickets=list(queryset))
         self.message_user(request, ngettext("%(count)d ticket resolved.", "%(count)d tickets resolved.", done)
                           % {"count": done}, messages.SUCCESS)
@@ -403,12 +380,18 @@ class HelpArticleAdmin(admin.ModelAdmin):
         return bool(obj.rag_document_id)
 
     def save_model(self, request, obj, form, change):
+        from . import services
+
         services.help_article_save(actor=request.user, article=obj, created=not change)
 
     def delete_model(self, request, obj):
+        from . import services
+
         services.help_article_delete(actor=request.user, article=obj)
 
     def delete_queryset(self, request, queryset):
+        from . import services
+
         for article in queryset:
             services.help_article_delete(actor=request.user, article=article)
 
@@ -423,12 +406,16 @@ class HelpArticleAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Publish the selected articles"), permissions=["change"])
     def publish(self, request, queryset):
+        from . import services
+
         for article in queryset.filter(is_published=False):
             article.is_published = True
             services.help_article_save(actor=request.user, article=article, created=False)
 
     @admin.action(description=_("Unpublish the selected articles"), permissions=["change"])
     def unpublish(self, request, queryset):
+        from . import services
+
         for article in queryset.filter(is_published=True):
             article.is_published = False
             services.help_article_save(actor=request.user, article=article, created=False)
