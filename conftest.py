@@ -8,7 +8,6 @@ tests that commit (TransactionTestCase), since the runtime role may not TRUNCATE
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 from django.conf import settings
@@ -16,47 +15,11 @@ from django.core.management import call_command
 from django.db import connections
 from django.test import testcases
 
-# Tables filled by migrations themselves; everything else is emptied after committing tests.
-_KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
-
-
-def _truncate_all_as_owner(attempts: int = 5) -> None:
-    """Empty every table the tests fill, as the owner role.
-
-    A request still being served by the live server when its test ends (a stream noticing the
-    closed page late) can hold a lock on one table while it waits for another that TRUNCATE holds:
-    PostgreSQL ends one of the two as a deadlock. When it ends ours, try again; the request is gone
-    a moment later. Giving up would leave Django's per-test database guards in place and fail every
-    later test that uses the owner alias, as CI once did.
-    """
-    import psycopg
-
-    # A raw connection: Django's test guard forbids the "owner" alias inside tests, on purpose.
-    wrapper = connections["owner"]
-    for attempt in range(1, attempts + 1):
-        raw = wrapper.get_new_connection(wrapper.get_connection_params())
-        try:
-            with raw.cursor() as cursor:
-                cursor.execute(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> ALL(%s)",
-                    [list(_KEEP_TABLES)],
-                )
-                tables = [row[0] for row in cursor.fetchall()]
-                if tables:
-                    quoted = ", ".join(wrapper.ops.quote_name(t) for t in tables)
-                    cursor.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
-            raw.commit()
-            return
-        except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
-            if attempt == attempts:
-                raise
-            time.sleep(0.2 * attempt)
-        finally:
-            raw.close()
+from testutils.database import truncate_all_as_owner
 
 
 def _fixture_teardown(self):
-    _truncate_all_as_owner()
+    truncate_all_as_owner()
 
 
 testcases.TransactionTestCase._fixture_teardown = _fixture_teardown
@@ -87,6 +50,33 @@ def django_db_setup(django_db_blocker, worker_id):
 @pytest.fixture(scope="session")
 def worker_id(request):
     return getattr(getattr(request.config, "workerinput", None), "get", lambda *_: "master")("workerid", "master")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_table_read_once():
+    """The static embedder's table (16 MB, read and weighted: about 0.3 s) is read once a session.
+
+    Any test that changes EMBEDDER or an OPENAI_* setting (the ``settings`` fixture, and again when
+    it restores them) makes ``rag.embedders`` forget its shared instances, and the next RAG call
+    built a new StaticEmbedder that read the same file again. A new instance still is built each
+    time; only the table and tokenizer, which nothing writes to, come from the first one. A test
+    that points TABLE or VOCABULARY elsewhere gets them read from there.
+    """
+    from rag.embedders.static import StaticEmbedder
+
+    original = StaticEmbedder.__init__
+    loaded: dict = {}
+
+    def init(self):
+        key = (self.TABLE, self.VOCABULARY)
+        if key not in loaded:
+            original(self)
+            loaded[key] = (self.table, self.tokenizer, self.dimension)
+        self.table, self.tokenizer, self.dimension = loaded[key]
+
+    StaticEmbedder.__init__ = init
+    yield
+    StaticEmbedder.__init__ = original
 
 
 @pytest.fixture(autouse=True)
