@@ -39,6 +39,7 @@ from rag.evaluation import (
     score_fusion_ranker,
 )
 from rag.retrieval import fuse, retrieve, text_search, vector_search
+from testutils.testing import make_user
 
 FLOORS = {
     "static": {"lexical": 0.95, "paraphrased": 0.65},  # measured 1.00 and 0.70, less 0.05
@@ -65,6 +66,37 @@ def offline(settings):
     settings.EMBEDDER = "offline"
 
 
+@pytest.fixture(scope="module")
+def indexed(corpus, django_db_setup, django_db_blocker):
+    """The corpus indexed once per embedder for the whole module, each for a user of its own.
+
+    The three quality tests below ask the same questions of the same index; building it in each
+    of them (31 documents, in each of the six) took most of their time. The rows are committed,
+    so every table is emptied after the module, as after a transactional test.
+    """
+    from testutils.database import truncate_all_as_owner
+
+    with django_db_blocker.unblock():
+        built = {name: index_corpus(make_user(f"quality-{name}@example.com"), corpus, embedder_name=name)
+                 for name in FLOORS}
+    yield built
+    with django_db_blocker.unblock():
+        truncate_all_as_owner()
+
+
+@pytest.fixture(scope="module")
+def candidates_of(indexed):
+    """embedder name -> both halves' candidates for every question, collected once (pure data)."""
+    collected = {}
+
+    def of(name):
+        if name not in collected:
+            collected[name] = collect_candidates(indexed[name])
+        return collected[name]
+
+    return of
+
+
 # --- the set itself ------------------------------------------------------------------------------------
 
 
@@ -87,13 +119,13 @@ def test_the_question_set_is_what_it_claims(corpus):
 
 
 @pytest.mark.django_db
-def test_recall_of_each_half_and_fusion_not_worse_than_its_better_half(owner, corpus, embedder_name):
-    indexed = index_corpus(owner, corpus)
+def test_recall_of_each_half_and_fusion_not_worse_than_its_better_half(indexed, corpus, embedder_name):
+    index = indexed[embedder_name]
     hits = {(kind, mode): 0 for kind in KINDS for mode in MODES}
     for question in corpus.questions:
-        relevant = indexed.document_ids[question.document]
+        relevant = index.document_ids[question.document]
         for mode in MODES:
-            results = retrieve(user=owner, query=question.question, top_k=5, mode=mode)
+            results = retrieve(user=index.user, query=question.question, top_k=5, mode=mode)
             hits[(question.kind, mode)] += relevant in {r.document_id for r in results}
     for kind in KINDS:
         total = len(corpus.of_kind(kind))
@@ -103,26 +135,26 @@ def test_recall_of_each_half_and_fusion_not_worse_than_its_better_half(owner, co
 
 
 @pytest.mark.django_db
-def test_the_evaluation_ranks_exactly_as_retrieve_does(owner, corpus, embedder_name):
-    indexed = index_corpus(owner, corpus)
-    candidates = collect_candidates(indexed)
+def test_the_evaluation_ranks_exactly_as_retrieve_does(indexed, candidates_of, embedder_name):
+    index = indexed[embedder_name]
+    candidates = candidates_of(embedder_name)
     for candidate in candidates:
         for mode in MODES:
-            expected = [r.chunk_id for r in retrieve(user=owner, query=candidate.question.question, top_k=10, mode=mode)]
+            expected = [r.chunk_id for r in retrieve(user=index.user, query=candidate.question.question, top_k=10, mode=mode)]
             assert mode_ranker(mode)(candidate)[:10] == expected, (candidate.question.id, mode)
-    table = evaluate(candidates, indexed.chunks, ks=(5,))
+    table = evaluate(candidates, index.chunks, ks=(5,))
     for kind in KINDS:
         assert table[(kind, "hybrid", 5)].value >= FLOORS[embedder_name][kind]
 
 
 @pytest.mark.django_db
-def test_score_fusion_is_not_worse_than_either_half(owner, corpus, embedder_name):
-    indexed = index_corpus(owner, corpus)
-    candidates = collect_candidates(indexed)
+def test_score_fusion_is_not_worse_than_either_half(indexed, candidates_of, embedder_name):
+    chunks = indexed[embedder_name].chunks
+    candidates = candidates_of(embedder_name)
     fused = score_fusion_ranker(RECOMMENDED_SCORE_TEXT_WEIGHT)
     for kind in KINDS:
-        halves = [recall(candidates, mode_ranker(mode), indexed.chunks, 5, kind=kind).hits for mode in ("vector", "text")]
-        assert recall(candidates, fused, indexed.chunks, 5, kind=kind).hits >= max(halves) - SLACK.get((embedder_name, kind), 1), kind
+        halves = [recall(candidates, mode_ranker(mode), chunks, 5, kind=kind).hits for mode in ("vector", "text")]
+        assert recall(candidates, fused, chunks, 5, kind=kind).hits >= max(halves) - SLACK.get((embedder_name, kind), 1), kind
 
 
 # --- isolation ----------------------------------------------------------------------------------------------
