@@ -45,7 +45,9 @@ def gunicorn(*, database: str, env: dict | None = None, workers: int = 2, thread
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # 90 s, not 30: on a loaded 2-core machine gunicorn's preload and warm-up alone took 7.5 s,
+        # and the whole start more than 30 (the concurrent-streams tests failed with an empty log).
+        deadline = time.monotonic() + 90
         while True:
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
