@@ -132,6 +132,10 @@ def test_a_worker_killed_mid_indexing_runs_the_task_again_and_indexes_once(priva
     assert len(positions) == document.chunk_count > 0 and len(set(positions)) == len(positions)
 
 
+# 12,300 transactions: catching up after the kill took 90 s on a slow day of this 2-core machine
+# (about 150 a second), the old 90 s bound exactly. The bound is for a job that never finishes, not
+# a speed test; a repeat still fails at once on the count below.
+@pytest.mark.timeout(420)
 def test_a_worker_killed_in_the_middle_of_the_recurring_payments_job_creates_each_occurrence_once(private):
     import datetime as dt
     from decimal import Decimal
@@ -163,7 +167,7 @@ def test_a_worker_killed_in_the_middle_of_the_recurring_payments_job_creates_eac
         (child,) = child_pids(worker.pid)
         os.kill(child, signal.SIGKILL)  # in the middle: some payments caught up, most not
         assert made() < expected, "the job finished before it could be killed: make it longer"
-        wait_until(lambda: made() == expected, timeout=90, message="the job to run again and finish")
+        wait_until(lambda: made() >= expected, timeout=300, message="the job to run again and finish")
         log = open(worker.log_path).read()
     assert "WorkerLostError" in log or "SIGKILL" in log
     with tenant(user.id):
