@@ -151,3 +151,23 @@ def test_the_check_says_when_accents_are_folded_by_the_built_in_table():
     else:
         assert [m.id for m in messages] == ["chats.W001"]
         assert "CREATE EXTENSION unaccent" in messages[0].hint
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("text", "folded"), [
+    ("plain ASCII text, with punctuation: (1) [2] {3} ~!", "plain ASCII text, with punctuation: (1) [2] {3} ~!"),
+    ("", ""),
+    ("Canción del año, CAFÉ, naïve, Łódź", "Cancion del ano, CAFE, naive, Łodz"),
+    ("ASCII first, then one é at the end", "ASCII first, then one e at the end"),
+])
+def test_folding_returns_plain_ascii_unchanged_and_folds_the_rest(text, folded):
+    """Chats migration 0007's plain-ASCII test gives what translate() alone gave, for every text."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT public.immutable_unaccent(%s), public.immutable_unaccent(NULL) IS NULL", [text])
+        result, null_stays_null = cursor.fetchone()
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE oid = 'public.immutable_unaccent(text)'::regprocedure")
+        body = cursor.fetchone()[0]
+    if "translate(" in body:  # the built-in table (no unaccent extension): folds these letters
+        assert "octet_length" in body
+        assert result == folded
+    assert null_stays_null
