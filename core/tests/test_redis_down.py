@@ -115,3 +115,17 @@ def test_a_question_asked_while_redis_is_down_is_kept_and_answered_once_it_is_ba
     assert "event: done" in stream
     with tenant(user.id):
         assert sorted(Message.objects.filter(conversation=conversation).values_list("role", flat=True)) == ["assistant", "user"]
+
+
+def test_one_redis_client_serves_every_call_and_survives_a_restart(private_redis):
+    """core.cache keeps one redis.Redis per pool (Django builds one per call): the same object on
+    every call, still answering after Redis went away and came back."""
+    first = cache._cache.get_client(write=True)
+    assert cache._cache.get_client(write=False) is first is cache._cache.get_client(key="k", write=True)
+    cache.set("kept", 1)
+    private_redis.stop()
+    assert cache.get("kept", "absent") == "absent"
+    private_redis.start()
+    cache.circuit.close()
+    cache.set("kept", 2)
+    assert cache.get("kept") == 2 and cache._cache.get_client(write=True) is first
