@@ -7,4 +7,4 @@ class RagConfig(AppConfig):
     verbose_name = _("Documents")
 
     def ready(self):
-        from . import checks  # noqa: F401 - registers the vector-store check
+        from . import checks  # noqa: F401 - registers the embedder and vector-store checks

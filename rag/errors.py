@@ -31,7 +31,15 @@ class UnsafeURLError(FetchError):
 
 
 class EmbeddingError(UserFacingError):
-    """An embedder cannot run or its service failed."""
+    """An embedder cannot run or its service failed.
+
+    ``retryable`` is false when only a change of configuration helps (an unknown or retired
+    embedder): the indexing task then fails the document at once instead of retrying.
+    """
+
+    def __init__(self, message=None, *args, retryable: bool = True):
+        super().__init__(message, *args)
+        self.retryable = retryable
 
 
 class VectorStoreError(UserFacingError):

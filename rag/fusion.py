@@ -18,8 +18,8 @@ those hits added up, then nearness to 0.5 (see ``diversify`` for the passages pe
 
 **The threshold is a percentile, not a similarity.** Cosine similarities mean different things
 per embedder (a question's 30 nearest passages score 0.24–0.82 with the static embedder, 0.26–0.84
-with MiniLM, 0.17–0.68 with feature hashing, on the library set), so a raw floor that suits one
-removes everything or nothing with another. The
+with MiniLM, on the library set), so a raw floor that suits one removes everything or nothing with
+another. The
 retrieval settings' "minimum relevance" ``p`` (0 to 1) is read as a percentile of *that embedder's*
 similarity distribution (``CALIBRATION``: the similarities of questions to their 30 nearest
 passages, measured on the library set's tuning half): ``p = 0.5`` leaves out the passages less
@@ -58,7 +58,6 @@ PASSAGES_PER_DOCUMENT = 3
 # sentence encoders).
 TEXT_WEIGHTS: dict[str, float] = {
     "static": 0.45,
-    "offline": 0.75,
     "sentence-transformers": 0.45,
     "openai": 0.45,
 }
@@ -70,8 +69,6 @@ CALIBRATION: dict[str, tuple[float, ...]] = {
                0.4826, 0.4967, 0.5115, 0.526, 0.5443, 0.5679, 0.5965, 0.6826, 0.8207),
     "sentence-transformers": (0.2564, 0.3055, 0.3266, 0.3497, 0.363, 0.377, 0.39, 0.4004, 0.4087, 0.4194, 0.4329,
                               0.4403, 0.4512, 0.4632, 0.4758, 0.4944, 0.5096, 0.5371, 0.5784, 0.6384, 0.8372),
-    "offline": (0.1665, 0.2179, 0.2425, 0.2601, 0.2723, 0.283, 0.2938, 0.3062, 0.3147, 0.3239, 0.3339, 0.3482,
-                0.3611, 0.3737, 0.3856, 0.3998, 0.4132, 0.4309, 0.4541, 0.4966, 0.6765),
 }
 CALIBRATED_LIKE = {"openai": "sentence-transformers"}
 PERCENTILE_STEP = 0.05

@@ -24,8 +24,8 @@ class StaticEmbedder(Embedder):
     from the sentence-transformers extra). A text's vector is the sum of its tokens' vectors weighted
     by ``log(1 + token id)`` (BERT vocabularies are ordered roughly by frequency: rare tokens count
     more), normalised. Run time needs numpy and the 16 MB table only: no model, no download. On our
-    question set it finds paraphrased questions' passages far more often than feature hashing (vector
-    half recall@5 0.80 against 0.60), and its dense vectors suit an HNSW index.
+    question set it found paraphrased questions' passages far more often than feature hashing did (vector
+    half recall@5 0.80 against 0.60; that embedder was retired), and its dense vectors suit an HNSW index.
     """
 
     name = "static"

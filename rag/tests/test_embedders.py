@@ -1,12 +1,10 @@
-"""Embedders: the offline hasher (quality, speed, determinism), OpenAI against a fake server on
-127.0.0.1, sentence-transformers' loading rules, and the registry."""
+"""Embedders: OpenAI against a fake server on 127.0.0.1, sentence-transformers' loading rules, the
+registry and its retired names (the static embedder has rag/tests/test_static_embedder.py)."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -16,9 +14,9 @@ import pytest
 
 from core.text import stem_word
 from rag.embedders import (
-    OfflineEmbedder,
     OpenAIEmbedder,
     SentenceTransformerEmbedder,
+    StaticEmbedder,
     available_embedders,
     find_model_dir,
     get_embedder,
@@ -27,113 +25,7 @@ from rag.embedders import sentence_transformers as sentence_transformers_embedde
 from rag.errors import EmbeddingError
 from testutils.fakes.server import FakeHandler, FakeServer
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-def cosine(a, b) -> float:
-    return float(np.dot(a, b))
-
-
-# --- offline ---------------------------------------------------------------------------------------
-
-
-def test_offline_vectors_are_normalised_even_for_degenerate_texts():
-    embedder = OfflineEmbedder()
-    assert embedder.name == "offline" and embedder.dimension == 512
-    texts = ["A normal sentence about invoices.", "", "   ", "?!.,", "the and of", "¿Qué?", "42"]
-    vectors = np.array(embedder.embed_documents(texts))
-    assert vectors.shape == (len(texts), 512)
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert np.isfinite(vectors).all()
-
-
-def test_offline_is_deterministic_across_instances_batches_and_processes():
-    texts = ["Invoices are due within thirty days.", "El coche rojo está aparcado en la calle."]
-    first = OfflineEmbedder().embed_documents(texts)
-    assert first == OfflineEmbedder().embed_documents(texts)
-    single = [OfflineEmbedder().embed_query(text) for text in texts]
-    assert np.allclose(first, single, atol=1e-6)
-    # Another interpreter with another hash seed: no salted hash() anywhere.
-    script = (
-        "import json, sys; from rag.embedders import OfflineEmbedder; "
-        "print(json.dumps(OfflineEmbedder().embed_documents(json.loads(sys.argv[1]))))"
-    )
-    environment = {**os.environ, "PYTHONHASHSEED": "12345", "DJANGO_SETTINGS_MODULE": "config.settings"}
-    output = subprocess.run([sys.executable, "-c", script, json.dumps(texts)], cwd=BASE_DIR, env=environment,
-                            capture_output=True, text=True, check=True, timeout=120).stdout
-    assert np.allclose(json.loads(output), first, atol=1e-6)
-
-
-def test_offline_ignores_case_and_accents():
-    embedder = OfflineEmbedder()
-    a, b = embedder.embed_documents(["Canción de la ESTACIÓN", "cancion de la estacion"])
-    assert cosine(a, b) > 0.999
-
-
-def test_offline_embeds_a_large_batch():
-    # Throughput is measured by bench/rag.py, not asserted here: a timed test fails on a busy host.
-    sentences = [
-        "Quarterly revenue grew while operating costs fell by four percent.",
-        "Los clientes pidieron entregas más rápidas y mejor soporte técnico.",
-        "Install the package, run the migrations and restart the worker processes.",
-        "The physician recommended rest, fluids and a follow-up visit next week.",
-        "Budget reviews happen every month with the finance team and the managers.",
-    ]
-    paragraphs = [
-        " ".join(f"{sentences[(i + j) % len(sentences)]} Item {i}-{j}." for j in range(10)) for i in range(2000)
-    ]  # ~800 characters each, like real chunks
-    embedder = OfflineEmbedder()
-    vectors = embedder.embed_documents(paragraphs)
-    assert len(vectors) == 2000 and len(set(map(tuple, vectors))) == 2000
-
-
-PASSAGES = {
-    "buy-car": "Buying a car: compare prices at several dealers, arrange a loan with your bank and take the "
-               "automobile for a test drive before you sign anything.",
-    "car-care": "Keep the engine healthy: change the oil every 10,000 km, check tyre pressure monthly and "
-                "inspect the brakes once a year.",
-    "doctor": "If the fever lasts more than three days, see a physician. The clinic opens at eight and "
-              "appointments can be booked by phone.",
-    "crash": "When the application crashes on start-up, the log usually shows a failure in the configuration "
-             "file; correct the path and restart.",
-    "savings": "Keep an emergency fund of three months of expenses in a savings account, separate from the "
-               "money you use every day.",
-    "password": "To reset your password, open the login page, choose 'forgot password' and follow the link "
-                "sent to your email.",
-    "travel": "Before your trip abroad, check that your passport is valid and take out travel insurance for "
-              "medical emergencies.",
-    "cooking": "Para preparar la cena, corta las verduras, calienta el aceite en la sartén y cocina el pollo "
-               "durante veinte minutos.",
-}
-
-PARAPHRASES = {
-    "How do I purchase a vehicle?": "buy-car",
-    "¿Cómo compro un coche?": "buy-car",
-    "When should I visit a doctor about my temperature?": "doctor",
-    "The program fails with an error when it begins": "crash",
-    "How much cash should I save for emergencies?": "savings",
-    "I forgot my passcode, how do I change it?": "password",
-    "¿Qué necesito antes de viajar al extranjero?": "travel",
-    "How do I cook dinner with chicken?": "cooking",
-}
-
-
-def test_offline_ranks_paraphrased_questions_to_their_passage():
-    embedder = OfflineEmbedder()
-    names = list(PASSAGES)
-    matrix = np.array(embedder.embed_documents([PASSAGES[name] for name in names]))
-    for question, expected in PARAPHRASES.items():
-        scores = matrix @ np.array(embedder.embed_query(question))
-        ranked = [names[i] for i in np.argsort(-scores)]
-        assert ranked[0] == expected, (question, ranked[:3])
-
-
-def test_offline_synonyms_bring_texts_together():
-    embedder = OfflineEmbedder()
-    query, synonym, unrelated = embedder.embed_documents(
-        ["I want to buy a car", "purchasing an automobile", "the weather is sunny today"]
-    )
-    assert cosine(query, synonym) > cosine(query, unrelated) + 0.2
+# --- stemming (core.text; rag's snippets and follow-up questions rely on it) ----------------------------
 
 
 def test_stemming_joins_inflections():
@@ -327,26 +219,41 @@ def test_find_model_dir_inside_a_package(tmp_path):
 
 
 def test_get_embedder_default_is_cached_and_unknown_names_fail(settings):
-    settings.EMBEDDER = "offline"
+    settings.EMBEDDER = "static"
     embedder = get_embedder()
-    assert isinstance(embedder, OfflineEmbedder)
-    assert get_embedder("offline") is embedder
-    assert get_embedder(" Offline ") is embedder
-    with pytest.raises(EmbeddingError, match="Unknown embedder"):
+    assert isinstance(embedder, StaticEmbedder)
+    assert get_embedder("static") is embedder
+    assert get_embedder(" Static ") is embedder
+    with pytest.raises(EmbeddingError, match="Unknown embedder word2vec") as unknown:
         get_embedder("word2vec")
+    assert unknown.value.retryable is False  # only a change of configuration helps
+
+
+def test_the_retired_feature_hashing_embedder_is_refused_with_what_to_do(settings):
+    for name in ("offline", " Offline "):
+        with pytest.raises(EmbeddingError) as retired:
+            get_embedder(name)
+        message = retired.value.message
+        assert "feature hashing embedder (offline) was retired" in message
+        assert "EMBEDDER=static" in message and "manage.py reindex_rag --embedder static" in message
+        assert "full-text search still finds them" in message
+        assert retired.value.retryable is False
+    settings.EMBEDDER = "offline"
+    with pytest.raises(EmbeddingError, match="was retired"):
+        get_embedder()
+    assert "offline" not in available_embedders()
 
 
 def test_available_embedders_reports_reasons(settings):
     settings.OPENAI_API_KEY = ""
     settings.OPENAI_BASE_URL = ""
     reasons = available_embedders()
-    assert set(reasons) == {"static", "offline", "openai", "sentence-transformers"}
-    assert reasons["offline"] is None
+    assert set(reasons) == {"static", "openai", "sentence-transformers"}
     assert "OPENAI_API_KEY" in reasons["openai"]
     settings.OPENAI_API_KEY = "sk-anything"
     assert available_embedders()["openai"] is None
 
 
 def test_embedding_vectors_are_plain_floats():
-    vector = OfflineEmbedder().embed_query("plain python floats for JSON and pgvector")
+    vector = StaticEmbedder().embed_query("plain python floats for JSON and pgvector")
     assert all(type(value) is float and math.isfinite(value) for value in vector)

@@ -44,8 +44,8 @@ def test_a_corpus_given_by_path_is_measured_and_the_throwaway_user_is_gone(tmp_p
     path = tmp_path / "questions.json"
     path.write_text(json.dumps(SMALL), encoding="utf-8")
     users = User.objects.count()
-    output = run("--corpus", str(path), "--embedder", "offline", "--grid")
-    assert "Embedder offline: 2 documents" in output and "2 questions (1 lexical, 1 paraphrased)" in output
+    output = run("--corpus", str(path), "--embedder", "static", "--grid")
+    assert "Embedder static: 2 documents" in output and "2 questions (1 lexical, 1 paraphrased)" in output
     assert "lexical      vector" in output and "recall@5" in output and "(1/1)" in output
     assert "by text weight" in output
     assert User.objects.count() == users
@@ -54,8 +54,8 @@ def test_a_corpus_given_by_path_is_measured_and_the_throwaway_user_is_gone(tmp_p
 def test_an_unreadable_corpus_is_refused_with_its_reason(tmp_path):
     missing = tmp_path / "missing.json"
     with pytest.raises(CommandError, match="cannot read the question set"):
-        run("--corpus", str(missing), "--embedder", "offline")
+        run("--corpus", str(missing), "--embedder", "static")
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({**SMALL, "questions": [{**SMALL["questions"][0], "document": "nope"}]}))
     with pytest.raises(CommandError, match="no document 'nope'"):
-        run("--corpus", str(broken), "--embedder", "offline")
+        run("--corpus", str(broken), "--embedder", "static")

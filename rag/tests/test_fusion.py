@@ -21,7 +21,7 @@ def test_each_embedder_has_its_measured_text_weight_and_a_setting_overrides_it(s
     assert fusion.text_weight_for("someone-elses") == fusion.DEFAULT_TEXT_WEIGHT
     settings.RAG_FUSION_TEXT_WEIGHTS = {"static": 0.25}
     assert fusion.text_weight_for("static") == 0.25
-    assert fusion.text_weight_for("offline") == fusion.TEXT_WEIGHTS["offline"]
+    assert fusion.text_weight_for("sentence-transformers") == fusion.TEXT_WEIGHTS["sentence-transformers"]
 
 
 def test_the_threshold_is_a_percentile_of_the_embedders_own_similarities():
@@ -34,7 +34,7 @@ def test_the_threshold_is_a_percentile_of_the_embedders_own_similarities():
         assert fusion.percentile_of(table[10], name) == pytest.approx(0.55)
     # The same setting means a different cosine for each embedder: their scales differ.
     floors = {name: fusion.similarity_floor(0.5, name) for name in fusion.CALIBRATION}
-    assert len(set(floors.values())) == len(floors) and floors["static"] > 0.45 > floors["offline"]
+    assert len(set(floors.values())) == len(floors) and floors["static"] > 0.45 > floors["sentence-transformers"]
     # OpenAI's embedder has no measurement of its own: it is read on MiniLM's scale when there is one,
     # and as a plain similarity otherwise.
     expected = fusion.CALIBRATION.get("sentence-transformers", (None,) * 21)[10] or 0.5

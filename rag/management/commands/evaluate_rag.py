@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, DjangoHelpFor
 
 from accounts.models import User
 from rag import evaluation, fusion
-from rag.embedders import available_embedders, get_embedder
+from rag.embedders import EMBEDDERS, embedder_problem, get_embedder
 from rag.errors import EmbeddingError
 
 HELP = """\
@@ -53,7 +53,7 @@ full-text half, and hybrid as retrieve() does it. The user and all its data are 
 Examples:
   manage.py evaluate_rag --grid
   manage.py evaluate_rag --set library --runs 3
-  manage.py evaluate_rag --corpus my_questions.json --embedder offline
+  manage.py evaluate_rag --corpus my_questions.json --embedder static
   HF_HUB_OFFLINE=1 manage.py evaluate_rag --set library --embedder static --embedder sentence-transformers
 """
 
@@ -72,7 +72,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--embedder", action="append", dest="embedders", metavar="EMBEDDER",
-                            help="static | offline | openai | sentence-transformers (default: EMBEDDER); "
+                            help=f"{' | '.join(EMBEDDERS)} (default: EMBEDDER); "
                                  "may be given several times.")
         parser.add_argument("--k", type=int, default=5, help="Cut-off for the grids and the misses (default 5).")
         parser.add_argument("--grid", action="store_true", help="Also print recall for several fusion text weights.")
@@ -93,7 +93,7 @@ class Command(BaseCommand):
             raise CommandError("--runs must be at least 1")
         names = list(dict.fromkeys(embedders or [settings.EMBEDDER]))
         for name in names:
-            reason = available_embedders().get(name, f"unknown embedder {name!r}")
+            reason = embedder_problem(name)
             if reason:
                 raise CommandError(f"embedder {name!r} is not usable: {reason}")
         source = corpus or evaluation.SETS[set_name]

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from core.tenancy import tenant
-from rag.embedders import available_embedders
+from rag.embedders import EMBEDDERS, embedder_problem
 from rag.errors import EmbeddingError, VectorStoreError
 from rag.indexing import index_document
 from rag.models import RagDocument, Status
@@ -30,11 +30,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--user", help="Only this user's documents (email).")
-        parser.add_argument("--embedder", help="offline | openai | sentence-transformers (default: EMBEDDER).")
+        parser.add_argument("--embedder", help=f"{' | '.join(EMBEDDERS)} (default: EMBEDDER).")
 
     def handle(self, *args, user=None, embedder=None, **options):
         if embedder:
-            reason = available_embedders().get(embedder, "unknown embedder")
+            reason = embedder_problem(embedder)
             if reason:
                 raise CommandError(f"embedder {embedder!r} is not usable: {reason}")
         users = User.objects.order_by("email")
