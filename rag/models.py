@@ -118,8 +118,9 @@ class RagChunk(UUIDModel):
 
 
 class RagVector(models.Model):
-    """The pgvector store's rows (one per chunk and embedder). Created by hand in the migration:
-    ``embedding`` is ``vector`` where pgvector exists and ``real[]`` elsewhere (exact search)."""
+    """The pgvector store's rows: one per chunk, under the chunk's id, with the embedder that made it
+    (re-indexing with another embedder overwrites it). Created by hand in the migration: ``embedding``
+    is ``vector`` where pgvector exists and ``real[]`` elsewhere (exact search)."""
 
     id = models.TextField(primary_key=True)
     user = fields.ForeignKey(settings.AUTH_USER_MODEL, db_on_delete="CASCADE", related_name="+", db_constraint=False)

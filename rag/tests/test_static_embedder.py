@@ -42,6 +42,11 @@ def test_vectors_are_dense_normalised_and_deterministic(embedder):
     assert embedder.embed_documents([""])[0] == [0.0] * 256
 
 
+def test_case_and_accents_do_not_matter(embedder):
+    a, b = embedder.embed_documents(["Canción de la ESTACIÓN", "cancion de la estacion"])
+    assert float(np.dot(a, b)) > 0.999
+
+
 def test_a_paraphrase_is_nearer_than_a_distractor(embedder):
     query = np.array(embedder.embed_query("How do I purchase a vehicle?"))
     passages = np.array(embedder.embed_documents([

@@ -2,6 +2,9 @@
 
 Changing embedder: run ``reindex_rag --embedder NAME`` and then set ``EMBEDDER=NAME``; queries
 only search vectors made by the configured embedder (full-text search covers the rest meanwhile).
+A vector's id is its chunk's (document and position), whichever embedder made it, so re-indexing a
+document overwrites its old embedder's vectors and deletes those of chunks it no longer has, in
+pgvector and in Pinecone alike: nothing of a previous (or retired) embedder is left behind.
 """
 
 from __future__ import annotations
