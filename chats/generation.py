@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from functools import partial
 from queue import Empty, SimpleQueue
 
-from django.db import close_old_connections, connection, connections
+from django.db import close_old_connections, connection, connections, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -95,7 +95,8 @@ _threads = _RunnerThreads()
 def _claim(*, user, conversation, user_message):
     """Take the question's lock to write its answer: (conversation, question, whether Stop was
     asked for it), "orphan" when a writer died mid-answer (no lock, events without a final one:
-    ``_tail`` finishes it), or None when an answer is being written or already exists. ``conversation`` and ``user_message`` were
+    ``_tail`` finishes it), "busy" when an answer is being written (its lock is held), or None
+    when one already exists. ``conversation`` and ``user_message`` were
     read by the caller for this user; under the lock the answer is looked for again only when the
     question's events end with a ``done``: every answer is stored before its ``done`` is published
     and its lock freed (``_run``, ``_finish_orphan``), so an answer finished between the caller's
@@ -104,7 +105,7 @@ def _claim(*, user, conversation, user_message):
     lock_key, stop_key = streaming.lock_keys(user_message_id)
     outcome, stop = events.events_claim(user_message_id, lock_key=lock_key, lock_ttl=streaming.lock_ttl(), stop_key=stop_key)
     if outcome in ("orphan", "busy"):
-        return "orphan" if outcome == "orphan" else None
+        return outcome
     try:
         if outcome == "done":  # an answer's events: this question's current one, or an earlier one's
             with tenant(user.id):
@@ -130,6 +131,48 @@ def _start_runner(*, user, conversation, user_message, stop_requested) -> bool:
         _runners.release()
         raise
     return True
+
+
+def answer_on_commit(*, user, conversation, user_message) -> None:
+    """Start writing the answer to a question just posted, in a runner thread, once the post's
+    transaction commits: before the browser opens the stream, which then tails it (its claim
+    finds the lock). The question's first words come a request earlier, and the runner's waits on
+    PostgreSQL overlap the post's last steps and the stream's first ones. Nothing is started when
+    no runner is free or Redis is known to be down: the stream's own claim writes the answer then,
+    as it does for a question whose post did not start one (the no-JavaScript form, a test's
+    transaction, which never commits)."""
+    language = translation.get_language()
+
+    def start() -> None:
+        if events.redis_known_down() or not _runners.acquire(blocking=False):
+            return
+        try:
+            _threads.submit(_claim_and_run, user, conversation, user_message, language)
+        except BaseException:
+            _runners.release()
+            raise
+
+    transaction.on_commit(start, robust=True)  # a failure here must not turn a saved post into a 500
+
+
+def _claim_and_run(user, conversation, user_message, language) -> None:
+    """``answer_on_commit``'s runner: the question's lock, then its answer (or nothing, when a
+    stream claimed it first or it was answered)."""
+    try:
+        claimed = _claim(user=user, conversation=conversation, user_message=user_message)
+    except REDIS_ERRORS as exc:
+        _runners.release()
+        events.redis_failed(exc)  # the stream finds Redis down and tells the browser
+        return
+    except Exception:  # the stream's own claim tries again
+        _runners.release()
+        logger.exception("starting the answer to message %s failed", user_message.id)
+        return
+    if not isinstance(claimed, tuple):  # being written, answered, or left for a tail to finish
+        _runners.release()
+        return
+    conversation, user_message, stop = claimed
+    _run_detached(user, conversation, user_message, language, stop)  # releases the runner
 
 
 def _run_detached(user, conversation, user_message, language, stop_requested=None) -> None:
@@ -221,8 +264,8 @@ def reply_events(*, user, conversation_id, user_message_id, last_event_id: str |
         # has) and write its answer: in a thread, or in this request when inside a transaction or
         # when the process runs as many threads as it may.
         claimed = _claim(user=user, conversation=conversation, user_message=user_message)
-        writing = False
-        if claimed is not None and claimed != "orphan":
+        writing = claimed == "busy"  # its writer holds the lock now (the post started it): wait for its events at once
+        if isinstance(claimed, tuple):
             conversation, user_message, stop = claimed
             if connection.in_atomic_block or not _start_runner(user=user, conversation=conversation, user_message=user_message,
                                                                stop_requested=stop):

@@ -86,6 +86,7 @@ def conversation_new(request, slug):
         else:
             url = reverse("chats:detail", args=[conversation.id])
             if _wants_json(request):
+                generation.answer_on_commit(user=request.user, conversation=conversation, user_message=message)
                 return JsonResponse({"redirect": url})
             return redirect(url)
     if request.method == "POST" and _wants_json(request):
@@ -163,6 +164,7 @@ def message_create(request, conversation_id):
             form.add_error("content", exc.message)
         else:
             if _wants_json(request):
+                generation.answer_on_commit(user=request.user, conversation=conversation, user_message=message)
                 html = message_item(message, conversation.agent.display_name)
                 return JsonResponse({"user_html": html, **_turn_urls(conversation, message)})
             return redirect("chats:detail", conversation_id=conversation.id)

@@ -188,3 +188,69 @@ def test_answers_reuse_their_runner_thread_and_an_idle_one_ends(owner, owner_cli
     # A new answer starts a new thread.
     data = _post(owner_client, conversation, content="One more question")
     assert _parse(consume(owner_client.get(data["stream_url"])))[-1][2]["status"] == "complete"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_post_starts_the_answer_before_the_stream_is_opened(owner, owner_client, conversation, settings):
+    """Once the question is committed a runner writes its answer: stored without any stream
+    opened; the stream opened afterwards serves it (from the database once it is stored)."""
+    settings.OFFLINE_STREAM_DELAY = 0
+    data = _post(owner_client, conversation)
+    answer = _stored_answer(owner, bound=10.0)  # nobody opened the stream
+    assert answer.metadata["status"] == "complete" and answer.metadata["reply_to"] == data["message_id"]
+    parsed = _parse(consume(owner_client.get(data["stream_url"])))
+    assert [name for _id, name, _data in parsed] == ["done"] and parsed[0][2]["message_id"] == str(answer.id)
+    with tenant(owner.id):
+        assert Message.objects.filter(role="assistant").count() == 1
+        assert UsageLog.objects.filter(conversation=conversation, success=True).count() == 1
+    assert metering.usage_turns_in_flight(user=owner) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_opened_while_the_post_started_answer_is_written_tails_it_once(owner, owner_client, conversation, settings):
+    settings.OFFLINE_STREAM_DELAY = 0.02  # still writing when the stream opens
+    data = _post(owner_client, conversation)
+    parsed = _parse(consume(owner_client.get(data["stream_url"])))
+    assert parsed[-1][1] == "done" and parsed[-1][2]["status"] == "complete"
+    assert "offline" in _text(parsed).lower()
+    with tenant(owner.id):
+        assert Message.objects.filter(role="assistant").count() == 1  # written once, by the post's runner
+        assert UsageLog.objects.filter(conversation=conversation).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_no_runner_free_the_post_starts_nothing_and_the_stream_writes_the_answer(owner, owner_client, conversation, settings):
+    from chats import generation, streaming
+
+    settings.OFFLINE_STREAM_DELAY = 0
+    held = 0
+    try:
+        while generation._runners.acquire(blocking=False):
+            held += 1
+        data = _post(owner_client, conversation)
+        time.sleep(0.3)
+        assert not chat_events._client().exists(streaming.lock_key(data["message_id"]))  # nobody claimed it
+        with tenant(owner.id):
+            assert not Message.objects.filter(role="assistant").exists()
+    finally:
+        for _ in range(held):
+            generation._runners.release()
+    parsed = _parse(consume(owner_client.get(data["stream_url"])))
+    assert parsed[-1][1] == "done" and parsed[-1][2]["status"] == "complete"
+    with tenant(owner.id):
+        assert Message.objects.filter(role="assistant").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_no_javascript_form_post_starts_no_answer(owner, owner_client, conversation, settings):
+    """Without JavaScript the page offers its own button (reply_generate); the post only redirects."""
+    from chats import streaming
+
+    response = owner_client.post(reverse("chats:message_create", args=[conversation.id]), {"content": "A question"})
+    assert response.status_code == 302
+    with tenant(owner.id):
+        question = Message.objects.get(role="user")
+    time.sleep(0.3)
+    assert not chat_events._client().exists(streaming.lock_key(question.id))
+    with tenant(owner.id):
+        assert not Message.objects.filter(role="assistant").exists()

@@ -34,7 +34,9 @@ STREAM_REDIS = 4  # the claim, the reservation, the first words, the last words 
 # round trips (a pipeline or a script is one) besides the tail's waits (XREAD BLOCK: one per
 # batch of events the writer publishes before the tail asks again, however the threads interleave).
 SERVED_STATEMENTS = 11
-SERVED_REDIS = 7
+# The post starts the answer once it commits (chats.generation.answer_on_commit): the runner's claim,
+# and the stream's, which finds its lock held, are two where one stream claiming was one.
+SERVED_REDIS = 8
 
 
 @pytest.fixture
@@ -84,10 +86,10 @@ def _turn(client, conversation, content, redis=None):
 @pytest.mark.django_db(transaction=True)
 def test_a_turn_as_served_sends_a_fixed_number_of_statements_and_redis_round_trips(
         owner, owner_client, conversation, redis_round_trips, statements_sent):
-    """The answer written by a runner thread, as in production: its reservation, its answer and
-    usage log (one round trip each with what goes with them), its final events with the release
-    of the reservation and of the lock (one Redis transaction); the stream tails without looking
-    for the writer it started."""
+    """The answer written by a runner thread, as in production, started by the post once it
+    commits: its reservation, its answer and usage log (one round trip each with what goes with
+    them), its final events with the release of the reservation and of the lock (one Redis
+    transaction); the stream finds the lock held and tails without looking for the writer."""
     url = reverse("chats:message_create", args=[conversation.id])
     counts = []
     for number in range(3):  # the first loads the Redis scripts
