@@ -433,7 +433,7 @@ USAGE_ALERT_THRESHOLDS = (80, 90, 100)
 
 # --- RAG (rag/) -----------------------------------------------------------------------------------
 
-EMBEDDER = env.str("EMBEDDER", default="static")  # static | offline | openai | sentence-transformers
+EMBEDDER = env.str("EMBEDDER", default="static")  # static | openai | sentence-transformers ("offline" was retired: rag.E002)
 OPENAI_EMBEDDING_MODEL = env.str("OPENAI_EMBEDDING_MODEL", default="text-embedding-3-small")
 SENTENCE_TRANSFORMERS_MODEL = env.str("SENTENCE_TRANSFORMERS_MODEL", default="")
 VECTOR_STORE = env.str("VECTOR_STORE", default="pgvector")  # pgvector | pinecone

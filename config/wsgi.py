@@ -9,10 +9,10 @@ application = get_wsgi_application()
 
 def _report_vector_store() -> None:
     """Say at start, in the log, whether document search can use its vector store."""
-    from rag.checks import full_text_index_check, vector_store_check
+    from rag.checks import embedder_check, full_text_index_check, vector_store_check
 
     logger = logging.getLogger("rag")
-    for message in [*vector_store_check(databases=["default"]), *full_text_index_check(databases=["default"])]:
+    for message in [*embedder_check(), *vector_store_check(databases=["default"]), *full_text_index_check(databases=["default"])]:
         logger.log(logging.ERROR if message.level >= 40 else logging.WARNING, "%s (%s)", message.msg, message.id)
 
 
