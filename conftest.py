@@ -25,9 +25,15 @@ def _fixture_teardown(self):
 testcases.TransactionTestCase._fixture_teardown = _fixture_teardown
 
 
+# The fixture that hands out a copy of the test database as its migrations left it.
+_MIGRATED_COPY_FIXTURE = "freshly_migrated_database"
+_migrated_copies: dict[str, tuple] = {}
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_blocker, worker_id):
+def django_db_setup(django_db_blocker, worker_id, request):
     from config import bootstrap
+    from testutils.database import copy_database
 
     name = settings.DATABASES["default"]["TEST"]["NAME"]
     if worker_id not in ("master", None):
@@ -40,10 +46,36 @@ def django_db_setup(django_db_blocker, worker_id):
     with django_db_blocker.unblock():
         call_command("migrate", database="owner", verbosity=0, interactive=False)
         connections["owner"].close()
+    # Copied now, while nothing is connected to the new database, and only when a test of this
+    # session asks for the copy.
+    if any(_MIGRATED_COPY_FIXTURE in getattr(item, "fixturenames", ()) for item in request.session.items):
+        copy = f"{name}_migrated"
+        copy_database(plan, name, copy)
+        _migrated_copies[copy] = (plan, copy)
     yield
     with django_db_blocker.unblock():
         for connection in connections.all():
             connection.close()
+    for copy_plan, copy in _migrated_copies.values():
+        bootstrap.drop_database(copy_plan, copy)
+    _migrated_copies.clear()
+    bootstrap.drop_database(plan, name)
+
+
+@pytest.fixture
+def freshly_migrated_database(django_db_setup):
+    """``(plan, name)`` of a copy of the test database as its migrations left it, before any test ran.
+
+    The copy is made by ``django_db_setup`` (a copy takes well under a second; migrating a new
+    database takes 12 s or more) and is the test's to change: one test may have it a session, and
+    it is dropped when that test ends.
+    """
+    from config import bootstrap
+
+    if not _migrated_copies:
+        raise RuntimeError("the migrated copy was already used by another test this session")
+    plan, name = _migrated_copies.popitem()[1]
+    yield plan, name
     bootstrap.drop_database(plan, name)
 
 

@@ -1,4 +1,11 @@
-"""Migrations go forward and back to zero, app by app, on a scratch database, and models match them."""
+"""Migrations go forward and back to zero, app by app, on a scratch database, and models match them.
+
+The scratch database is a copy of the test database as the session's own ``migrate`` left it
+(conftest's ``freshly_migrated_database``): that run already took every migration forward from an
+empty database, so the test starts from its result instead of migrating a second database from
+scratch (12 to 20 s, more on a loaded machine). Every migration then runs backwards, and forwards
+again, here.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
-
-from config import bootstrap
+from django.db.migrations.executor import MigrationExecutor
 
 # Dependents before their dependencies, so each `migrate <app> zero` unapplies only that app.
 REVERSE_ORDER = ["metrics", "artifacts", "chats", "agents", "support", "finance", "health", "storage",
@@ -23,17 +29,21 @@ def test_models_and_migrations_agree(db):
 
 
 @pytest.mark.slow
-def test_every_app_migrates_to_zero_and_back(django_db_blocker):
+def test_every_app_migrates_to_zero_and_back(django_db_blocker, freshly_migrated_database):
     assert set(REVERSE_ORDER) == set(settings.DOMAIN_APPS)
-    scratch = f"{settings.DATABASES['default']['NAME']}_migrations"
-    plan = bootstrap.prepare(database=scratch, recreate=True)
+    _, scratch = freshly_migrated_database
     owner = connections["owner"]
     original = owner.settings_dict["NAME"]
     with django_db_blocker.unblock():
         try:
             owner.close()
             owner.settings_dict["NAME"] = scratch
-            call_command("migrate", database="owner", verbosity=0)
+            executor = MigrationExecutor(owner)
+            assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == [], "the copy is not fully migrated"
+            with owner.cursor() as cursor:
+                cursor.execute("SELECT app, count(*) FROM django_migrations GROUP BY app")
+                applied = dict(cursor.fetchall())
+            assert all(applied.get(app) for app in REVERSE_ORDER), applied
             for app in REVERSE_ORDER:
                 call_command("migrate", app, "zero", database="owner", verbosity=0)
                 with owner.cursor() as cursor:
@@ -59,5 +69,4 @@ def test_every_app_migrates_to_zero_and_back(django_db_blocker):
         finally:
             owner.close()
             owner.settings_dict["NAME"] = original
-            bootstrap.drop_database(plan, scratch)
     assert leftover == 0, "functions left behind after migrating everything to zero"
