@@ -6,6 +6,7 @@ not report it (some OpenAI-compatible servers, cancelled or failed streams, the 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Protocol, TypeVar
@@ -26,11 +27,24 @@ class _Message(Protocol):
 M = TypeVar("M", bound=_Message)
 
 
+# A turn estimates its whole history again (chats.streaming.build_context): the same messages turn
+# after turn, 0.26 ms for 40 of them. Texts up to this long are remembered, the last this many.
+_REMEMBERED_LENGTH = 8192
+_REMEMBERED = 1024
+
+
 def estimate_tokens(text: str) -> int:
     """About one token per four characters, and at least one per word or punctuation mark."""
     if not text:
         return 0
+    return _remembered_estimate(text) if len(text) <= _REMEMBERED_LENGTH else _estimate(text)
+
+
+def _estimate(text: str) -> int:
     return max(math.ceil(len(text) / 4), len(_PIECE.findall(text)))
+
+
+_remembered_estimate = functools.lru_cache(maxsize=_REMEMBERED)(_estimate)
 
 
 def estimate_messages_tokens(messages: list[_Message]) -> int:

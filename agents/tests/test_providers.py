@@ -100,3 +100,15 @@ def test_trim_history_never_drops_system_or_last_user_even_over_budget():
     messages = _history(3) + [ChatMessage("assistant", "A trailing reply.")]
     trimmed = tokens.trim_history(messages, budget=0)
     assert trimmed == [messages[0], messages[-2]]
+
+
+def test_token_estimates_are_the_same_remembered_or_not():
+    """agents.tokens remembers the estimates of texts up to 8,192 characters (a turn estimates its
+    whole history again): the same figure as computing it, for short, long and repeated texts."""
+    from agents import tokens
+
+    texts = ["", "one", "Hello, world! " * 3, "palabra " * 1500, "x" * 8192, "y" * 8193, "z. " * 5000]
+    for text in texts + texts:  # the second time from memory where remembered
+        expected = 0 if not text else max(-(-len(text) // 4), len(tokens._PIECE.findall(text)))
+        assert tokens.estimate_tokens(text) == expected, len(text)
+    assert tokens._remembered_estimate.cache_info().hits >= 4
