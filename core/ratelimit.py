@@ -3,8 +3,8 @@
 ``RATE_LIMITS`` (settings) names each limit ``"<count>/<seconds>"``: ``messages`` (chat questions),
 ``uploads`` (files and documents added), ``url_fetches`` (documents fetched from an address),
 ``share_downloads`` (downloads through one share link from one address). A limit is a fixed window
-counted in Redis (one ``INCR`` per request, the window's key expiring with it), keyed by the signed-in
-person, or by the address for visitors. Past the limit the view answers 429 with ``Retry-After`` and
+counted in Redis (one script per request: ``INCR``, the window's key expiring with it), keyed by the
+signed-in person, or by the address for visitors. Past the limit the view answers 429 with ``Retry-After`` and
 a translated message naming the limit and the wait; JSON callers get ``{"errors": [message]}``.
 
 While Redis is down these limits fail open (core.cache): they protect capacity, not secrets; the
@@ -24,6 +24,8 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from core.cache import REDIS_ERRORS
 
 DEFAULT_LIMITS = {
     "messages": "30/60",
@@ -63,15 +65,37 @@ def hit(name: str, subject: str, *, now: float | None = None) -> int:
         return 0
     now = time.time() if now is None else now
     window = int(now // rate.seconds)
-    key = f"rl:{name}:{subject}:{window}"
-    cache.add(key, 0, timeout=rate.seconds + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired meanwhile, or Redis is down (fails open)
-        return 0
+    count = _count(cache.make_and_validate_key(f"rl:{name}:{subject}:{window}"), ttl=rate.seconds + 1)
     if count <= rate.count:
         return 0
     return max(1, math.ceil((window + 1) * rate.seconds - now))
+
+
+# One round trip per counted request (it was three: Django's add, then incr's exists and incrby).
+# The window's key expires with it; a key left without a ttl (none should be) gets one.
+_COUNT_LUA = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 or redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_count_script = None
+
+
+def _count(key: str, *, ttl: int) -> int:
+    """The window's count after this request; 0 (allowed) while Redis is down: these limits fail open."""
+    global _count_script  # noqa: PLW0603 - registered once per process (the script object keeps its digest)
+    circuit = getattr(cache, "circuit", None)
+    if circuit is not None and circuit.is_open():
+        return 0
+    client = cache._cache.get_client(write=True)  # the redis-py client behind Django's cache
+    try:
+        if _count_script is None:
+            _count_script = client.register_script(_COUNT_LUA)
+        return int(_count_script(keys=[key], args=[ttl], client=client))
+    except REDIS_ERRORS as exc:
+        if circuit is not None:
+            circuit.trip(exc)
+        return 0
 
 
 def limit_message(name: str, wait: int) -> str:

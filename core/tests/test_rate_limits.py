@@ -97,3 +97,37 @@ def test_share_downloads_are_limited_per_link_and_address(settings):
     refused = visitor.get(url)
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert Client(REMOTE_ADDR="203.0.113.9").get(url).status_code == 200  # another address
+
+
+def test_a_counted_request_is_one_redis_round_trip_and_its_window_expires(monkeypatch):
+    """core.ratelimit counts with one script (INCR, and the window's expiry on the first count),
+    not Django's add then incr (three round trips)."""
+    import redis.connection
+    from django.core.cache import cache
+
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(self, command, *args, **kwargs):
+        sent.append(command)
+        return original(self, command, *args, **kwargs)
+
+    ratelimit.hit("uploads", "u:round-trips", now=5_000.0)  # loads the script
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    for _ in range(3):
+        ratelimit.hit("uploads", "u:round-trips", now=5_000.0)
+    assert len(sent) == 3
+    key = cache.make_and_validate_key(f"rl:uploads:u:round-trips:{int(5_000 // 600)}")
+    client = cache._cache.get_client(write=True)
+    assert int(client.get(key)) == 4
+    assert 0 < client.ttl(key) <= 601  # the window's length and a second
+
+
+def test_a_window_key_left_without_an_expiry_gets_one():
+    from django.core.cache import cache
+
+    key = cache.make_and_validate_key(f"rl:uploads:u:no-ttl:{int(9_000 // 600)}")
+    client = cache._cache.get_client(write=True)
+    client.set(key, 5)  # as a key written without a ttl would be
+    assert ratelimit.hit("uploads", "u:no-ttl", now=9_000.0) == 0
+    assert int(client.get(key)) == 6 and 0 < client.ttl(key) <= 601
