@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from django.db import connections, transaction
+from psycopg.pq import TransactionStatus
 
 from .text import strip_control_chars
 
@@ -45,12 +46,32 @@ EXEMPT_PATHS = frozenset({"/healthz"})  # no tenant data, and must answer when t
 BYPASS_SETTING = "app.bypass"
 
 _SET_SQL = "SELECT set_config('app.user_id', %s, true), set_config('app.bypass', %s, true)"
+_IDLE = TransactionStatus.IDLE
 _GET_SQL = "SELECT coalesce(current_setting('app.user_id', true), ''), coalesce(current_setting('app.bypass', true), '')"
 
 
+# A transaction's first statement: psycopg would send its BEGIN on its own first, one more round
+# trip for every transaction (four in a chat turn). Sent together instead, in one simple query.
+_BEGIN_AND_SET_SQL = "BEGIN; " + _SET_SQL
+
+
 def _apply(user_id: str, bypass_flag: str, using: str = "default") -> None:
-    with connections[using].cursor() as cursor:
-        cursor.execute(_SET_SQL, [user_id, bypass_flag])
+    wrapper = connections[using]
+    with wrapper.cursor() as cursor:
+        raw = wrapper.connection  # the psycopg connection (cursor() opened it)
+        if not raw.autocommit and raw.pgconn.transaction_status == _IDLE:
+            # Django's atomic() turned autocommit off and nothing was sent yet: psycopg starts the
+            # transaction before a statement when it is off and the server is idle, so for this
+            # one statement it is told autocommit is on, and the statement begins the transaction
+            # itself. Every later statement, the COMMIT or ROLLBACK, savepoints and Django's view
+            # of the transaction are as before (psycopg reads the server's transaction status).
+            raw._autocommit = True
+            try:
+                cursor.execute(_BEGIN_AND_SET_SQL, [user_id, bypass_flag])
+            finally:
+                raw._autocommit = False
+        else:
+            cursor.execute(_SET_SQL, [user_id, bypass_flag])
 
 
 def current_context(using: str = "default") -> tuple[str, str]:
