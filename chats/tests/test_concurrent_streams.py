@@ -224,7 +224,10 @@ def test_a_stream_cut_by_the_browser_releases_its_reservation():
         MonthlyUsage.objects.create(user=user, year=year, month=month, total_messages=limit - 2)
         conversation = factories.conversation(user, agent_=agent)
         first = factories.message(user, conv=conversation, content="Tell me a very long story about the sea")
-    with gunicorn(database=settings.DATABASES["default"]["NAME"], env={"OFFLINE_STREAM_DELAY": "0.2"}) as url:
+    # 0.05 s a piece: the answer (about 110 pieces) goes on some 5 s after the first delta, while
+    # the check of the reservation right after it takes milliseconds (0.2 s made each of the two
+    # answers take 20 s).
+    with gunicorn(database=settings.DATABASES["default"]["NAME"], env={"OFFLINE_STREAM_DELAY": "0.05"}) as url:
         client = login(url, user.email, PASSWORD)
         with httpx.Client(base_url=url, cookies=dict(client.cookies), timeout=60) as http:
             with http.stream("GET", f"/chat/{conversation.id}/messages/{first.id}/stream/") as response:
