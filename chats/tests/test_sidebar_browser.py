@@ -40,6 +40,12 @@ def _conversation(user, agent, title, days_ago, messages=0):
     return conversation
 
 
+# How long the toast holds a delete for Undo (static/js/sidebar.js's UNDO_MS). The tests that let it
+# expire move the page's clock (Playwright's, installed before the page loads; it runs at real
+# speed otherwise) past it at once instead of waiting the 8 s, four times in this file.
+UNDO_MS = 8000
+
+
 def _item(page, title):
     return page.locator(".convo-item", has=page.locator("[data-title]", has_text=re.compile(f"^{re.escape(title)}$")))
 
@@ -56,6 +62,7 @@ def test_sidebar_menu_pin_rename_delete_with_undo(signed_in_page, viewport):
     _conversation(user, agent, "Gamma", 1)
     beta = _conversation(user, agent, "Beta", 3)
     page = signed_in_page(user, viewport)
+    page.clock.install()
     page.goto(reverse("chats:detail", args=[alpha.id]))
 
     # New chat stays in view while the conversation scrolls.
@@ -106,6 +113,8 @@ def test_sidebar_menu_pin_rename_delete_with_undo(signed_in_page, viewport):
     # Delete again and let the toast expire: the delete is sent then.
     _menu(page, "Gamma, renamed")
     page.get_by_role("link", name="Delete").click()
+    assert _item(page, "Gamma, renamed").is_hidden()
+    page.clock.fast_forward(UNDO_MS)
     page.wait_for_function("() => !document.querySelector('.convo-item[hidden]')", timeout=30_000)
     with tenant(user.id):
         assert not Conversation.objects.filter(title="Gamma, renamed").exists()
@@ -189,6 +198,7 @@ def test_the_menu_works_from_the_keyboard_and_the_header_delete_has_the_toast_to
     page = signed_in_page(user, viewport)
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.clock.install()
     page.goto(reverse("chats:detail", args=[opened.id]))
     if viewport == "phone":
         page.locator(".convo-summary").focus()
@@ -210,6 +220,8 @@ def test_the_menu_works_from_the_keyboard_and_the_header_delete_has_the_toast_to
     assert "Deletion undone." in page.locator("[data-convo-toast]").inner_text()
     # ... and once the toast expires it is deleted and the conversation list opens.
     page.locator(".chat-actions").get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Undo").wait_for(state="visible")
+    page.clock.fast_forward(UNDO_MS)
     page.wait_for_url(re.compile(re.escape(reverse("chats:list")) + "$"), timeout=30_000)
     with tenant(user.id):
         assert list(Conversation.objects.values_list("id", flat=True)) == [other.id]
