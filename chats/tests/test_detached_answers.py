@@ -174,12 +174,21 @@ def test_answers_reuse_their_runner_thread_and_an_idle_one_ends(owner, owner_cli
 
     monkeypatch.setattr(generation, "RUNNER_IDLE_SECONDS", 1.5)
     monkeypatch.setattr(generation, "_threads", generation._RunnerThreads())
+    def idle_again(deadline=10.0):
+        # The stream ends with the final event; its runner is waiting for the next answer a moment
+        # later (the post starts that answer: on a busy machine it could otherwise come first).
+        until = time.monotonic() + deadline
+        while generation._threads._idle < 1 and time.monotonic() < until:
+            time.sleep(0.01)
+        assert generation._threads._idle == 1
+
     seen = set()
     for turn in range(3):
         data = _post(owner_client, conversation, content=f"Question number {turn}")
         parsed = _parse(consume(owner_client.get(data["stream_url"])))
         assert parsed[-1][1] == "done" and parsed[-1][2]["status"] == "complete"
         seen |= {t.ident for t in runners()}
+        idle_again()
     assert len(seen) == 1, seen  # one thread (and its connection) wrote all three answers
     deadline = time.monotonic() + 10
     while runners() and time.monotonic() < deadline:
