@@ -43,26 +43,3 @@ def truncate_all_as_owner(attempts: int = 5) -> None:
             time.sleep(0.2 * attempt)
         finally:
             raw.close()
-
-
-def copy_database(plan, source: str, target: str) -> None:
-    """Make ``target`` a copy of ``source`` (``CREATE DATABASE ... TEMPLATE``), prepared as bootstrap prepares one.
-
-    A copy of a freshly migrated database takes a fraction of a second where migrating a new one
-    takes 12 s or more. PostgreSQL copies only a database nobody is connected to, so this is for
-    the moment right after the test database is migrated, before any test connects. The database's
-    own grants are not part of a copy: ``bootstrap.ensure_database`` gives them again (and repeats
-    its other steps, each of which leaves a database that already has them as it was).
-    """
-    from psycopg import sql
-
-    from config import bootstrap
-
-    with bootstrap._connect(plan.admin_conninfo) as conn, conn.cursor() as cursor:
-        cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target)))
-        cursor.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                sql.Identifier(target), sql.Identifier(source), sql.Identifier(plan.owner_role)
-            )
-        )
-    bootstrap.ensure_database(plan, target)
