@@ -1,7 +1,8 @@
 """Answers written apart from the browser: a runner thread writes, SSE connections tail.
 
-``reply_events`` is the body of the SSE endpoint. When nobody is writing the answer it takes the
-question's lock (``_claim``) and runs the turn (``chats.streaming.turn_events``) in a runner
+``reply_events`` is the body of the SSE endpoint. The JSON post of a question usually starts its
+answer already, once committed (``answer_on_commit``); the stream then finds its lock held and
+tails. When nobody is writing the answer it takes the question's lock (``_claim``) and runs the turn (``chats.streaming.turn_events``) in a runner
 thread of the web process (kept between answers with its database connection: ``_RunnerThreads``), which publishes every event to the question's Redis Stream
 (``chats.events``); then it tails that stream from the browser's ``Last-Event-ID``. Closing the
 page, switching apps or losing the network only ends the tail; the answer is finished and stored
@@ -123,10 +124,16 @@ def _claim(*, user, conversation, user_message):
 def _start_runner(*, user, conversation, user_message, stop_requested) -> bool:
     """Write the claimed answer in a background thread; False when this process already runs
     ``MAX_RUNNERS`` of them (the request's own thread then writes it)."""
+    return _submit(_run_detached, user, conversation, user_message, translation.get_language(), stop_requested)
+
+
+def _submit(fn, *args) -> bool:
+    """Run ``fn(*args)`` in a runner thread, which releases ``_runners`` when done; False (nothing
+    submitted) when this process already runs ``MAX_RUNNERS`` answers."""
     if not _runners.acquire(blocking=False):
         return False
     try:
-        _threads.submit(_run_detached, user, conversation, user_message, translation.get_language(), stop_requested)
+        _threads.submit(fn, *args)
     except BaseException:
         _runners.release()
         raise
@@ -144,13 +151,8 @@ def answer_on_commit(*, user, conversation, user_message) -> None:
     language = translation.get_language()
 
     def start() -> None:
-        if events.redis_known_down() or not _runners.acquire(blocking=False):
-            return
-        try:
-            _threads.submit(_claim_and_run, user, conversation, user_message, language)
-        except BaseException:
-            _runners.release()
-            raise
+        if not events.redis_known_down():
+            _submit(_claim_and_run, user, conversation, user_message, language)
 
     transaction.on_commit(start, robust=True)  # a failure here must not turn a saved post into a 500
 
