@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from django.db import connections, transaction
 from psycopg.pq import TransactionStatus
 
+from .db import base as db_base
 from .text import strip_control_chars
 
 logger = logging.getLogger(__name__)
@@ -50,28 +51,37 @@ _IDLE = TransactionStatus.IDLE
 _GET_SQL = "SELECT coalesce(current_setting('app.user_id', true), ''), coalesce(current_setting('app.bypass', true), '')"
 
 
-# A transaction's first statement: psycopg would send its BEGIN on its own first, one more round
-# trip for every transaction (four in a chat turn). Sent together instead, in one simple query.
-_BEGIN_AND_SET_SQL = "BEGIN; " + _SET_SQL
+# A transaction's context, when nothing was sent in it yet, goes with its first statement (and
+# the BEGIN that psycopg would have sent on its own): one round trip for all three, where there
+# were three (core.db.base.TenantCursor). Its values are written in: a user id or '', 'on' or ''.
+_SET_LITERAL_SQL = "SELECT set_config('app.user_id', '{user}', true), set_config('app.bypass', '{flag}', true)"
+_FLAGS = frozenset({"", "on"})
+
+
+def _literal_user(user_id: str) -> str | None:
+    """``user_id`` as it may be written into SQL (a UUID's canonical text, or ''), else None."""
+    if not user_id:
+        return ""
+    try:
+        return str(uuid.UUID(user_id))
+    except ValueError:
+        return None
 
 
 def _apply(user_id: str, bypass_flag: str, using: str = "default") -> None:
     wrapper = connections[using]
+    wrapper.ensure_connection()
+    raw = wrapper.connection
+    literal = _literal_user(user_id)
+    if (not raw.autocommit and raw.pgconn.transaction_status == _IDLE and literal is not None
+            and bypass_flag in _FLAGS):
+        # Django's atomic() turned autocommit off and nothing was sent yet: the context waits for
+        # the transaction's first statement. Every later statement, the COMMIT or ROLLBACK,
+        # savepoints and Django's view of the transaction are as before.
+        db_base.set_prefix(raw, _SET_LITERAL_SQL.format(user=literal, flag=bypass_flag))
+        return
     with wrapper.cursor() as cursor:
-        raw = wrapper.connection  # the psycopg connection (cursor() opened it)
-        if not raw.autocommit and raw.pgconn.transaction_status == _IDLE:
-            # Django's atomic() turned autocommit off and nothing was sent yet: psycopg starts the
-            # transaction before a statement when it is off and the server is idle, so for this
-            # one statement it is told autocommit is on, and the statement begins the transaction
-            # itself. Every later statement, the COMMIT or ROLLBACK, savepoints and Django's view
-            # of the transaction are as before (psycopg reads the server's transaction status).
-            raw._autocommit = True
-            try:
-                cursor.execute(_BEGIN_AND_SET_SQL, [user_id, bypass_flag])
-            finally:
-                raw._autocommit = False
-        else:
-            cursor.execute(_SET_SQL, [user_id, bypass_flag])
+        cursor.execute(_SET_SQL, [user_id, bypass_flag])
 
 
 def current_context(using: str = "default") -> tuple[str, str]:

@@ -30,10 +30,11 @@ STREAM_QUERIES = 22
 POST_REDIS = 1  # the rate limit's count (core.ratelimit: one script)
 STREAM_REDIS = 4  # the claim, the reservation, the first words, the last words with done and the releases
 # As served (no test transaction), over every thread: the statements the app sends through Django
-# (BEGIN, COMMIT, ROLLBACK and the connection's health check are not among them) and the Redis
+# (BEGIN, COMMIT, ROLLBACK and the connection's health check are not among them, nor a
+# transaction's tenant context, which goes with its first statement: core.db.base) and the Redis
 # round trips (a pipeline or a script is one) besides the tail's waits (XREAD BLOCK: one per
 # batch of events the writer publishes before the tail asks again, however the threads interleave).
-SERVED_STATEMENTS = 11
+SERVED_STATEMENTS = 7
 # The post starts the answer once it commits (chats.generation.answer_on_commit): the runner's claim,
 # and the stream's, which finds its lock held, are two where one stream claiming was one; the
 # rate limit counts in one round trip where it took three (core.ratelimit).

@@ -6,7 +6,10 @@ must reach (referential actions run as the table owner), and where the ERD's rul
 any client. Fields declare the rule with ``core.fields.ForeignKey(..., db_on_delete=...)``.
 """
 
+import select
+
 from django.db.backends.postgresql import base, schema
+from psycopg.pq import TransactionStatus
 
 _DEFERRABLE = "%(deferrable)s"
 
@@ -33,5 +36,122 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
             self.sql_create_column_inline_fk = inline
 
 
+# A statement to run before the next one of this transaction (``core.tenancy``: its tenant
+# context), kept on the psycopg connection until a statement carries it in the same round trip.
+PREFIX_ATTRIBUTE = "_cjh_prefix"
+_IDLE = TransactionStatus.IDLE
+
+
+def set_prefix(raw, sql: str | None) -> None:
+    """Run ``sql`` (one statement, no placeholders: its values written in) together with the next
+    statement of this transaction, in the same round trip; None forgets it."""
+    setattr(raw, PREFIX_ATTRIBUTE, sql)
+
+
+def send_prefix(raw) -> None:
+    """Run the waiting prefix now, on its own (before a statement that cannot carry it)."""
+    prefix = getattr(raw, PREFIX_ATTRIBUTE, None)
+    if prefix is not None:
+        with raw.cursor() as cursor:
+            cursor.execute(prefix)  # the prefix carries itself (TenantCursor.execute)
+
+
+class TenantCursor(base.Cursor):
+    """Django's client-side binding cursor, which runs a waiting prefix (``set_prefix``) with the
+    next statement, as one simple query, and then stands on that statement's result as if it had
+    been sent alone. When the transaction has not begun on the server, the same query begins it
+    (``BEGIN; prefix; statement``): psycopg, which would send its own BEGIN first (autocommit off,
+    server idle), is told autocommit is on for this one call.
+
+    A plain ``execute`` of a text statement carries the prefix; ``executemany``, ``copy`` and
+    ``stream`` run it on its own first, and so do named cursors (``DatabaseWrapper.create_cursor``).
+    A prefix found in autocommit (no transaction) is dropped, never carried into other work.
+    """
+
+    def execute(self, query, params=None, **kwargs):
+        raw = self.connection
+        prefix = getattr(raw, PREFIX_ATTRIBUTE, None)
+        if prefix is None:
+            return super().execute(query, params, **kwargs)
+        setattr(raw, PREFIX_ATTRIBUTE, None)
+        if raw.autocommit:
+            return super().execute(query, params, **kwargs)
+        if query is prefix:  # send_prefix
+            return self._with_prefix(prefix, None, None)
+        if not isinstance(query, str) or kwargs:
+            self._with_prefix(prefix, None, None)
+            return super().execute(query, params, **kwargs)
+        return self._with_prefix(prefix, query, params)
+
+    def _with_prefix(self, prefix: str, query: str | None, params):
+        raw = self.connection
+        idle = raw.pgconn.transaction_status == _IDLE
+        parts = ["BEGIN"] if idle else []
+        parts += [prefix] if query is None else [prefix, query]
+        if idle:
+            raw._autocommit = True  # psycopg's private flag (psycopg pinned; core/tests/test_tenant_begin.py)
+        try:
+            super().execute(";\n".join(parts), params)
+        finally:
+            if idle:
+                raw._autocommit = False
+        for _result in range(len(parts) - 1):  # stand on the last statement's result
+            self.nextset()
+        return self
+
+    def executemany(self, *args, **kwargs):
+        send_prefix(self.connection)
+        return super().executemany(*args, **kwargs)
+
+    def copy(self, *args, **kwargs):
+        send_prefix(self.connection)
+        return super().copy(*args, **kwargs)
+
+    def stream(self, *args, **kwargs):
+        send_prefix(self.connection)
+        return super().stream(*args, **kwargs)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     SchemaEditorClass = DatabaseSchemaEditor
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        if params.get("cursor_factory") is base.Cursor:  # client-side binding, Django's default
+            params["cursor_factory"] = TenantCursor
+        return params
+
+    def create_cursor(self, name=None):
+        if name and self.connection is not None:
+            send_prefix(self.connection)  # a named cursor's DECLARE cannot carry it
+        return super().create_cursor(name)
+
+    def _commit(self):
+        self._forget_prefix()  # a transaction that sent nothing: psycopg sends no COMMIT either
+        return super()._commit()
+
+    def _rollback(self):
+        self._forget_prefix()
+        return super()._rollback()
+
+    def _set_autocommit(self, autocommit):
+        self._forget_prefix()
+        return super()._set_autocommit(autocommit)
+
+    def _forget_prefix(self):
+        if self.connection is not None:
+            set_prefix(self.connection, None)
+
+    def is_usable(self):
+        """Whether the kept connection still works, without a round trip when it can be told: an
+        idle connection has nothing to read, so a readable socket means the server wrote (a
+        termination notice, a closed socket) and ``SELECT 1`` decides; an unreadable one is in use
+        as it was left. Django's check is that ``SELECT 1``, once per request and per runner answer."""
+        raw = self.connection
+        if raw is None or raw.closed or raw.broken:
+            return False
+        try:
+            readable, _w, _x = select.select([raw.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return super().is_usable() if readable else True
