@@ -240,11 +240,12 @@ def question_state(*, user, conversation_id, user_message_id):
 
 
 def reply_events(*, user, conversation_id, user_message_id, last_event_id: str | None = None,
-                 state: tuple | None = None) -> Iterator[bytes]:
+                 state: tuple | None = None, started: bool = False) -> Iterator[bytes]:
     """The SSE body for the answer to ``user_message_id``: its events from ``last_event_id`` on
     (from the start when it is missing, forged or stale), ending with ``done`` or ``failed``.
     ``state``: ``question_state`` as the caller read it (the stream view, in its request's
-    transaction); read here otherwise."""
+    transaction); read here otherwise. ``started``: the question's post asked for a runner (the
+    stream's URL says so); a wrong value only changes when this stream claims the question."""
     if state is None:
         with tenant(user.id):
             state = question_state(user=user, conversation_id=conversation_id, user_message_id=user_message_id)
@@ -261,6 +262,15 @@ def reply_events(*, user, conversation_id, user_message_id, last_event_id: str |
         yield from _delayed()
         return
     try:
+        if started and not last_event_id and not connection.in_atomic_block:  # (in a transaction no runner started)
+            # The post asked a runner to write this answer (``answer_on_commit``): its first events
+            # usually come before a claim would, which would only find its lock. Nothing within
+            # STARTED_WAIT_MS (no runner was free, its claim failed, a model slow to begin): claim.
+            first = events.events_read(user_message.id, after="0", block_ms=STARTED_WAIT_MS)
+            if first:
+                yield from _tail(user=user, conversation=conversation, user_message=user_message, after="0",
+                                 writing=True, first=first)
+                return
         # A runner that died mid-answer left events without a final one and no lock: the tail replays
         # them and stores the answer as failed. Otherwise claim the question (unless another request
         # has) and write its answer: in a thread, or in this request when inside a transaction or
@@ -284,6 +294,9 @@ def reply_events(*, user, conversation_id, user_message_id, last_event_id: str |
 
 
 DELAYED_RETRY_MS = 5000
+# How long a stream whose post started its answer waits for the answer's first events before it
+# claims the question itself (``reply_events``).
+STARTED_WAIT_MS = 1000
 
 
 def delayed_message() -> str:
@@ -296,13 +309,16 @@ def _delayed() -> Iterator[bytes]:
     yield streaming.sse("delayed", {"message": delayed_message()})
 
 
-def _tail(*, user, conversation, user_message, after: str, writing: bool = False) -> Iterator[bytes]:
+def _tail(*, user, conversation, user_message, after: str, writing: bool = False, first: list | None = None) -> Iterator[bytes]:
     """The question's events after ``after`` until a final one. ``writing``: a writer is known to be
     at work (this request started it, or the last look found its lock and then new events): wait
-    for its next events at once; otherwise, and after a wait that brought nothing, look first."""
+    for its next events at once; otherwise, and after a wait that brought nothing, look first.
+    ``first``: the events after ``after`` the caller read already."""
     lock_key = streaming.lock_key(user_message.id)
     while True:
-        if writing:
+        if first is not None:
+            found, first = first, None
+        elif writing:
             found = events.events_read(user_message.id, after=after, block_ms=TAIL_BLOCK_MS)
             writing = bool(found)
         else:

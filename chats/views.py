@@ -39,6 +39,10 @@ def _wants_json(request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+# On the stream's URL when the question's post asked a runner to write its answer.
+STARTED_PARAMETER = "started"
+
+
 def _turn_urls(conversation, message) -> dict:
     args = [conversation.id, message.id]
     return {
@@ -166,7 +170,9 @@ def message_create(request, conversation_id):
             if _wants_json(request):
                 generation.answer_on_commit(user=request.user, conversation=conversation, user_message=message)
                 html = message_item(message, conversation.agent.display_name)
-                return JsonResponse({"user_html": html, **_turn_urls(conversation, message)})
+                urls = _turn_urls(conversation, message)
+                urls["stream_url"] += f"?{STARTED_PARAMETER}=1"  # its stream tails the runner (chats.generation.reply_events)
+                return JsonResponse({"user_html": html, **urls})
             return redirect("chats:detail", conversation_id=conversation.id)
     if _wants_json(request):
         return JsonResponse({"errors": form.error_list()}, status=400)
@@ -189,6 +195,7 @@ def reply_stream(request, conversation_id, message_id):
         generation.reply_events(
             user=request.user, conversation_id=conversation.id, user_message_id=message.id,
             last_event_id=request.headers.get("Last-Event-ID"), state=state,
+            started=request.GET.get(STARTED_PARAMETER) == "1",
         ),
         content_type="text/event-stream; charset=utf-8",
     )

@@ -35,10 +35,10 @@ STREAM_REDIS = 4  # the claim, the reservation, the first words, the last words 
 # round trips (a pipeline or a script is one) besides the tail's waits (XREAD BLOCK: one per
 # batch of events the writer publishes before the tail asks again, however the threads interleave).
 SERVED_STATEMENTS = 7
-# The post starts the answer once it commits (chats.generation.answer_on_commit): the runner's claim,
-# and the stream's, which finds its lock held, are two where one stream claiming was one; the
-# rate limit counts in one round trip where it took three (core.ratelimit).
-SERVED_REDIS = 6
+# The post starts the answer once it commits (chats.generation.answer_on_commit): the runner claims
+# the question, and the stream, whose URL says its post started the answer, waits for the runner's
+# events without a claim of its own; the rate limit counts in one round trip (core.ratelimit).
+SERVED_REDIS = 5
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_a_turn_as_served_sends_a_fixed_number_of_statements_and_redis_round_tri
     """The answer written by a runner thread, as in production, started by the post once it
     commits: its reservation, its answer and usage log (one round trip each with what goes with
     them), its final events with the release of the reservation and of the lock (one Redis
-    transaction); the stream finds the lock held and tails without looking for the writer."""
+    transaction); the stream tails the runner without claiming the question or looking for the writer."""
     url = reverse("chats:message_create", args=[conversation.id])
     counts = []
     for number in range(3):  # the first loads the Redis scripts
@@ -103,6 +103,7 @@ def test_a_turn_as_served_sends_a_fixed_number_of_statements_and_redis_round_tri
         waits = [c for c in sent if c.startswith(b"*8\r\n$5\r\nXREAD\r\n$5\r\nBLOCK")]
         assert 1 <= len(waits) <= len([name for name, _data in parsed]), sent
         assert not [c for c in sent if b"XREAD" in c and b"EXISTS" in c]  # it never looked for its own writer
+        assert data["stream_url"].endswith("?started=1")
         counts.append((len(statements_sent) - sql_before, len(sent) - len(waits)))
         assert metering.usage_turns_in_flight(user=owner) == 0
         assert not chat_events._client().exists(*streaming.lock_keys(data["message_id"]))  # lock and Stop freed
@@ -110,6 +111,26 @@ def test_a_turn_as_served_sends_a_fixed_number_of_statements_and_redis_round_tri
     with tenant(owner.id):
         assert UsageLog.objects.filter(conversation=conversation, success=True).count() == 3
         assert MonthlyUsage.objects.get(user=owner).total_messages == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_whose_post_started_no_runner_claims_the_question_after_its_wait(
+        owner, owner_client, conversation, redis_round_trips, monkeypatch):
+    """The URL says the post started the answer, but no runner took it (none free, its claim
+    failed): after ``STARTED_WAIT_MS`` without events the stream claims the question and the answer
+    is written, once."""
+    monkeypatch.setattr(generation, "answer_on_commit", lambda **kwargs: None)
+    monkeypatch.setattr(generation, "STARTED_WAIT_MS", 50)
+    data = owner_client.post(reverse("chats:message_create", args=[conversation.id]), {"content": "Anyone there?"},
+                             HTTP_ACCEPT="application/json").json()
+    before = len(redis_round_trips)
+    parsed = events(consume(owner_client.get(data["stream_url"])))
+    assert parsed[-1][0] == "done" and parsed[-1][1]["status"] == "complete"
+    sent = [bytes(b"".join(c) if isinstance(c, list) else c) for c in redis_round_trips[before:]]
+    assert sent[0].startswith(b"*8\r\n$5\r\nXREAD\r\n$5\r\nBLOCK\r\n$2\r\n50\r\n")  # the wait, then the claim
+    assert any(b"EVALSHA" in c or b"EVAL" in c for c in sent[1:2]), sent
+    with tenant(owner.id):
+        assert Message.objects.filter(conversation=conversation, role="assistant").count() == 1
 
 
 def test_a_turn_runs_a_fixed_number_of_queries_however_long_the_conversation(owner, owner_client, conversation, redis_round_trips):

@@ -8,7 +8,8 @@ any client. Fields declare the rule with ``core.fields.ForeignKey(..., db_on_del
 
 import select
 
-from django.db.backends.postgresql import base, schema
+from django.db.backends.postgresql import base, operations, schema
+from psycopg import ClientCursor
 from psycopg.pq import TransactionStatus
 
 _DEFERRABLE = "%(deferrable)s"
@@ -112,8 +113,27 @@ class TenantCursor(base.Cursor):
         return super().stream(*args, **kwargs)
 
 
+MOGRIFIER_ATTRIBUTE = "_cjh_mogrifier"
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    def compose_sql(self, sql, params):
+        """``sql`` with ``params`` bound as client-side binding sends them. Django opens a cursor
+        and a ``ClientCursor`` for each call (a chat turn binds eight statements it sends
+        together); one ``ClientCursor`` kept per connection, never executed, binds them all."""
+        wrapper = self.connection
+        wrapper.ensure_connection()
+        raw = wrapper.connection
+        mogrifier = getattr(raw, MOGRIFIER_ATTRIBUTE, None)
+        if mogrifier is None:
+            mogrifier = ClientCursor(raw)
+            setattr(raw, MOGRIFIER_ATTRIBUTE, mogrifier)
+        return mogrifier.mogrify(sql, params)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     SchemaEditorClass = DatabaseSchemaEditor
+    ops_class = DatabaseOperations
 
     def get_connection_params(self):
         params = super().get_connection_params()
