@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Iterator
 from functools import partial
-from queue import Empty, SimpleQueue
 
 from django.db import close_old_connections, connection, connections, transaction
 from django.utils import translation
@@ -38,6 +37,7 @@ from core.tenancy import tenant
 from metrics import limits
 
 from . import events, overrides, selectors, services, streaming
+from .threads import KeptThreads
 
 logger = logging.getLogger(__name__)
 
@@ -52,42 +52,16 @@ _runners = threading.BoundedSemaphore(MAX_RUNNERS)
 RUNNER_IDLE_SECONDS = 60
 
 
-class _RunnerThreads:
+class _RunnerThreads(KeptThreads):
     """The threads that write answers, kept between answers with their database connections: a
     new thread would open a new PostgreSQL connection (and set its role) for every answer, about
     a third of a short turn's server time. Each thread ends after ``RUNNER_IDLE_SECONDS`` without
-    work; ``_runners`` bounds how many answers run at once."""
+    work, closing its connections; ``_runners`` bounds how many answers run at once."""
 
     def __init__(self):
-        self._tasks: SimpleQueue = SimpleQueue()
-        self._lock = threading.Lock()
-        self._idle = 0  # threads waiting for a task that no queued task has claimed
-
-    def submit(self, fn, *args) -> None:
-        with self._lock:
-            self._tasks.put((fn, args))
-            if self._idle > 0:
-                self._idle -= 1  # a waiting thread takes it
-                return
-        threading.Thread(target=self._work, name="chat-answer", daemon=True).start()
-
-    def _work(self) -> None:
-        while True:
-            try:
-                fn, args = self._tasks.get(timeout=RUNNER_IDLE_SECONDS)
-            except Empty:
-                with self._lock:
-                    if not self._tasks.empty():
-                        continue  # claimed while the wait ended: take it
-                    self._idle -= 1
-                connections.close_all()
-                return
-            try:
-                fn(*args)
-            finally:
-                close_old_connections()  # kept for the next answer unless too old or broken
-                with self._lock:
-                    self._idle += 1
+        # After each answer its connection is kept for the next unless too old or broken.
+        super().__init__("chat-answer", idle_seconds=RUNNER_IDLE_SECONDS, after_task=close_old_connections,
+                         on_exit=connections.close_all)
 
 
 _threads = _RunnerThreads()

@@ -33,6 +33,7 @@ from metrics import limits
 from . import selectors, services, statements
 from .models import Conversation, Message
 from .rendering import message_body, message_item, render_markdown
+from .threads import KeptThreads
 
 if TYPE_CHECKING:
     from rag.types import Citation, CitedPassage
@@ -95,6 +96,8 @@ class _Raised:
 
 
 _END = object()
+# The threads that read providers' streams (``pumped``), kept between turns.
+_pumps = KeptThreads("chat-provider", idle_seconds=60)
 
 
 def pumped(stream: Iterator, *, tick: float) -> Iterator:
@@ -119,7 +122,7 @@ def pumped(stream: Iterator, *, tick: float) -> Iterator:
             finally:
                 queue_.put(_END)
 
-    threading.Thread(target=pump, name="chat-provider", daemon=True).start()
+    _pumps.submit(pump)
     try:
         while True:
             try:
