@@ -44,8 +44,9 @@ _IDLE = TransactionStatus.IDLE
 
 
 def set_prefix(raw, sql: str | None) -> None:
-    """Run ``sql`` (one statement, no placeholders: its values written in) together with the next
-    statement of this transaction, in the same round trip; None forgets it."""
+    """Run ``sql`` together with the next statement of this transaction, in the same round trip;
+    None forgets it. ``sql`` is one statement with its values written into its text (it takes no
+    parameters, and holds no ``%``: the carrying statement's parameters are bound over both)."""
     setattr(raw, PREFIX_ATTRIBUTE, sql)
 
 
