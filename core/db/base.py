@@ -52,10 +52,9 @@ def set_prefix(raw, sql: str | None) -> None:
 
 def send_prefix(raw) -> None:
     """Run the waiting prefix now, on its own (before a statement that cannot carry it)."""
-    prefix = getattr(raw, PREFIX_ATTRIBUTE, None)
-    if prefix is not None:
-        with raw.cursor() as cursor:
-            cursor.execute(prefix)  # the prefix carries itself (TenantCursor.execute)
+    if getattr(raw, PREFIX_ATTRIBUTE, None) is not None:
+        with raw.cursor() as cursor:  # a TenantCursor (the connection's cursor_factory)
+            cursor.send_prefix()
 
 
 class TenantCursor(base.Cursor):
@@ -71,19 +70,27 @@ class TenantCursor(base.Cursor):
     """
 
     def execute(self, query, params=None, **kwargs):
+        prefix = self._take_prefix()
+        if prefix is None:
+            return super().execute(query, params, **kwargs)
+        if isinstance(query, str) and not kwargs:
+            return self._with_prefix(prefix, query, params)
+        self._with_prefix(prefix, None, None)
+        return super().execute(query, params, **kwargs)
+
+    def send_prefix(self) -> None:
+        prefix = self._take_prefix()
+        if prefix is not None:
+            self._with_prefix(prefix, None, None)
+
+    def _take_prefix(self) -> str | None:
+        """The waiting prefix, forgotten on the connection; None when there is none, or in autocommit."""
         raw = self.connection
         prefix = getattr(raw, PREFIX_ATTRIBUTE, None)
         if prefix is None:
-            return super().execute(query, params, **kwargs)
+            return None
         setattr(raw, PREFIX_ATTRIBUTE, None)
-        if raw.autocommit:
-            return super().execute(query, params, **kwargs)
-        if query is prefix:  # send_prefix
-            return self._with_prefix(prefix, None, None)
-        if not isinstance(query, str) or kwargs:
-            self._with_prefix(prefix, None, None)
-            return super().execute(query, params, **kwargs)
-        return self._with_prefix(prefix, query, params)
+        return None if raw.autocommit else prefix
 
     def _with_prefix(self, prefix: str, query: str | None, params):
         raw = self.connection
@@ -97,20 +104,20 @@ class TenantCursor(base.Cursor):
         finally:
             if idle:
                 raw._autocommit = False
-        for _result in range(len(parts) - 1):  # stand on the last statement's result
+        for _result in range(len(parts) - 1):  # past the results of BEGIN and the prefix: on the statement's (a batch's first)
             self.nextset()
         return self
 
     def executemany(self, *args, **kwargs):
-        send_prefix(self.connection)
+        self.send_prefix()
         return super().executemany(*args, **kwargs)
 
     def copy(self, *args, **kwargs):
-        send_prefix(self.connection)
+        self.send_prefix()
         return super().copy(*args, **kwargs)
 
     def stream(self, *args, **kwargs):
-        send_prefix(self.connection)
+        self.send_prefix()
         return super().stream(*args, **kwargs)
 
 
