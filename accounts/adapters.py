@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailConfirmationHMAC
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
@@ -41,6 +42,23 @@ def invitation_is_usable(request: HttpRequest) -> bool:
     return True
 
 
+class _SignedOnce(EmailConfirmationHMAC):
+    """An HMAC confirmation whose key is signed once.
+
+    allauth's `EmailConfirmationHMAC.key` signs again on every read, with the current second in it.
+    The key we record and the key in the e-mailed link are read a few milliseconds apart, so a
+    second boundary between them made the link unusable for about one sign-up in a few hundred.
+    """
+
+    def __init__(self, email_address, key: str) -> None:
+        super().__init__(email_address)
+        self._key = key
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         if settings.INVITE_ONLY:
@@ -59,6 +77,8 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def send_confirmation_mail(self, request, emailconfirmation, signup):
+        if isinstance(emailconfirmation, EmailConfirmationHMAC):
+            emailconfirmation = _SignedOnce(emailconfirmation.email_address, emailconfirmation.key)
         verification_record(email=emailconfirmation.email_address.email, key=emailconfirmation.key)
         super().send_confirmation_mail(request, emailconfirmation, signup)
 

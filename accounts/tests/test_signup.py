@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -68,6 +69,21 @@ def test_verification_link_works_once(client):
     assert b"expired or was already used" in again.content
     assert b"/accounts/login/" in again.content
     assert client.post(path).status_code == 404
+
+
+def test_the_emailed_link_works_when_a_second_passes_while_it_is_written(client, monkeypatch):
+    """allauth signs the key again on every read; the link and the recorded key must be one signing."""
+    from django.core import signing
+
+    seconds = iter(range(1_900_000_000, 1_900_001_000))
+    monkeypatch.setattr(signing, "time", SimpleNamespace(time=lambda: next(seconds)))
+    _signup(client)
+    path = _path(_link(mail.outbox[0]))
+    monkeypatch.undo()
+    page = client.get(path)
+    assert b"expired or was already used" not in page.content
+    assert client.post(_form_action(page)).status_code == 302
+    assert EmailAddress.objects.get(email="nora@example.com").verified
 
 
 def test_pressing_confirm_in_the_signup_browser_signs_in(client):
