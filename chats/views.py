@@ -3,6 +3,8 @@ writes, and the answer is written and streamed by ``chats.generation``."""
 
 from __future__ import annotations
 
+from itertools import chain
+
 from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
@@ -25,7 +27,7 @@ from core.ratelimit import rate_limited
 from rag.forms import FileDocumentForm
 from rag.uploads import LimitedUploadHandler, declared_length
 
-from . import attachments, export, generation, overrides, page_cache, selectors, services, statements, versions
+from . import attachments, export, generation, overrides, page_cache, selectors, services, statements, streaming, versions
 from .forms import MessageForm, RenameForm, SearchForm
 from .models import MessageRole
 from .rendering import as_safe, message_item, message_items
@@ -37,6 +39,19 @@ SEARCH_MAX_LENGTH = 200
 
 def _wants_json(request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
+
+
+def _wants_stream(request) -> bool:
+    """The page's script reads the answer from the question's own response (one request a turn);
+    it also accepts JSON, which is what errors and redirects come back as."""
+    return "text/event-stream" in request.headers.get("Accept", "")
+
+
+def _event_stream(body) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache, no-transform"
+    response["X-Accel-Buffering"] = "no"  # proxies must not hold the stream back
+    return response
 
 
 # On the stream's URL when the question's post asked a runner to write its answer.
@@ -171,6 +186,14 @@ def message_create(request, conversation_id):
                 generation.answer_on_commit(user=request.user, conversation=conversation, user_message=message)
                 html = message_item(message, conversation.agent.display_name)
                 urls = _turn_urls(conversation, message)
+                if _wants_stream(request):
+                    # The question's item and URLs first, then its answer as the stream view sends
+                    # it, tailing the runner: a turn in one request. ``stream_url`` stays for a
+                    # browser whose connection drops, which opens the stream again from the start.
+                    turn = streaming.sse("turn", {"user_html": html, **urls})
+                    return _event_stream(chain((turn,), generation.reply_events(
+                        user=request.user, conversation_id=conversation.id, user_message_id=message.id,
+                        state=(conversation, message, None), started=True)))
                 urls["stream_url"] += f"?{STARTED_PARAMETER}=1"  # its stream tails the runner (chats.generation.reply_events)
                 return JsonResponse({"user_html": html, **urls})
             return redirect("chats:detail", conversation_id=conversation.id)
@@ -191,17 +214,11 @@ def reply_stream(request, conversation_id, message_id):
         return HttpResponse(status=404)
     # The answer is written apart from this connection; a reconnecting browser sends the id of the
     # last event it got and resumes after it (chats.generation).
-    response = StreamingHttpResponse(
-        generation.reply_events(
-            user=request.user, conversation_id=conversation.id, user_message_id=message.id,
-            last_event_id=request.headers.get("Last-Event-ID"), state=state,
-            started=request.GET.get(STARTED_PARAMETER) == "1",
-        ),
-        content_type="text/event-stream; charset=utf-8",
-    )
-    response["Cache-Control"] = "no-cache, no-transform"
-    response["X-Accel-Buffering"] = "no"  # proxies must not hold the stream back
-    return response
+    return _event_stream(generation.reply_events(
+        user=request.user, conversation_id=conversation.id, user_message_id=message.id,
+        last_event_id=request.headers.get("Last-Event-ID"), state=state,
+        started=request.GET.get(STARTED_PARAMETER) == "1",
+    ))
 
 
 @login_required

@@ -67,6 +67,48 @@ def test_following_messages_and_a_second_stream_of_an_answered_message(owner_cli
         assert Message.objects.filter(role="assistant").count() == 1
 
 
+STREAMED = "text/event-stream, application/json"  # what static/js/chat.js asks for
+
+
+def test_a_turn_in_one_request_the_question_then_its_answer(owner_client, owner, conversation):
+    url = reverse("chats:message_create", args=[conversation.id])
+    response = owner_client.post(url, {"content": "Plan my week"}, HTTP_ACCEPT=STREAMED)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/event-stream")
+    assert response["Cache-Control"] == "no-cache, no-transform"
+    parsed = events(consume(response))
+    (first, turn), (last, done) = parsed[0], parsed[-1]
+    with tenant(owner.id):
+        question = Message.objects.get(role="user")
+        answer = Message.objects.get(role="assistant")
+    assert first == "turn" and "Plan my week" in turn["user_html"]
+    assert turn["message_id"] == str(question.id)
+    # The URLs a browser needs when the connection drops (the stream, from the start) or to stop.
+    assert turn["stream_url"] == reverse("chats:reply_stream", args=[conversation.id, question.id])
+    assert turn["stop_url"] == reverse("chats:reply_stop", args=[conversation.id, question.id])
+    assert any(name == "delta" for name, _ in parsed)
+    assert (last, done["status"], done["html"]) == ("done", "complete", answer.metadata["html"])
+    assert answer.metadata["reply_to"] == str(question.id)
+    # Reopened from its URL, the stream replays the stored answer; the model is not asked again.
+    assert [name for name, _ in events(consume(owner_client.get(turn["stream_url"])))] == ["done"]
+
+
+def test_a_refused_question_asked_for_a_stream_gets_its_errors_as_json(owner_client, owner, conversation):
+    url = reverse("chats:message_create", args=[conversation.id])
+    response = owner_client.post(url, {"content": "   "}, HTTP_ACCEPT=STREAMED)
+    assert response.status_code == 400
+    assert response.json()["errors"]
+    with tenant(owner.id):
+        assert not Message.objects.exists()
+
+
+def test_an_outsider_asking_for_a_stream_gets_404(other_client, owner, conversation):
+    url = reverse("chats:message_create", args=[conversation.id])
+    assert other_client.post(url, {"content": "Hello"}, HTTP_ACCEPT=STREAMED).status_code == 404
+    with tenant(owner.id):
+        assert not Message.objects.exists()
+
+
 def test_history_sent_to_the_model_is_trimmed_oldest_first(owner, conversation, settings):
     from agents import registry
     from chats.streaming import build_context

@@ -1,5 +1,8 @@
 // Chat: send without reloading, stream the answer over Server-Sent Events, stop, regenerate.
-// While streaming, the server sends the answer so far as sanitised HTML snapshots (at most every
+// A question's own response carries its answer (one request a turn): read here with fetch, in
+// the event-stream format, after a first "turn" event with the question's item and URLs. Other
+// answers (a regenerated one, one pending when the page opens, one whose response was cut short)
+// come through an EventSource on the stream's URL. While streaming, the server sends the answer so far as sanitised HTML snapshots (at most every
 // 100 ms), or plain text when snapshots are off; the final answer's list item comes from the
 // server already rendered and sanitised too. The answer is written on the
 // server whatever happens to this page: a lost connection reconnects and resumes after the last
@@ -10,10 +13,14 @@
   "use strict";
 
   var root, list, form, textarea, sendButton, stopButton, regenerateButton, statusLine, errors, i18n, jumpButton;
-  var current = null; // {source, element, stopUrl, streamUrl}
+  var current = null; // {source, reading, element, stopUrl, streamUrl}
+  var sending = false; // a question on its way, not yet saved: Enter again must not post it twice
   var follow = true; // the reader is at the bottom: new text keeps it there
   var BOTTOM_SLACK = 48; // px from the end that still count as "at the bottom"
   var MAX_RETRIES = 5, RETRY_MS = 3000; // reopening a stream the browser gave up on
+  // Browsers that read a response as it arrives ask for the answer with the question.
+  var READS_STREAMS = !!(window.fetch && window.TextDecoder && window.ReadableStream && window.AbortController);
+  var ANSWER_EVENTS = ["reset", "delta", "delayed", "done", "failed"];
 
   function csrfToken() {
     var input = form && form.querySelector("input[name=csrfmiddlewaretoken]");
@@ -122,16 +129,19 @@
     return node;
   }
 
-  function stream(streamUrl, stopUrl, existing) {
+  // ``reading``: the AbortController of the response the answer already comes in (the
+  // question's own); without it, an EventSource opens the stream.
+  function stream(streamUrl, stopUrl, existing, reading) {
     var element = assistantElement(existing);
-    current = { element: element, stopUrl: stopUrl, streamUrl: streamUrl, retries: 0 };
+    current = { element: element, stopUrl: stopUrl, streamUrl: streamUrl, retries: 0, reading: reading || null };
     setBusy(true);
     announce(i18n.thinking);
     if (follow) { scrollToEnd(); }
-    listen(element);
+    if (!reading) { listen(element); }
   }
 
-  function listen(element) {
+  // What each event of an answer does to its element, whichever way the events come.
+  function answerHandlers(element) {
     var body = element.querySelector(".msg-body");
     var shown = ""; // the text so far, for a stream without snapshots
     function show(data) {
@@ -161,33 +171,39 @@
       body.textContent = "";
       body.appendChild(p);
     }
-    clear(); // a new EventSource gets the answer from its start
+    return {
+      reset: clear, // the server replays the answer from its start
+      delta: show,
+      // The server cannot carry answers now (Redis is restarting): the question is saved, the
+      // browser comes back by itself (the stream's retry) and the answer follows when it can.
+      delayed: function (data) {
+        body.textContent = "";
+        var note = document.createElement("p");
+        note.className = "msg-note";
+        note.textContent = data.message;
+        body.appendChild(note);
+        announce(data.message);
+      },
+      done: function (data) {
+        finish(element, data);
+        announce(data.status === "complete" ? i18n.done : (data.status === "cancelled" ? i18n.stopped : i18n.failed));
+      },
+      failed: function (data) {
+        element.remove();
+        showErrors([data.error]);
+        announce(data.error);
+        end();
+      }
+    };
+  }
+
+  function listen(element) {
+    var handlers = answerHandlers(element);
+    handlers.reset(); // a new EventSource gets the answer from its start
     var source = new EventSource(current.streamUrl);
     current.source = source;
-    source.addEventListener("reset", clear); // the server replays the answer from its start
-    source.addEventListener("delta", function (event) { show(JSON.parse(event.data)); });
-    // The server cannot carry answers now (Redis is restarting): the question is saved, the
-    // browser comes back by itself (the stream's retry) and the answer follows when it can.
-    source.addEventListener("delayed", function (event) {
-      var data = JSON.parse(event.data);
-      body.textContent = "";
-      var note = document.createElement("p");
-      note.className = "msg-note";
-      note.textContent = data.message;
-      body.appendChild(note);
-      announce(data.message);
-    });
-    source.addEventListener("done", function (event) {
-      var data = JSON.parse(event.data);
-      finish(element, data);
-      announce(data.status === "complete" ? i18n.done : (data.status === "cancelled" ? i18n.stopped : i18n.failed));
-    });
-    source.addEventListener("failed", function (event) {
-      var data = JSON.parse(event.data);
-      element.remove();
-      showErrors([data.error]);
-      announce(data.error);
-      end();
+    ANSWER_EVENTS.forEach(function (name) {
+      source.addEventListener(name, function (event) { handlers[name](event.data ? JSON.parse(event.data) : {}); });
     });
     source.onerror = function () {
       // The server closes the stream after "done"; an error before that is a lost connection.
@@ -249,6 +265,7 @@
 
   function end() {
     if (current && current.source) { current.source.close(); }
+    if (current && current.reading) { current.reading.abort(); }
     current = null;
     setBusy(false);
     textarea.focus({ preventScroll: true });
@@ -256,27 +273,104 @@
 
   function send(event) {
     event.preventDefault();
-    if (current || !textarea.value.trim()) {
+    if (current || sending || !textarea.value.trim()) {
       if (!textarea.value.trim()) { showErrors([textarea.dataset.emptyMessage || textarea.placeholder]); }
       return;
     }
-    var data = new FormData(form);
-    sendButton.disabled = true;
-    post(form.action, data).then(function (result) {
-      sendButton.disabled = false;
-      if (!result.ok) { showErrors(result.data.errors); return; }
-      showErrors([]);
-      if (result.data.redirect) { window.location.assign(result.data.redirect); return; }
-      textarea.value = "";
-      var empty = list.querySelector(".chat-empty");
-      if (empty) { empty.remove(); }
-      list.insertAdjacentHTML("beforeend", result.data.user_html); // rendered and escaped by the server
-      localTimes(list.lastElementChild);
-      follow = true; // one's own question: show it and its answer
-      stream(result.data.stream_url, result.data.stop_url);
+    var controller = READS_STREAMS ? new AbortController() : null;
+    sendButton.disabled = sending = true;
+    fetch(form.action, {
+      method: "POST",
+      // Errors (and a new conversation's redirect) come back as JSON whatever is asked.
+      headers: { "Accept": controller ? "text/event-stream, application/json" : "application/json", "X-CSRFToken": csrfToken() },
+      body: new FormData(form),
+      credentials: "same-origin",
+      signal: controller ? controller.signal : undefined
+    }).then(function (response) {
+      if (controller && response.body && (response.headers.get("Content-Type") || "").indexOf("text/event-stream") === 0) {
+        return readTurn(response, controller);
+      }
+      return response.json().then(function (data) {
+        sendButton.disabled = sending = false;
+        if (!response.ok) { showErrors(data.errors); return; }
+        showErrors([]);
+        if (data.redirect) { window.location.assign(data.redirect); return; }
+        asked(data.user_html);
+        stream(data.stream_url, data.stop_url);
+      });
     }).catch(function () {
-      sendButton.disabled = false;
+      sendButton.disabled = sending = false;
       showErrors([i18n.network]);
+    });
+  }
+
+  function asked(userHtml) {
+    textarea.value = "";
+    var empty = list.querySelector(".chat-empty");
+    if (empty) { empty.remove(); }
+    list.insertAdjacentHTML("beforeend", userHtml); // rendered and escaped by the server
+    localTimes(list.lastElementChild);
+    follow = true; // one's own question: show it and its answer
+  }
+
+  // The question's response, read as it arrives: "turn" (the question saved: its item and URLs),
+  // then the answer's events as the stream's URL sends them. Cut short before the answer's last
+  // event (a lost connection), the answer is still written on the server: an EventSource opens
+  // the stream again, from the start. Resolves once the question is shown; rejects (a network
+  // error) only before that.
+  function readTurn(response, controller) {
+    var reader = response.body.getReader(), decoder = new TextDecoder(), buffer = "";
+    var turn = null, handlers = null, ended = false, retryMs = RETRY_MS;
+    var questionShown = null; // resolves the promise returned, once "turn" is shown
+    function dispatch(block) {
+      var name = "message", data = "";
+      block.split("\n").forEach(function (line) {
+        var colon = line.indexOf(":");
+        var field = colon < 0 ? line : line.slice(0, colon);
+        var value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "event") { name = value; }
+        else if (field === "data") { data += (data ? "\n" : "") + value; }
+        else if (field === "retry" && /^\d+$/.test(value)) { retryMs = parseInt(value, 10); }
+      });
+      if (!data) { return; }
+      var payload = JSON.parse(data);
+      if (name === "turn") {
+        sending = false;
+        showErrors([]);
+        asked(payload.user_html);
+        stream(payload.stream_url, payload.stop_url, null, controller);
+        turn = current;
+        handlers = answerHandlers(turn.element);
+      } else if (turn && current === turn && ANSWER_EVENTS.indexOf(name) >= 0) {
+        ended = name === "done" || name === "failed";
+        handlers[name](payload);
+      }
+    }
+    function lost(after) {
+      if (ended || !turn || current !== turn) { return; }
+      turn.reading = null;
+      window.setTimeout(function () { if (current === turn) { listen(turn.element); } }, after);
+    }
+    function pump() {
+      return reader.read().then(function (chunk) {
+        buffer += chunk.done ? decoder.decode() : decoder.decode(chunk.value, { stream: true });
+        var at;
+        while ((at = buffer.indexOf("\n\n")) >= 0) {
+          dispatch(buffer.slice(0, at));
+          buffer = buffer.slice(at + 2);
+          if (turn && questionShown) { questionShown(); questionShown = null; }
+        }
+        if (!chunk.done) { return pump(); }
+        if (!turn) { throw new Error("no turn"); }
+        lost(retryMs); // ended without the answer's last event (as when Redis is away: "delayed")
+      });
+    }
+    return new Promise(function (resolve, reject) {
+      questionShown = resolve;
+      pump().catch(function (error) {
+        if (!turn) { reject(error); return; }
+        lost(0);
+      });
     });
   }
 
