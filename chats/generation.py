@@ -1,8 +1,11 @@
 """Answers written apart from the browser: a runner thread writes, SSE connections tail.
 
-``reply_events`` is the body of the SSE endpoint. The JSON post of a question usually starts its
-answer already, once committed (``answer_on_commit``); the stream then finds its lock held and
-tails. When nobody is writing the answer it takes the question's lock (``_claim``) and runs the turn (``chats.streaming.turn_events``) in a runner
+A question posted by the page's script (static/js/chat.js) is answered in its own response
+(``turn_events``, one request a turn): the request claims the question and writes its answer
+itself, publishing every event, so a page that loses the connection reopens the stream's URL and
+tails it. ``reply_events`` is the body of that SSE endpoint. A JSON post of a question (a browser
+that cannot read a response as it arrives) starts its answer once committed
+(``answer_on_commit``); its stream then finds the lock held and tails. When nobody is writing the answer it takes the question's lock (``_claim``) and runs the turn (``chats.streaming.turn_events``) in a runner
 thread of the web process (kept between answers with its database connection: ``_RunnerThreads``), which publishes every event to the question's Redis Stream
 (``chats.events``); then it tails that stream from the browser's ``Last-Event-ID``. Closing the
 page, switching apps or losing the network only ends the tail; the answer is finished and stored
@@ -214,12 +217,14 @@ def question_state(*, user, conversation_id, user_message_id):
 
 
 def reply_events(*, user, conversation_id, user_message_id, last_event_id: str | None = None,
-                 state: tuple | None = None, started: bool = False) -> Iterator[bytes]:
+                 state: tuple | None = None, started: bool = False, write_here: bool = False) -> Iterator[bytes]:
     """The SSE body for the answer to ``user_message_id``: its events from ``last_event_id`` on
     (from the start when it is missing, forged or stale), ending with ``done`` or ``failed``.
     ``state``: ``question_state`` as the caller read it (the stream view, in its request's
     transaction); read here otherwise. ``started``: the question's post asked for a runner (the
-    stream's URL says so); a wrong value only changes when this stream claims the question."""
+    stream's URL says so); a wrong value only changes when this stream claims the question.
+    ``write_here``: a claimed question is answered in this request, not in a runner thread (the
+    question's own response, which would only wait for the runner: ``turn_events``)."""
     if state is None:
         with tenant(user.id):
             state = question_state(user=user, conversation_id=conversation_id, user_message_id=user_message_id)
@@ -253,7 +258,7 @@ def reply_events(*, user, conversation_id, user_message_id, last_event_id: str |
         writing = claimed == "busy"  # its writer holds the lock now (the post started it): wait for its events at once
         if isinstance(claimed, tuple):
             conversation, user_message, stop = claimed
-            if connection.in_atomic_block or not _start_runner(user=user, conversation=conversation, user_message=user_message,
+            if write_here or connection.in_atomic_block or not _start_runner(user=user, conversation=conversation, user_message=user_message,
                                                                stop_requested=stop):
                 yield from _run_inline(user=user, conversation=conversation, user_message=user_message, stop_requested=stop)
                 return
@@ -265,6 +270,25 @@ def reply_events(*, user, conversation_id, user_message_id, last_event_id: str |
     except REDIS_ERRORS as exc:  # Redis went away meanwhile: the same as above, the browser comes back
         events.redis_failed(exc)
         yield from _delayed()
+
+
+def turn_events(*, user, conversation, user_message, head: bytes) -> Iterator[bytes]:
+    """The body of a question's own response (one request a turn): ``head`` (its ``turn`` event),
+    then its answer, written by this request once the post has committed, publishing every event
+    as a runner does, so a page that reconnects (the stream's URL) or another tab tails it. A
+    runner would only make this request wait for it. A reader who leaves does not stop the answer
+    (``_run_inline``), nor one who leaves before it began: a runner writes it then.
+    ``conversation`` and ``user_message`` are the post's."""
+    language = translation.get_language()  # the page's, for the answer's item
+    try:
+        yield head
+    except GeneratorExit:
+        if not events.redis_known_down():  # (otherwise the question waits for the page to come back)
+            _submit(_claim_and_run, user, conversation, user_message, language)
+        raise
+    with translation.override(language):
+        yield from reply_events(user=user, conversation_id=conversation.id, user_message_id=user_message.id,
+                                state=(conversation, user_message, None), write_here=True)
 
 
 DELAYED_RETRY_MS = 5000

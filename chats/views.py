@@ -3,8 +3,6 @@ writes, and the answer is written and streamed by ``chats.generation``."""
 
 from __future__ import annotations
 
-from itertools import chain
-
 from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
@@ -183,17 +181,14 @@ def message_create(request, conversation_id):
             form.add_error("content", exc.message)
         else:
             if _wants_json(request):
-                generation.answer_on_commit(user=request.user, conversation=conversation, user_message=message)
                 html = message_item(message, conversation.agent.display_name)
                 urls = _turn_urls(conversation, message)
                 if _wants_stream(request):
-                    # The question's item and URLs first, then its answer as the stream view sends
-                    # it, tailing the runner: a turn in one request. ``stream_url`` stays for a
-                    # browser whose connection drops, which opens the stream again from the start.
-                    turn = streaming.sse("turn", {"user_html": html, **urls})
-                    return _event_stream(chain((turn,), generation.reply_events(
-                        user=request.user, conversation_id=conversation.id, user_message_id=message.id,
-                        state=(conversation, message, None), started=True)))
+                    # The question's item and URLs, then its answer: a turn in one request.
+                    # ``stream_url`` serves a page whose connection drops (from the start again).
+                    return _event_stream(generation.turn_events(user=request.user, conversation=conversation, user_message=message,
+                                                                head=streaming.sse("turn", {"user_html": html, **urls})))
+                generation.answer_on_commit(user=request.user, conversation=conversation, user_message=message)
                 urls["stream_url"] += f"?{STARTED_PARAMETER}=1"  # its stream tails the runner (chats.generation.reply_events)
                 return JsonResponse({"user_html": html, **urls})
             return redirect("chats:detail", conversation_id=conversation.id)

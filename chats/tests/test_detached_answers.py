@@ -263,3 +263,41 @@ def test_the_no_javascript_form_post_starts_no_answer(owner, owner_client, conve
     assert not chat_events._client().exists(streaming.lock_key(question.id))
     with tenant(owner.id):
         assert not Message.objects.filter(role="assistant").exists()
+
+
+def _post_streamed(client, conversation, content="Tell me a long story about the mountains and the sea"):
+    """The question as static/js/chat.js posts it: its response streams the answer."""
+    response = client.post(reverse("chats:message_create", args=[conversation.id]), {"content": content},
+                           HTTP_ACCEPT="text/event-stream, application/json")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/event-stream")
+    return response
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leaving_the_question_s_own_response_mid_answer_finishes_it_and_the_stream_resumes(owner, owner_client, conversation, settings):
+    settings.OFFLINE_STREAM_DELAY = 0.05
+    first = _parse(_read_until(_post_streamed(owner_client, conversation), 3))
+    assert [name for _id, name, _data in first] == ["turn", "delta", "delta", "delta"]
+    answer = _stored_answer(owner)  # written all the same, after the reader left
+    assert answer.metadata["status"] == "complete"
+    # The page that comes back through the stream's URL, with the last id it got: the rest.
+    stream_url = first[0][2]["stream_url"]
+    assert _parse(consume(owner_client.get(stream_url, HTTP_LAST_EVENT_ID=first[-1][0])))[-1][1] == "done"
+    assert _text(first[1:]) and answer.content.startswith(_text(first[1:]))
+    with tenant(owner.id):
+        assert UsageLog.objects.filter(success=True).count() == 1
+    assert metering.usage_turns_in_flight(user=owner) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leaving_the_question_s_own_response_before_its_answer_began_leaves_it_to_a_runner(owner, owner_client, conversation):
+    response = _post_streamed(owner_client, conversation)
+    chunks = iter(response.streaming_content)
+    assert next(chunks).startswith(b"event: turn")
+    response.close()  # gone after the question's event: nothing in this request writes the answer
+    answer = _stored_answer(owner)
+    assert answer.metadata["status"] == "complete"
+    with tenant(owner.id):
+        question = Message.objects.get(role="user")
+    assert answer.metadata["reply_to"] == str(question.id)
+    assert metering.usage_turns_in_flight(user=owner) == 0

@@ -113,6 +113,36 @@ def test_a_turn_as_served_sends_a_fixed_number_of_statements_and_redis_round_tri
         assert MonthlyUsage.objects.get(user=owner).total_messages == 3
 
 
+# The question's own response writing its answer (one request a turn, as static/js/chat.js asks):
+# SERVED_STATEMENTS less the second request's two (its session, its stream's state); in Redis the
+# rate limit, the claim, the reservation, the first words, the last words with done and the
+# releases, and no wait for a writer (it is the writer).
+ONE_REQUEST_STATEMENTS = 5
+ONE_REQUEST_REDIS = 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_in_one_request_as_served_writes_its_answer_itself_in_fixed_round_trips(
+        owner, owner_client, conversation, redis_round_trips, statements_sent):
+    url = reverse("chats:message_create", args=[conversation.id])
+    counts = []
+    for number in range(3):  # the first loads the Redis scripts
+        sql_before, redis_before = len(statements_sent), len(redis_round_trips)
+        response = owner_client.post(url, {"content": f"Question {number}"}, HTTP_ACCEPT="text/event-stream, application/json")
+        parsed = events(consume(response))
+        assert parsed[0][0] == "turn" and parsed[-1][0] == "done" and parsed[-1][1]["status"] == "complete"
+        sent = [bytes(b"".join(c) if isinstance(c, list) else c) for c in redis_round_trips[redis_before:]]
+        assert not [c for c in sent if b"XREAD" in c], sent  # nobody else wrote it: nothing to wait for
+        counts.append((len(statements_sent) - sql_before, len(sent)))
+        assert metering.usage_turns_in_flight(user=owner) == 0
+        assert not chat_events._client().exists(*streaming.lock_keys(parsed[0][1]["message_id"]))  # lock and Stop freed
+    assert counts[1:] == [(ONE_REQUEST_STATEMENTS, ONE_REQUEST_REDIS)] * 2, counts
+    with tenant(owner.id):
+        assert UsageLog.objects.filter(conversation=conversation, success=True).count() == 3
+        assert MonthlyUsage.objects.get(user=owner).total_messages == 3
+        assert Message.objects.filter(conversation=conversation, role="assistant").count() == 3
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_stream_whose_post_started_no_runner_claims_the_question_after_its_wait(
         owner, owner_client, conversation, redis_round_trips, monkeypatch):
