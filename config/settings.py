@@ -461,8 +461,9 @@ RAG_TIER_LIMITS = {
     "PRO": {"characters": env.int("RAG_LIMIT_PRO_CHARACTERS", default=100_000_000), "chunks": env.int("RAG_LIMIT_PRO_CHUNKS", default=200_000)},
     "ENTERPRISE": {"characters": env.int("RAG_LIMIT_ENTERPRISE_CHARACTERS", default=1_000_000_000), "chunks": env.int("RAG_LIMIT_ENTERPRISE_CHUNKS", default=2_000_000)},
 }
-# Fusion text weight per embedder, overriding rag/fusion.py's measured TEXT_WEIGHTS, as
-# "static=0.5,sentence-transformers=0.35" (empty: the measured weights).
+# A constant fusion text weight per embedder, instead of rag/fusion.py's measured FUSION weights
+# (which follow the question's word match), as "static=0.5,sentence-transformers=0.35" (empty: the
+# measured weights).
 RAG_FUSION_TEXT_WEIGHTS = {
     name.strip(): float(weight)
     for name, _, weight in (item.partition("=") for item in env.str("RAG_FUSION_TEXT_WEIGHTS", default="").split(","))

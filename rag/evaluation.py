@@ -38,7 +38,7 @@ from django.conf import settings
 from core.tenancy import tenant
 
 from .embedders import get_embedder
-from .fusion import diversify, fuse, percentiles, text_weight_for
+from .fusion import Weights, diversify, fuse, percentiles, weights_for
 from .indexing import index_document
 from .models import RagChunk, RagDocument, Source, Status
 from .retrieval import CANDIDATES, text_search_result, vector_search
@@ -218,7 +218,7 @@ def collect_candidates(indexed: IndexedCorpus, questions: Sequence[Question] | N
 Ranker = Callable[[Candidates], list[str]]
 
 
-def _fused(candidates: Candidates, text_weight: float, mode: str = "hybrid") -> list[str]:
+def _fused(candidates: Candidates, text_weight: float | Weights, mode: str = "hybrid") -> list[str]:
     """The order ``retrieve`` gives: ``retrieval.fuse`` itself (a half alone keeps its own hits),
     then ``fusion.diversify``."""
     vector = list(candidates.vector) if mode != "text" else []
@@ -240,15 +240,15 @@ def rank_text(candidates: Candidates) -> list[str]:
     return _fused(candidates, 1.0, "text")
 
 
-def score_fusion_ranker(text_weight: float = RECOMMENDED_SCORE_TEXT_WEIGHT) -> Ranker:
+def score_fusion_ranker(text_weight: float | Weights = RECOMMENDED_SCORE_TEXT_WEIGHT) -> Ranker:
     def rank(candidates: Candidates) -> list[str]:
         return _fused(candidates, text_weight)
     return rank
 
 
-def mode_ranker(mode: str, *, text_weight: float | None = None) -> Ranker:
-    """The ranker of a ``retrieve`` mode; hybrid uses the embedder's text weight
-    (``fusion.text_weight_for``) unless given."""
+def mode_ranker(mode: str, *, text_weight: float | Weights | None = None) -> Ranker:
+    """The ranker of a ``retrieve`` mode; hybrid uses the embedder's weights (``fusion.weights_for``)
+    unless given."""
     if mode == "vector":
         return rank_vector
     if mode == "text":
@@ -258,7 +258,7 @@ def mode_ranker(mode: str, *, text_weight: float | None = None) -> Ranker:
             return score_fusion_ranker(text_weight)
 
         def rank(candidates: Candidates) -> list[str]:
-            return _fused(candidates, text_weight_for(candidates.embedder or settings.EMBEDDER))
+            return _fused(candidates, weights_for(candidates.embedder or settings.EMBEDDER))
         return rank
     raise ValueError(f"mode must be one of {MODES}")
 
@@ -335,74 +335,145 @@ def score_grid(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *
             for weight in text_weights]
 
 
-TUNING_WEIGHTS: tuple[float, ...] = tuple(i / 20 for i in range(21))
+def _point(low: float, high: float, share: float, width: float, power: float) -> Weights:
+    if low == high:  # a constant weight: where the ramp would be makes no difference
+        return Weights.constant(low, vector_power=power)
+    return Weights(low, high, share, round(share + width, 2), power)
+
+
+def _grid(lows, highs, shares_low, widths, powers) -> tuple[Weights, ...]:
+    return tuple(dict.fromkeys(_point(low, high, share, width, power) for low in lows for high in highs
+                               if high >= low for share in shares_low for width in widths for power in powers))
+
+
+# The fusion weights --tune chooses among (fusion.Weights): text weight below and above the word
+# match's ramp, where the ramp starts and how wide it is, the vector half's power. Constant weights
+# are the points with low == high.
+TUNING_AXES: tuple[tuple[float, ...], ...] = (
+    (0.1, 0.2, 0.3, 0.4, 0.5),  # low
+    (0.5, 0.6, 0.7, 0.8, 0.9),  # high
+    (0.2, 0.25, 0.3, 0.35, 0.4, 0.45),  # share_low
+    (0.05, 0.1, 0.2),  # share_high - share_low
+    (0.5, 1.0),  # vector_power
+)
+# One constant weight for every question (what fusion was before), for comparison.
+CONSTANT_WEIGHTS: tuple[Weights, ...] = tuple(Weights.constant(i / 20, vector_power=power)
+                                              for i in range(21) for power in (0.5, 1.0))
+TUNING_GRID: tuple[Weights, ...] = tuple(dict.fromkeys(_grid(*TUNING_AXES) + CONSTANT_WEIGHTS))
+
+
+def _neighbours(weights: Weights, axes: Sequence[Sequence[float]] = TUNING_AXES) -> list[Weights]:
+    """The grid points one step away from ``weights`` along one axis."""
+    point = (weights.low, weights.high, weights.share_low, round(weights.share_high - weights.share_low, 2),
+             weights.vector_power)
+    found = []
+    for axis, values in enumerate(axes):
+        if point[axis] not in values:
+            continue
+        at = values.index(point[axis])
+        for step in (-1, 1):
+            if 0 <= at + step < len(values):
+                moved = list(point)
+                moved[axis] = values[at + step]
+                if moved[1] >= moved[0]:
+                    found.append(_point(*moved))
+    return found
 
 
 @dataclass(frozen=True)
 class Tuning:
-    text_weight: float
+    weights: Weights
     columns: tuple[tuple[str, bool], ...]  # (label, used for choosing), e.g. ("tuning", True), ("held-out", False)
-    # For each weight: {column: {kind: (hits@1, hits@k, hits@10)}}.
-    rows: tuple[tuple[float, dict[str, dict[str, tuple[int, ...]]]], ...]
+    # For each grid point, best first by the choice's merit: {column: {kind: (hits@1, hits@k, hits@10)}}.
+    rows: tuple[tuple[Weights, dict[str, dict[str, tuple[int, ...]]]], ...]
     halves: dict[str, dict[str, dict[str, tuple[int, ...]]]]  # column -> "vector" | "text" -> kind -> hits
     calibration: tuple[float, ...]  # percentiles of the tuning half's vector similarities
+    shortfalls: dict[Weights, int] = field(default_factory=dict)  # the largest shortfall on tuning data
 
 
 def tune(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *, k: int = 5,
-         weights: Sequence[float] = TUNING_WEIGHTS,
+         grid: Sequence[Weights] = TUNING_GRID,
          also: Sequence[tuple[str, Sequence[Candidates], dict[str, ChunkInfo]]] = ()) -> Tuning:
-    """The fusion text weight chosen on tuning data alone — the *tuning* half of ``candidates``'s
-    set, plus the sets in ``also`` (label, candidates, chunks; the small set) — and every weight's
+    """The fusion weights chosen on tuning data alone — the *tuning* half of ``candidates``'s set,
+    plus the sets in ``also`` (label, candidates, chunks; the small set) — and every grid point's
     figures on the held-out half too, to report the chosen one there.
 
-    Chosen to make fusion as near as it gets to never worse than its better half: the weight whose
-    largest shortfall (hits below the better half at k and at 10, over each kind of each tuning
-    set) is smallest; ties by those hits added over all of them, then by nearness to 0.5. Both
-    cut-offs count because on 16 questions a figure at one cut-off moves by a question for a
-    nudge of the weight; the weights where fusion holds at both are the ones that hold. The
-    calibration is ``fusion.percentiles`` of the tuning half's vector similarities."""
-    ks = (1, k, 10)  # the choice reads the last two
+    Chosen to make fusion as near as it gets to never worse than its better half: the point whose
+    largest shortfall (hits below the better half at 1, k and 10, over each kind of each tuning set)
+    is smallest; then the one below its halves in the fewest figures (shortfalls added up); then by
+    its grid neighbours' largest shortfall (a point on a plateau, where a
+    nudge of any weight keeps fusion at its halves, rather than a lucky peak), then by the hits
+    its neighbours and it add up. On 16 questions a figure moves by a question for a nudge of a
+    weight; the weights that hold around them are the ones that hold. The calibration is
+    ``fusion.percentiles`` of the tuning half's vector similarities."""
+    ks = (1, k, 10)
     columns = [("tuning", candidates, chunks, "tuning"), ("held-out", candidates, chunks, "held-out"),
                *((label, extra, extra_chunks, None) for label, extra, extra_chunks in also)]
 
     def hits(ranker: Ranker, column) -> dict[str, tuple[int, ...]]:
         _, chosen, known, half = column
-        return {kind: tuple(recall(chosen, ranker, known, cut, kind=kind, half=half).hits for cut in ks)
-                for kind in KINDS}
+        counts = {kind: [0] * len(ks) for kind in KINDS}
+        for candidate in chosen:
+            if half is not None and candidate.question.half != half:
+                continue
+            ranking = ranker(candidate)
+            for at, cut in enumerate(ks):
+                counts[candidate.question.kind][at] += is_hit(candidate.question, ranking, known, cut)
+        return {kind: tuple(values) for kind, values in counts.items()}
 
     halves = {column[0]: {"vector": hits(rank_vector, column), "text": hits(rank_text, column)} for column in columns}
-    rows = tuple((weight, {column[0]: hits(score_fusion_ranker(weight), column) for column in columns})
-                 for weight in weights)
+    figures = {weights: {column[0]: hits(score_fusion_ranker(weights), column) for column in columns}
+               for weights in dict.fromkeys(grid)}
     choosing = [label for label, *_ in columns if label != "held-out"]
 
-    def merit(row) -> tuple:
-        weight, figures = row
-        shortfalls = [figures[label][kind][cut] - max(halves[label]["vector"][kind][cut], halves[label]["text"][kind][cut])
-                      for label in choosing for kind in KINDS for cut in (1, 2)]
-        hits_added = sum(figures[label][kind][cut] for label in choosing for kind in KINDS for cut in (1, 2))
-        return (min(shortfalls), hits_added, -abs(weight - 0.5))
+    def gaps(weights: Weights) -> list[int]:
+        return [figures[weights][label][kind][cut]
+                - max(halves[label]["vector"][kind][cut], halves[label]["text"][kind][cut])
+                for label in choosing for kind in KINDS for cut in range(len(ks))]
 
-    chosen = max(rows, key=merit)
+    def added(weights: Weights) -> int:
+        return sum(sum(figures[weights][label][kind]) for label in choosing for kind in KINDS)
+
+    shortfalls = {weights: min(gaps(weights)) for weights in figures}
+    missed = {weights: sum(gap for gap in gaps(weights) if gap < 0) for weights in figures}
+
+    def merit(weights: Weights) -> tuple:
+        around = [n for n in _neighbours(weights) if n in figures] or [weights]
+        return (shortfalls[weights], missed[weights], min(shortfalls[n] for n in around),
+                sum(added(n) for n in around) / len(around), added(weights))
+
+    ranked = sorted(figures, key=merit, reverse=True)
     similarities = [similarity for c in candidates if c.question.half == "tuning" for _, similarity in c.vector]
-    return Tuning(text_weight=chosen[0], columns=tuple((label, label != "held-out") for label, *_ in columns),
-                  rows=rows, halves=halves, calibration=percentiles(similarities))
+    return Tuning(weights=ranked[0], columns=tuple((label, label != "held-out") for label, *_ in columns),
+                  rows=tuple((weights, figures[weights]) for weights in ranked), halves=halves,
+                  calibration=percentiles(similarities), shortfalls=shortfalls)
 
 
-def format_tuning(tuning: Tuning, *, k: int = 5) -> str:
-    """Each weight's hits @1/@k/@10 per kind on each column (the halves alone first), the choice."""
+def format_tuning(tuning: Tuning, *, k: int = 5, shown: int = 15) -> str:
+    """The halves' hits @1/@k/@10 per kind on each column, then the ``shown`` best grid points
+    (the chosen first) and the best constant weight, each with its largest shortfall on tuning data."""
     def cells(values: dict[str, dict[str, tuple[int, ...]]]) -> str:
-        return "".join(f"{'/'.join(str(v) for v in values[label][kind]):>17}" for label, _ in tuning.columns
+        return "".join(f"{'/'.join(str(v) for v in values[label][kind]):>16}" for label, _ in tuning.columns
                        for kind in KINDS)
 
-    header = f"{'text weight':<13}" + "".join(f"{f'{label} {kind[:4]}.':>17}" for label, _ in tuning.columns
-                                              for kind in KINDS)
+    width = 52
+    header = f"{'weights':<{width}}{'short':>6}" + "".join(f"{f'{label[:8]} {kind[:4]}.':>16}"
+                                                        for label, _ in tuning.columns for kind in KINDS)
     used = ", ".join(label for label, choosing in tuning.columns if choosing)
     lines = [f"Hits @1/@{k}/@10 per kind (chosen on: {used}; never on the held-out half):", header, "-" * len(header)]
     for mode in ("vector", "text"):
-        lines.append(f"{mode + ' half':<13}" + cells({label: tuning.halves[label][mode] for label, _ in tuning.columns}))
-    for weight, figures in tuning.rows:
-        mark = "  <- chosen" if weight == tuning.text_weight else ""
-        lines.append(f"{weight:<13g}" + cells(figures) + mark)
+        lines.append(f"{mode + ' half':<{width}}{'':>6}"
+                     + cells({label: tuning.halves[label][mode] for label, _ in tuning.columns}))
+    rows = list(tuning.rows[:shown])
+    constant = next((row for row in tuning.rows if row[0].low == row[0].high), None)
+    if constant is not None and constant not in rows:
+        rows.append(constant)
+    for weights, figures in rows:
+        mark = "  <- chosen" if weights == tuning.weights else ("  (best constant weight)" if constant and weights is constant[0] else "")
+        lines.append(f"{str(weights):<{width}}{tuning.shortfalls.get(weights, 0):>6}" + cells(figures) + mark)
+    w = tuning.weights
+    lines.append(f"\nChosen: Weights({w.low:g}, {w.high:g}, {w.share_low:g}, {w.share_high:g}, vector_power={w.vector_power:g})"
+                 f" of {len(tuning.rows)} grid points")
     lines.append(f"\nCalibration (percentiles 0, 5, ..., 100 of the tuning half's vector similarities):\n"
                  f"{', '.join(f'{v:.4f}' for v in tuning.calibration)}")
     return "\n".join(lines)

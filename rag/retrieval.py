@@ -27,7 +27,7 @@ from core.tenancy import tenant
 
 from .embedders import get_embedder
 from .errors import EmbeddingError, VectorStoreError
-from .fusion import diversify, fuse, similarity_floor, text_weight_for
+from .fusion import diversify, fuse, similarity_floor, weights_for
 from .lexical import LexicalResult, bm25
 from .models import RagChunk, RagSettings, Status
 from .types import Citation, CitedPassage
@@ -142,7 +142,7 @@ def retrieve(*, user, query: str, top_k: int | None = None, threshold: float | N
         embedder = get_embedder(embedder_name).name
     except EmbeddingError:  # an unknown embedder: the vector half had nothing (logged above)
         embedder = ""
-    text_weight = {"vector": 0.0, "text": 1.0}.get(mode, text_weight_for(embedder))
+    text_weight = weights_for(embedder) if mode == "hybrid" else (0.0 if mode == "vector" else 1.0)
     fused = fuse(vector_hits, text_hits, text_weight=text_weight, threshold=similarity_floor(threshold, embedder),
                  text_ceiling=text_ceiling)
     if mode != "hybrid":  # a half alone: only its own hits

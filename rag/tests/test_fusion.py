@@ -1,4 +1,5 @@
-"""Fusion weights per embedder and the calibrated relevance threshold (rag/fusion.py, issue 08 item 2)."""
+"""Fusion weights per embedder, the text weight that follows the word match, and the calibrated
+relevance threshold (rag/fusion.py, issue 08 item 2)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,44 @@ from rag.models import RagSettings
 from rag.retrieval import retrieve
 
 
-def test_each_embedder_has_its_measured_text_weight_and_a_setting_overrides_it(settings):
-    assert fusion.text_weight_for("static") == fusion.TEXT_WEIGHTS["static"]
-    assert fusion.text_weight_for("sentence-transformers") == fusion.TEXT_WEIGHTS["sentence-transformers"]
-    assert fusion.text_weight_for("someone-elses") == fusion.DEFAULT_TEXT_WEIGHT
+def test_each_embedder_has_its_measured_weights_and_a_setting_makes_its_text_weight_constant(settings):
+    assert fusion.weights_for("static") == fusion.FUSION["static"]
+    assert fusion.weights_for("sentence-transformers") == fusion.FUSION["sentence-transformers"]
+    assert fusion.weights_for("openai") == fusion.FUSION["sentence-transformers"]
+    assert fusion.weights_for("someone-elses") == fusion.DEFAULT_WEIGHTS
     settings.RAG_FUSION_TEXT_WEIGHTS = {"static": 0.25}
-    assert fusion.text_weight_for("static") == 0.25
-    assert fusion.text_weight_for("sentence-transformers") == fusion.TEXT_WEIGHTS["sentence-transformers"]
+    overridden = fusion.weights_for("static")
+    assert overridden.text_weight(0.0) == overridden.text_weight(1.0) == 0.25
+    assert overridden.vector_power == fusion.FUSION["static"].vector_power
+    assert fusion.weights_for("sentence-transformers") == fusion.FUSION["sentence-transformers"]
+
+
+def test_the_text_weight_follows_how_much_of_the_question_the_best_word_match_covers():
+    weights = fusion.Weights(0.4, 0.8, 0.3, 0.4)
+    assert weights.text_weight(0.0) == weights.text_weight(0.3) == 0.4
+    assert weights.text_weight(0.35) == pytest.approx(0.6)  # linear on the ramp
+    assert weights.text_weight(0.4) == weights.text_weight(1.0) == 0.8
+    assert fusion.Weights.constant(0.3).text_weight(0.9) == 0.3
+    assert str(weights) == "text 0.4\u21920.8 over share 0.3\u21920.4"
+    # The same candidates, two questions: one whose best passage matches most of it by its words
+    # (a question in the document's own words), one whose best passage matches a fifth of it (a
+    # paraphrase). The word match decides the first; the nearest passage stays first in the second.
+    vector = [("near", 0.80), ("worded", 0.76), ("far", 0.40)]
+    worded = fusion.fuse(vector, [("worded", 12.0), ("far", 3.0)], text_weight=weights, text_ceiling=20.0)
+    brushed = fusion.fuse(vector, [("worded", 2.0), ("far", 1.5)], text_weight=weights, text_ceiling=20.0)
+    assert [chunk for chunk, *_ in worded][:2] == ["worded", "near"]
+    assert [chunk for chunk, *_ in brushed][:2] == ["near", "worded"]
+    scores = {chunk: score for chunk, score, *_ in worded}
+    assert scores["worded"] == pytest.approx(0.2 * 0.9 + 0.8 * 12.0 / 20.0)  # (1 - w) · v + w · t, w = 0.8
+
+
+def test_the_vector_half_counts_as_the_square_root_of_its_min_max_share():
+    vector = [("a", 0.80), ("b", 0.60), ("c", 0.40)]
+    linear = {chunk: score for chunk, score, *_ in fusion.fuse(vector, [], text_weight=fusion.Weights.constant(0.5))}
+    rooted = {chunk: score for chunk, score, *_ in fusion.fuse(
+        vector, [], text_weight=fusion.Weights.constant(0.5, vector_power=0.5))}
+    assert linear["b"] == pytest.approx(0.25) and rooted["b"] == pytest.approx(0.5 * 0.5 ** 0.5)
+    assert linear["a"] == rooted["a"] == pytest.approx(0.5) and linear["c"] == rooted["c"] == 0.0
 
 
 def test_the_threshold_is_a_percentile_of_the_embedders_own_similarities():
@@ -69,15 +101,15 @@ def test_the_weight_is_chosen_on_the_tuning_half_alone():
     ]
     chosen = tune(tuning + held_out, chunks, k=1)
     alone = tune(tuning, chunks, k=1)
-    assert chosen.text_weight == alone.text_weight > 0
-    figures = dict(chosen.rows)[chosen.text_weight]
+    assert chosen.weights == alone.weights and chosen.weights.text_weight(0.0) > 0
+    figures = dict(chosen.rows)[chosen.weights]
     assert all(figures["tuning"][kind][0] == 1 for kind in KINDS)  # both tuning questions found at 1
     assert [label for label, _ in chosen.columns] == list(HALVES) and set(chosen.halves) == set(HALVES)
     # Another tuning set counts in the choice (the small set does in evaluate_rag): one where only
     # the vector half finds the answers pulls the weight below what lets the text half win.
     vector_only = [_candidate(c.question.id, c.question.kind, "", c.vector, c.text) for c in held_out]
     pulled = tune(tuning, chunks, k=1, also=[("small set", vector_only, chunks)])
-    assert pulled.text_weight != chosen.text_weight
+    assert pulled.weights != chosen.weights
     assert [label for label, choosing in pulled.columns if choosing] == ["tuning", "small set"]
 
 
@@ -114,9 +146,10 @@ def test_tune_prints_every_weight_on_both_halves_and_the_chosen_one():
     call_command("evaluate_rag", "--set", "library", "--documents", "tutorial-venv,library-json", "--embedder",
                  "static", "--tune", stdout=out)
     output = out.getvalue()
-    assert "Fusion text weight chosen on tuning data only (static)" in output
+    assert "Fusion weights chosen on tuning data only (static)" in output
     assert "chosen on: tuning, small set; never on the held-out half" in output
     assert "<- chosen" in output and "vector half" in output and "text half" in output
+    assert "(best constant weight)" in output and "Chosen: Weights(" in output
     assert "Calibration (percentiles 0, 5, ..., 100" in output
 
 

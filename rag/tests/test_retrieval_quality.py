@@ -1,13 +1,13 @@
 """Retrieval quality on our own question set (rag/data/eval_corpus.json, see rag/evaluation.py).
 
 The floors are what ``manage.py evaluate_rag`` measured with the default fusion (score fusion,
-each embedder's weight from rag/fusion.py, BM25 text half), less 0.05: the built-in static embedder
-(the default) 1.00 (30/30) lexical and 0.70 (21/30) paraphrased recall@5. Fusion must not be worse
-than the better of its halves on either kind of question, with one question of slack — except the static embedder's paraphrased questions on this small set,
-three below its vector half (24/30): the weight that keeps it at its better half on the
-library-scale set (rag/data/library, which this set flattered) loses them here, and no single
-weight does both (docs/decisions.md, "A library-scale evaluation"; issue 08 stays open for it).
-The all-MiniLM-L6-v2 test runs only where requirements-ml.txt is installed.
+each embedder's weights from rag/fusion.py, BM25 text half), less 0.05: the built-in static
+embedder (the default) 1.00 (30/30) lexical and 0.80 (24/30) paraphrased recall@5. Fusion is not
+worse than the better of its halves on either kind of question at recall@1, @5 or @10: the
+weights follow how much of the question its best word match covers, which lets the lexical
+questions follow the text half and the paraphrased ones the vector half (docs/decisions.md,
+"Fusion, fifth pass"). A constant weight could not keep both. The all-MiniLM-L6-v2 test runs
+only where requirements-ml.txt is installed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 
 from rag.embedders import available_embedders
 from rag.evaluation import (
+    CONSTANT_WEIGHTS,
     KINDS,
     MODES,
     RECOMMENDED_SCORE_TEXT_WEIGHT,
@@ -38,10 +39,8 @@ from rag.retrieval import fuse, retrieve, text_search, vector_search
 from testutils.testing import make_user
 
 FLOORS = {
-    "static": {"lexical": 0.95, "paraphrased": 0.65},  # measured 1.00 and 0.70, less 0.05
+    "static": {"lexical": 0.95, "paraphrased": 0.75},  # measured 1.00 and 0.80, less 0.05
 }
-# Questions fusion may lose against its better half (see the module docstring).
-SLACK = {("static", "paraphrased"): 3}
 MINILM_FLOORS = {"lexical": 0.92, "paraphrased": 0.85}  # vector half with all-MiniLM-L6-v2: 0.97 and 0.90
 
 
@@ -121,7 +120,7 @@ def test_recall_of_each_half_and_fusion_not_worse_than_its_better_half(indexed, 
         total = len(corpus.of_kind(kind))
         hybrid = hits[(kind, "hybrid")]
         assert hybrid / total >= FLOORS[embedder_name][kind], (kind, hits)
-        assert hybrid >= max(hits[(kind, "vector")], hits[(kind, "text")]) - SLACK.get((embedder_name, kind), 1), (kind, hits)
+        assert hybrid >= max(hits[(kind, "vector")], hits[(kind, "text")]), (kind, hits)
 
 
 @pytest.mark.django_db
@@ -138,13 +137,19 @@ def test_the_evaluation_ranks_exactly_as_retrieve_does(indexed, candidates_of, e
 
 
 @pytest.mark.django_db
-def test_score_fusion_is_not_worse_than_either_half(indexed, candidates_of, embedder_name):
+def test_fusion_is_not_worse_than_either_half_at_one_five_or_ten(indexed, candidates_of, embedder_name):
     chunks = indexed[embedder_name].chunks
     candidates = candidates_of(embedder_name)
-    fused = score_fusion_ranker(RECOMMENDED_SCORE_TEXT_WEIGHT)
     for kind in KINDS:
-        halves = [recall(candidates, mode_ranker(mode), chunks, 5, kind=kind).hits for mode in ("vector", "text")]
-        assert recall(candidates, fused, chunks, 5, kind=kind).hits >= max(halves) - SLACK.get((embedder_name, kind), 1), kind
+        for k in (1, 5, 10):
+            halves = [recall(candidates, mode_ranker(mode), chunks, k, kind=kind).hits for mode in ("vector", "text")]
+            assert recall(candidates, mode_ranker("hybrid"), chunks, k, kind=kind).hits >= max(halves), (kind, k)
+    # No constant weight (what fusion was before) keeps fusion at its halves everywhere on this set.
+    def shortfall(ranker) -> int:
+        return min(recall(candidates, ranker, chunks, k, kind=kind).hits
+                   - max(recall(candidates, mode_ranker(mode), chunks, k, kind=kind).hits for mode in ("vector", "text"))
+                   for kind in KINDS for k in (1, 5, 10))
+    assert all(shortfall(score_fusion_ranker(weights)) < 0 for weights in CONSTANT_WEIGHTS)
 
 
 # --- isolation ----------------------------------------------------------------------------------------------

@@ -41,12 +41,13 @@ full-text half, and hybrid as retrieve() does it. The user and all its data are 
   --runs N       index and ask N times, each time for a new user (new documents, new ids, new
                  rows); fail unless every run gives the same figures, and say whether every
                  question's top 10 came in the same order too
-  --tune         choose the fusion text weight on tuning data only (the set's tuning half and the
-                 small set; never the held-out half): the weight whose largest shortfall below
-                 the better half, over each kind of question, is smallest; print every weight's
-                 hits on the tuning half, the held-out half and the small set, and the
-                 embedder's similarity percentiles (the calibration of the relevance threshold,
-                 rag/fusion.py)
+  --tune         choose the fusion weights on tuning data only (the set's tuning half and the
+                 small set; never the held-out half) among a grid (rag/evaluation.py,
+                 TUNING_GRID): the point whose largest shortfall below the better half, at
+                 recall@1, @K and @10 over each kind of question, is smallest, then whose grid
+                 neighbours' is; print the best points' hits on the tuning half, the held-out
+                 half and the small set, the best constant weight, and the embedder's similarity
+                 percentiles (the calibration of the relevance threshold, rag/fusion.py)
   --grid         also hybrid recall@K for several fusion text weights
   -v 2           also list the questions each mode misses at K
 
@@ -81,7 +82,7 @@ class Command(BaseCommand):
         parser.add_argument("--corpus", help="Another question set: a JSON file, or a folder in the library set's shape.")
         parser.add_argument("--documents", default="", help="Only these documents (comma-separated keys).")
         parser.add_argument("--tune", action="store_true",
-                            help="Choose the fusion text weight on tuning data only; print every weight on both halves.")
+                            help="Choose the fusion weights on tuning data only; print the best grid points on both halves.")
         parser.add_argument("--runs", type=int, default=1,
                             help="Index and ask this many times (a new user each time); fail unless the figures agree.")
 
@@ -175,7 +176,7 @@ class Command(BaseCommand):
             if "tuning" not in halves:  # the Django set is held-out only: nothing in it may be tuned on
                 raise CommandError("--tune needs a set split into a tuning and a held-out half (--set library)")
             also = self._small_set_candidates(name)
-            self.stdout.write(f"\nFusion text weight chosen on tuning data only ({get_embedder(name).name}):")
+            self.stdout.write(f"\nFusion weights chosen on tuning data only ({get_embedder(name).name}):")
             self.stdout.write(evaluation.format_tuning(evaluation.tune(candidates, indexed.chunks, k=k, also=also), k=k))
         if grid:
             for half in (None, *halves) if halves else (None,):
@@ -200,7 +201,7 @@ class Command(BaseCommand):
         return {
             "vector": evaluation.mode_ranker("vector"),
             "text": evaluation.mode_ranker("text"),
-            f"hybrid (score fusion {fusion.text_weight_for(name):g})": evaluation.mode_ranker("hybrid"),
+            f"hybrid ({fusion.weights_for(name)})": evaluation.mode_ranker("hybrid"),
         }
 
     def _misses(self, candidates, indexed, rankers, k: int) -> None:
