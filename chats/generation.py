@@ -1,15 +1,18 @@
-"""Answers written apart from the browser: a runner thread writes, SSE connections tail.
+"""Answers written apart from the browser: the request that asks (or a runner thread) writes and
+publishes each event, SSE connections tail.
 
 A question posted by the page's script (static/js/chat.js) is answered in its own response
 (``turn_events``, one request a turn): the request claims the question and writes its answer
 itself, publishing every event, so a page that loses the connection reopens the stream's URL and
 tails it. ``reply_events`` is the body of that SSE endpoint. A JSON post of a question (a browser
 that cannot read a response as it arrives) starts its answer once committed
-(``answer_on_commit``); its stream then finds the lock held and tails. When nobody is writing the answer it takes the question's lock (``_claim``) and runs the turn (``chats.streaming.turn_events``) in a runner
-thread of the web process (kept between answers with its database connection: ``_RunnerThreads``), which publishes every event to the question's Redis Stream
-(``chats.events``); then it tails that stream from the browser's ``Last-Event-ID``. Closing the
-page, switching apps or losing the network only ends the tail; the answer is finished and stored
-all the same, and the next visit replays it (or shows it from the database).
+(``answer_on_commit``); its stream then finds the lock held and tails. When nobody is writing the
+answer, the stream takes the question's lock (``_claim``) and runs the turn
+(``chats.streaming.turn_events``) in a runner thread of the web process (kept between answers with
+its database connection: ``_RunnerThreads``), which publishes every event to the question's Redis
+Stream (``chats.events``); then it tails that stream from the browser's ``Last-Event-ID``. Closing
+the page, switching apps or losing the network only ends the tail; the answer is finished and
+stored all the same, and the next visit replays it (or shows it from the database).
 
 A caller inside an open transaction (the no-JavaScript request, which waits for the answer
 anyway; a test's transaction) writes the turn itself instead, publishing as it goes: a thread's
