@@ -401,9 +401,8 @@ def tune(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *, k: i
     Chosen to make fusion as near as it gets to never worse than its better half: the point whose
     largest shortfall (hits below the better half at 1, k and 10, over each kind of each tuning set)
     is smallest; then the one below its halves in the fewest figures (shortfalls added up); then by
-    its grid neighbours' largest shortfall (a point on a plateau, where a
-    nudge of any weight keeps fusion at its halves, rather than a lucky peak), then by the hits
-    its neighbours and it add up. On 16 questions a figure moves by a question for a nudge of a
+    its grid neighbours' largest shortfall (a point on a plateau, where a nudge of any weight keeps
+    fusion at its halves, rather than a lucky peak); then by the hits its neighbours and it add up. On 16 questions a figure moves by a question for a nudge of a
     weight; the weights that hold around them are the ones that hold. The calibration is
     ``fusion.percentiles`` of the tuning half's vector similarities."""
     ks = (1, k, 10)
@@ -434,13 +433,15 @@ def tune(candidates: Sequence[Candidates], chunks: dict[str, ChunkInfo], *, k: i
     def added(weights: Weights) -> int:
         return sum(sum(figures[weights][label][kind]) for label in choosing for kind in KINDS)
 
-    shortfalls = {weights: min(gaps(weights)) for weights in figures}
-    missed = {weights: sum(gap for gap in gaps(weights) if gap < 0) for weights in figures}
+    every_gap = {weights: gaps(weights) for weights in figures}
+    shortfalls = {weights: min(found) for weights, found in every_gap.items()}
+    missed = {weights: sum(gap for gap in found if gap < 0) for weights, found in every_gap.items()}
+    total = {weights: added(weights) for weights in figures}
 
     def merit(weights: Weights) -> tuple:
         around = [n for n in _neighbours(weights) if n in figures] or [weights]
         return (shortfalls[weights], missed[weights], min(shortfalls[n] for n in around),
-                sum(added(n) for n in around) / len(around), added(weights))
+                sum(total[n] for n in around) / len(around), total[weights])
 
     ranked = sorted(figures, key=merit, reverse=True)
     similarities = [similarity for c in candidates if c.question.half == "tuning" for _, similarity in c.vector]

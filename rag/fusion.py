@@ -1,8 +1,8 @@
 """Fusing the two halves of retrieval, with weights and a relevance threshold per embedder.
 
 **Score fusion.** ``score = (1 - w) · v + w · t``: ``v`` is the passage's cosine similarity min-max
-normalised over the vector half's candidates (raised to the embedder's ``vector_power``), ``t`` its BM25 score divided by the question's
-*ceiling* — the most any chunk could score for it, its terms' ``IDF · (k1 + 1)`` added up — so a
+normalised over the vector half's candidates (raised to the embedder's ``vector_power``), ``t``
+its BM25 score divided by the question's *ceiling* — the most any chunk could score for it, its terms' ``IDF · (k1 + 1)`` added up — so a
 passage counts for the share of the question it matches, and a text half whose best hit matches only
 common words weighs little (dividing by the best hit made that hit a perfect match whatever it
 matched). 0 for a half that missed the passage. Reciprocal-rank fusion keeps only each half's
@@ -28,8 +28,8 @@ only — the library-scale set's tuning half and the small set (``manage.py eval
 library --tune``) — among a grid (``evaluation.TUNING_GRID``), as the point whose largest
 shortfall below the better half (recall@1, @5 and @10, over each kind of question of each set)
 is smallest, then with the fewest shortfalls, then whose grid neighbours' worst is best (a
-plateau, not a lucky peak), then by hits; they are
-reported on the held-out half, never used to choose. ``RAG_FUSION_TEXT_WEIGHTS`` (a dict,
+plateau, not a lucky peak), then by hits; they are reported on the held-out half, never used to
+choose. ``RAG_FUSION_TEXT_WEIGHTS`` (a dict,
 embedder name → weight) replaces an embedder's text weight by a constant one.
 
 **The threshold is a percentile, not a similarity.** Cosine similarities mean different things
@@ -183,9 +183,9 @@ def fuse(vector_hits: Sequence[Hit], text_hits: Sequence[Hit], *, text_weight: f
     (``similarity_floor`` makes one from a percentile). ``text_ceiling`` is the question's BM25
     ceiling (``LexicalResult.ceiling``); without one (0) the scores are divided by the best hit's."""
     weights = text_weight if isinstance(text_weight, Weights) else Weights.constant(float(text_weight))
-    scale = text_ceiling if text_ceiling > 0 else max((score for _, score in text_hits), default=0.0)
-    best_share = min(1.0, max((score for _, score in text_hits), default=0.0) / scale) if scale > 0 else 0.0
-    weight = weights.text_weight(best_share)
+    best = max((score for _, score in text_hits), default=0.0)
+    scale = text_ceiling if text_ceiling > 0 else best
+    weight = weights.text_weight(min(1.0, best / scale) if scale > 0 else 0.0)
     entries: dict[str, list] = {}
     kept = [(chunk_id, similarity) for chunk_id, similarity in vector_hits if similarity >= threshold]
     if kept:
