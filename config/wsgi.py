@@ -21,4 +21,4 @@ _report_vector_store()
 if os.environ.get("WEB_WARMUP", "1") != "0":
     from config.warmup import warm
 
-    warm()
+    warm(application)

@@ -25,7 +25,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(*, database: str, env: dict | None = None, workers: int = 2, threads: int = 32):
+def gunicorn(*, database: str, env: dict | None = None, workers: int = 2, threads: int = 32, log_to: Path | None = None):
+    """The server on a free port; yields its URL once /healthz answers. Its log goes to ``log_to``
+    (kept) or to a temporary file (deleted at the end)."""
     port = free_port()
     environment = {
         **os.environ,
@@ -38,7 +40,7 @@ def gunicorn(*, database: str, env: dict | None = None, workers: int = 2, thread
     }
     # The server's log goes to a file: a pipe nobody reads fills up (64 kB of tracebacks) and then
     # blocks every worker thread that logs.
-    log = tempfile.NamedTemporaryFile(prefix="cjh-gunicorn-", suffix=".log", delete=False)
+    log = open(log_to, "wb") if log_to else tempfile.NamedTemporaryFile(prefix="cjh-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115 — closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config", "config/gunicorn.py", "--access-logfile", "/dev/null"],
         cwd=BASE_DIR, env=environment, stdout=subprocess.DEVNULL, stderr=log,
@@ -65,7 +67,8 @@ def gunicorn(*, database: str, env: dict | None = None, workers: int = 2, thread
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-        Path(log.name).unlink(missing_ok=True)
+        if not log_to:
+            Path(log.name).unlink(missing_ok=True)
 
 
 def login(url: str, email: str, password: str) -> httpx.Client:
