@@ -3,8 +3,10 @@
 gunicorn imports the application once in its master (``preload_app``) and forks the workers from
 it, so this runs once and every worker starts warm: every URL module and view module imported and
 the URL resolver's reverse map built, every template compiled into the cached loader, the
-translation catalogs of every language read. Database connections opened here are closed before
-the fork: a connection must never be shared by two processes.
+translation catalogs of every language read, the warm-up pages served (``warm_pages``). Database
+connections opened here are closed before the fork: a connection must never be shared by two
+processes. After the fork, each worker serves the same pages once more before it accepts
+(``warm_worker``, from config/gunicorn.py), in the thread that will serve its first request.
 
 ``warm_code()`` is the part that needs no database: `make run` (``config.devserver``) calls it in
 the web process while the migrations are still being checked; ``warm()`` (from config/wsgi.py)
