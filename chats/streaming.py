@@ -32,7 +32,7 @@ from metrics import limits
 
 from . import selectors, services, statements
 from .models import Conversation, Message
-from .rendering import message_body, message_item, render_markdown
+from .rendering import GrowingMarkdown, message_body, message_item, render_markdown
 from .threads import KeptThreads
 
 if TYPE_CHECKING:
@@ -56,8 +56,9 @@ class Snapshots:
     """The answer so far, published at a bounded rate: text arriving within ``interval`` of the
     last ``delta`` waits for the next one (the first words go out at once). With snapshots on
     (``CHAT_STREAM_SNAPSHOTS``), each ``delta`` also carries the whole answer so far rendered by
-    ``render_markdown`` — the one markdown-it + nh3 path — so the page shows formatted, sanitised
-    Markdown while it streams and never builds HTML itself; ``t`` (the new text) stays, for a
+    ``GrowingMarkdown`` — ``render_markdown``'s HTML byte for byte, the one markdown-it + nh3 path,
+    parsing again only the blocks still open — so the page shows formatted, sanitised Markdown
+    while it streams and never builds HTML itself; ``t`` (the new text) stays, for a
     runner that died mid-answer (its text is rebuilt from the deltas)."""
 
     def __init__(self, *, citations: dict[int, str], interval: float | None = None, html: bool | None = None):
@@ -67,6 +68,7 @@ class Snapshots:
         self.pending: list[str] = []
         self.last = float("-inf")
         self.wait = self.interval
+        self.markdown = GrowingMarkdown(citations)
 
     def add(self, text: str) -> None:
         self.pending.append(text)
@@ -81,9 +83,9 @@ class Snapshots:
             data["html"] = rendered
         elif self.html:
             started = time.perf_counter()
-            data["html"] = render_markdown("".join(parts), self.citations)
-            # Rendering grows with the answer (≈ 2 ms per KB of dense Markdown): the next snapshot
-            # waits long enough that rendering stays a fifth of the turn's time at most.
+            data["html"] = self.markdown.render("".join(parts))
+            # A long open block (a code block of hundreds of lines) still costs its length: the
+            # next snapshot waits long enough that rendering stays a fifth of the turn's time at most.
             self.wait = max(self.interval, RENDER_SHARE_FACTOR * (time.perf_counter() - started))
         self.pending.clear()
         self.last = now
