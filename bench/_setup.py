@@ -25,6 +25,10 @@ def scratch_database(suffix: str = "bench"):
     import django
 
     django.setup()
+    import logging
+
+    # Eager tasks run while a bench builds its data: one INFO line each would bury the figures.
+    logging.getLogger("celery").setLevel(logging.WARNING)
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
