@@ -58,8 +58,13 @@ def post_worker_init(worker):
         if _worker_warmup() and pool is not None:
             from config.warmup import warm_worker
 
-            seconds = pool.submit(warm_worker, worker.wsgi).result(timeout=60)
+            # No timeout: the pass must end before the worker accepts (it turns off Django's
+            # close_old_connections meanwhile). Its failures are its own; a hung database gets the
+            # worker replaced by gunicorn's timeout, as a hung request would.
+            seconds = pool.submit(warm_worker, worker.wsgi).result()
             worker.log.info("worker %s warmed in %.0f ms", worker.pid, seconds * 1000)
+    except Exception:  # best effort: a worker that could not warm still serves
+        worker.log.warning("worker %s could not warm up", worker.pid, exc_info=True)
     finally:
         # The Celery worker and scheduler wait for a warmed web worker: on two cores their start-up
         # would otherwise slow the pass the first page waits for (1.2 s under `make run`).
