@@ -45,28 +45,41 @@ def run_one(user_id, recurring_id, today: dt.date, *, alerts: list | None = None
         if row is None:
             return 0
         due = row.next_due_date
+        dates = []
         while due <= today and (row.end_date is None or due <= row.end_date):
-            if row.auto_debit and row.account_id:
-                _, made = Transaction.objects.get_or_create(
-                    recurring_payment=row, date=due,
-                    defaults=dict(
-                        financial_profile_id=row.financial_profile_id, user_id=row.user_id, account=row.account,
-                        currency=row.account.currency, type=TransactionType.EXPENSE, amount=row.amount, description=row.name,
-                        category=row.category, is_recurring=True,
-                    ),
-                )
-            else:
-                alert_id = budget_alerts.due_alert_create(row, due)
-                made = alert_id is not None
-                if made and alerts is not None:
-                    alerts.append((row.user_id, alert_id))
-            created += int(made)
+            dates.append(due)
             due = occurrence_after(row.start_date, row.frequency, due)
+        if row.auto_debit and row.account_id:
+            created = _debit(row, dates)
+        else:
+            for day in dates:
+                alert_id = budget_alerts.due_alert_create(row, day)
+                if alert_id is not None:
+                    created += 1
+                    if alerts is not None:
+                        alerts.append((row.user_id, alert_id))
         row.next_due_date = due
         if row.end_date is not None and due > row.end_date:
             row.is_active = False
         row.save(update_fields=["next_due_date", "is_active"])
     return created
+
+
+def _debit(row: RecurringPayment, dates: list[dt.date]) -> int:
+    """One expense per date not debited yet, in one query to look and one to insert, however many
+    occurrences a long pause left to catch up (a daily payment a year behind: 2 queries, not 1,100)."""
+    done = set(Transaction.objects.filter(recurring_payment=row, date__in=dates).values_list("date", flat=True)) if dates else set()
+    missing = [
+        Transaction(
+            recurring_payment=row, date=day, financial_profile_id=row.financial_profile_id, user_id=row.user_id,
+            account=row.account, currency=row.account.currency, type=TransactionType.EXPENSE, amount=row.amount,
+            description=row.name, category=row.category, is_recurring=True,
+        )
+        for day in dates if day not in done
+    ]
+    # The row is locked, so nothing else debits these dates meanwhile (the count relies on it);
+    # the unique key stays the last word if a lock were ever lost: a date is skipped, not doubled.
+    return len(Transaction.objects.bulk_create(missing, ignore_conflicts=True, batch_size=500)) if missing else 0
 
 
 def run_due(today: dt.date | None = None, *, alerts: list | None = None, debited: set | None = None) -> int:

@@ -39,6 +39,26 @@ def test_catch_up_creates_each_missed_occurrence_once_with_the_month_end_rule():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("weeks_behind", [10, 400])
+def test_catching_up_a_weekly_debit_runs_the_same_queries_however_far_behind(weeks_behind, django_assert_max_num_queries):
+    owner = make_user(f"weekly{weeks_behind}@example.com")
+    p = profile(owner)
+    acc = account(p)
+    rec = services.recurring_save(p, name="Cleaner", amount=D("2.50"), frequency="WEEKLY", category="Home",
+                                  start_date=dt.date(2015, 1, 5), end_date=None, auto_debit=True, account=acc)
+    today = dt.date(2015, 1, 5) + dt.timedelta(weeks=weeks_behind - 1)
+    with django_assert_max_num_queries(16):  # one at a time, 10 weeks took 54 queries: four per occurrence
+        assert recurring.run_due(today) == weeks_behind
+    with tenant(owner.id):
+        dates = list(Transaction.objects.filter(recurring_payment=rec).order_by("date").values_list("date", flat=True))
+        rec.refresh_from_db()
+    assert dates == [dt.date(2015, 1, 5) + dt.timedelta(weeks=n) for n in range(weeks_behind)]
+    assert rec.next_due_date == today + dt.timedelta(weeks=1)
+    assert balance(acc) == D("-2.50") * weeks_behind
+    assert recurring.run_due(today) == 0  # nothing twice
+
+
+@pytest.mark.django_db
 def test_reminders_without_auto_debit_are_alerts_emailed_once():
     owner = make_user("remind@example.com")
     p = profile(owner)
