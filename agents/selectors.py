@@ -15,23 +15,16 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Exists, Func, OuterRef, Q, QuerySet, TextField, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
 from accounts.permissions import is_admin
+from core.search import Folded
 
 from .models import Agent, Category, UserAgentPermission
 from .seeded_texts import translated_matches
-
-
-class Unaccented(Func):
-    """``public.immutable_unaccent(text)``: the text with its accents folded (chats migration 0004
-    creates it, over PostgreSQL's unaccent where the server has it)."""
-
-    function = "public.immutable_unaccent"
-    output_field = TextField()
 
 
 def _granted_to(user: User) -> Exists:
@@ -60,13 +53,13 @@ def agents_for_user(user: User, *, category: str | None = None, search: str | No
     search = (search or "").strip()
     if search:
         # Accents ignored ("codigo" finds "Código"): both sides folded by chats migration 0004's function.
-        folded = Unaccented(Value(search))
+        folded = Folded(Value(search))
         matches = Q(name_folded__icontains=folded) | Q(description_folded__icontains=folded)
         # A demo agent is also found by the words its reader sees (its translated text, while it
         # is still as seeded): "asistente" finds "General assistant" for a Spanish reader.
         for slug, field, stored in translated_matches(search):
             matches |= Q(slug=slug, **{field: stored})
-        queryset = queryset.alias(name_folded=Unaccented("name"), description_folded=Unaccented("description")).filter(matches)
+        queryset = queryset.alias(name_folded=Folded("name"), description_folded=Folded("description")).filter(matches)
     return queryset.order_by("-is_public", "name", "slug")
 
 

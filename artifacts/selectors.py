@@ -17,6 +17,7 @@ from django.http import Http404
 
 from agents.seeded_texts import shown
 from core.crypto import token_digest
+from core.search import folded_like_sql, like_pattern
 from core.tenancy import tenant
 
 from .models import Artifact, ArtifactType
@@ -104,8 +105,8 @@ _FILTERS = (
     ("conversation", "artifacts.conversation_id = %(conversation)s"),
     ("language", "artifacts.metadata @> %(language)s::jsonb"),  # the GIN index's operator
     # The words of the name and content (indexed), or a part of the name ("query" finds "query.sql"),
-    # as Django's icontains has it on PostgreSQL.
-    ("search", f"({SEARCH_SQL.replace('%s', '%(search)s')} OR UPPER(artifacts.name::text) LIKE UPPER(%(name_part)s))"),
+    # case and accents aside (core.search).
+    ("search", f"({SEARCH_SQL.replace('%s', '%(search)s')} OR {folded_like_sql('artifacts.name', 'name_part')})"),
 )
 
 
@@ -124,7 +125,7 @@ def artifact_page(*, user, type: str = "", agent_id=None, conversation_id=None, 
         params["language"] = json.dumps({"language": language.lower()})
     if search:
         params["search"] = search
-        params["name_part"] = f"%{connection.ops.prep_for_like_query(search)}%"
+        params["name_part"] = like_pattern(search)
     where = " AND ".join([_NEWEST] + [sql for name, sql in _FILTERS if name in params])
     with connection.cursor() as cursor:
         cursor.execute(_PAGE_SQL.format(where=where), params)

@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from agents.selectors import agent_is_usable_by
+from core.search import folded_contains
 
 from .models import Conversation, Message, MessageRole
 
@@ -199,7 +200,7 @@ def conversation_sidebar(*, user, query: str = "", limit: int = SIDEBAR_LIMIT, n
         .order_by(F("pin__pinned_at").desc(nulls_last=True), "-last_message_at", "-id")
     )
     if query:
-        conversations = conversations.filter(title__icontains=query)
+        conversations = folded_contains(conversations, query, "title")  # accents aside: "cafe" finds "Café"
     today = timezone.localdate(now)
     groups: list[SidebarGroup] = []
     for conversation in conversations[:limit]:

@@ -27,6 +27,8 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 
+from core.search import folded_contains, folded_like_sql, like_pattern
+
 from .dates import period_bounds
 from .models import (
     AccountType,
@@ -171,7 +173,7 @@ def transactions_of(user, filters: TransactionFilters):
         .order_by("-date", "-created_at", "-id")
     )
     if filters.q:
-        qs = qs.filter(Q(description__icontains=filters.q) | Q(category__icontains=filters.q) | Q(tags__icontains=filters.q))
+        qs = folded_contains(qs, filters.q, "description", "category", "tags")
     if filters.account:
         qs = qs.filter(Q(account_id=filters.account) | Q(to_account_id=filters.account) | Q(from_account_id=filters.account))
     if filters.category:
@@ -195,7 +197,7 @@ _LIST_WHERE = (
     "t.user_id = %(user)s AND NOT (t.type = 'transfer' AND NOT (t.account_id = (t.from_account_id)) AND t.from_account_id IS NOT NULL)"
 )
 _LIST_FILTERS = (  # (the filter's field, its SQL)
-    ("q", "(UPPER(t.description::text) LIKE UPPER(%(q)s) OR UPPER(t.category::text) LIKE UPPER(%(q)s) OR UPPER(t.tags::text) LIKE UPPER(%(q)s))"),
+    ("q", f"({folded_like_sql('t.description', 'q')} OR {folded_like_sql('t.category', 'q')} OR {folded_like_sql('t.tags', 'q')})"),
     ("account", "(t.account_id = %(account)s OR t.to_account_id = %(account)s OR t.from_account_id = %(account)s)"),
     ("category", "(t.category = %(category)s OR t.subcategory = %(category)s)"),
     ("type", "t.type = %(type)s"),
@@ -233,7 +235,7 @@ def transaction_page(user, filters: TransactionFilters, number: int, size: int) 
         value = getattr(filters, name)
         if value is None or value == "":
             continue
-        params[name] = f"%{connection.ops.prep_for_like_query(value)}%" if name == "q" else value
+        params[name] = like_pattern(value) if name == "q" else value
         where.append(sql)
     with connection.cursor() as cursor:
         cursor.execute(TRANSACTION_PAGE_SQL.format(where=" AND ".join(where)), params)

@@ -9,6 +9,7 @@ from django.db.models import F, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from core.search import folded_contains
 
 from .models import RagChunk, RagDocument, RagSettings, Status
 
@@ -33,7 +34,7 @@ def documents_for_user(user: User, *, collection: str | None = None, search: str
         queryset = queryset.filter(collection=collection)
     search = (search or "").strip()
     if search:
-        queryset = queryset.filter(title__icontains=search)
+        queryset = folded_contains(queryset, search, "title")
     return queryset.order_by("-created_at", "-id")
 
 

@@ -12,6 +12,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from core.search import folded_like_sql, like_pattern
+
 from .models import StorageFile, StorageFolder, StorageQuota, UsageContext
 
 SORTS = {
@@ -92,7 +94,7 @@ SELECT matched.n, page.* FROM matched LEFT JOIN LATERAL (
 # _live() written out.
 _FILES_WHERE = "f.user_id = %(user)s AND f.deleted_at IS NULL AND (f.expires_at IS NULL OR f.expires_at > %(now)s)"
 _FILE_COLUMNS = "f.id, f.filename, f.mime_type, f.size, f.created_at, f.is_processed, f.folder_id"
-_NAME_MATCHES = "UPPER({column}::text) LIKE UPPER(%(q)s)"  # Django's icontains on PostgreSQL
+
 
 
 def _order_by(alias: str, fields: tuple[str, ...]) -> str:
@@ -109,10 +111,6 @@ def _page(sql: str, params: dict, number: int, size: int) -> tuple[int, int, lis
     return total, min(params["page"], pages), [row[1:] for row in rows if row[1] is not None]
 
 
-def _contains(search: str) -> str:
-    return f"%{connection.ops.prep_for_like_query(search)}%"
-
-
 def file_page(*, user, folder: StorageFolder | None, search: str = "", sort: str = DEFAULT_SORT, number: int = 1,
               size: int) -> tuple[int, int, list[FileRow]]:
     """(how many files match, the page shown, its rows) of the folder's live files (with ``search``:
@@ -121,8 +119,8 @@ def file_page(*, user, folder: StorageFolder | None, search: str = "", sort: str
     where = [_FILES_WHERE]
     columns, join = _FILE_COLUMNS + ", NULL::text", ""
     if search:
-        where.append(_NAME_MATCHES.format(column="f.filename"))
-        params["q"] = _contains(search)
+        where.append(folded_like_sql("f.filename", "q"))
+        params["q"] = like_pattern(search)
         columns, join = _FILE_COLUMNS + ", d.path", " LEFT JOIN storage_folders d ON d.id = f.folder_id"
     elif folder is None:
         where.append("f.folder_id IS NULL")
@@ -142,8 +140,8 @@ def folder_page(*, user, folder: StorageFolder | None, search: str = "", descend
     params: dict = {"user": user.pk}
     where = ["d.user_id = %(user)s"]
     if search:
-        where.append(_NAME_MATCHES.format(column="d.name"))
-        params["q"] = _contains(search)
+        where.append(folded_like_sql("d.name", "q"))
+        params["q"] = like_pattern(search)
         order: tuple[str, ...] = ("path",)
     else:
         if folder is None:

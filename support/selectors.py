@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 import uuid
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
 from django.http import Http404
+
+from core.search import Folded
 
 from .models import HelpArticle, SupportMessage, SupportTicket
 
@@ -26,10 +28,10 @@ def tickets_for_user(user, *, search: str = "", status: str = "") -> QuerySet[Su
         tickets = tickets.filter(status=status)
     if search:
         number = number_query(search)
-        condition = Q(title__icontains=search) | Q(ticket_number__iexact=search.strip())
+        condition = Q(title_folded__icontains=Folded(Value(search))) | Q(ticket_number__iexact=search.strip())
         if number:
             condition |= Q(ticket_number=number)
-        tickets = tickets.filter(condition)
+        tickets = tickets.alias(title_folded=Folded("title")).filter(condition)  # accents aside, as core.search
     return tickets.order_by("-last_activity_at", "-created_at")
 
 
