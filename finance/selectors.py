@@ -197,7 +197,7 @@ _LIST_WHERE = (
     "t.user_id = %(user)s AND NOT (t.type = 'transfer' AND NOT (t.account_id = (t.from_account_id)) AND t.from_account_id IS NOT NULL)"
 )
 _LIST_FILTERS = (  # (the filter's field, its SQL)
-    ("q", f"({folded_like_sql('t.description', 'q')} OR {folded_like_sql('t.category', 'q')} OR {folded_like_sql('t.tags', 'q')})"),
+    ("q", folded_like_sql(("t.description", "t.category", "t.tags"), "q")),
     ("account", "(t.account_id = %(account)s OR t.to_account_id = %(account)s OR t.from_account_id = %(account)s)"),
     ("category", "(t.category = %(category)s OR t.subcategory = %(category)s)"),
     ("type", "t.type = %(type)s"),

@@ -64,6 +64,18 @@ def test_transactions_by_description_category_and_tag(owner):
         assert OTHER in html and ACCENTED not in html, search
 
 
+def test_a_transaction_search_never_matches_across_two_fields(owner):
+    # Description, category and tags are folded and compared as one text, with a separator no
+    # search can hold between them.
+    with tenant(owner.id):
+        _rename(factories.transaction(owner, account=factories.financial_account(owner), category="Food"),
+                description="Corner shop")
+    client = client_for(owner)
+    for search in ("shopfood", "shop food", "shop\x01food"):
+        assert "Corner shop" not in client.get(reverse("finance:transactions"), {"q": search}).content.decode(), search
+    assert "Corner shop" in client.get(reverse("finance:transactions"), {"q": "FOOD"}).content.decode()
+
+
 def test_artifacts_by_a_part_of_the_name(owner):
     with tenant(owner.id):
         conversation = factories.conversation(owner)
