@@ -85,20 +85,19 @@ def test_artifacts_by_a_part_of_the_name(owner):
     _assert_found(pages, expected="Menú de la cafetería")
 
 
-def test_support_tickets(owner):
-    with tenant(owner.id):
-        _rename(factories.support_ticket(owner), title="No puedo iniciar sesión")
-        _rename(factories.support_ticket(owner), title=OTHER)
-    pages = _pages(client_for(owner), reverse("support:list"), ("sesion", "SESIÓN"))
-    _assert_found(pages, expected="No puedo iniciar sesión")
+# Lists whose rows are found by one title: (factory, page, its search parameter, title, searches).
+TITLED = [
+    pytest.param(factories.support_ticket, "support:list", "q", "No puedo iniciar sesión", ("sesion", "SESIÓN"), id="tickets"),
+    pytest.param(factories.conversation, "chats:sidebar", "sq", "Plan de acción", ("accion", "ACCIÓN"), id="sidebar"),
+]
 
 
-def test_the_conversation_sidebar(owner):
+@pytest.mark.parametrize(("factory", "page", "parameter", "title", "searches"), TITLED)
+def test_lists_found_by_their_title(owner, factory, page, parameter, title, searches):
     with tenant(owner.id):
-        _rename(factories.conversation(owner), title="Plan de acción")
-        _rename(factories.conversation(owner), title=OTHER)
-    pages = _pages(client_for(owner), reverse("chats:sidebar"), ("accion", "ACCIÓN"), parameter="sq")
-    _assert_found(pages, expected="Plan de acción")
+        _rename(factory(owner), title=title)
+        _rename(factory(owner), title=OTHER)
+    _assert_found(_pages(client_for(owner), reverse(page), searches, parameter=parameter), expected=title)
 
 
 def test_a_wildcard_in_the_search_is_a_plain_character(owner):
